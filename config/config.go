@@ -1,0 +1,157 @@
+package config
+
+import "time"
+
+// Config is the whole configuration file.
+type Config struct {
+	Listen     string     `yaml:"listen" json:"listen"`
+	DataDir    string     `yaml:"data_dir" json:"data_dir"`
+	Docker     Docker     `yaml:"docker" json:"docker"`
+	Registries []Registry `yaml:"registries" json:"registries,omitempty"`
+	API        API        `yaml:"api" json:"api"`
+	Webhooks   Webhooks   `yaml:"webhooks" json:"webhooks"`
+	Poll       Poll       `yaml:"poll" json:"poll"`
+	Log        Log        `yaml:"log" json:"log"`
+	Policies   []Policy   `yaml:"policies" json:"policies"`
+}
+
+// Docker says how to reach the engine.
+type Docker struct {
+	// Host is a Docker host URL; empty means DOCKER_HOST or the usual socket.
+	Host string `yaml:"host" json:"host,omitempty"`
+}
+
+// Registry holds credentials and transport settings for one registry host.
+type Registry struct {
+	Host     string `yaml:"host" json:"host"`
+	Username string `yaml:"username" json:"username,omitempty"`
+	Password Secret `yaml:"password" json:"password,omitempty"`
+	// Insecure allows plain HTTP. It is implied for localhost and 127.0.0.0/8.
+	Insecure bool `yaml:"insecure" json:"insecure,omitempty"`
+}
+
+// API configures the JSON API under /api/v1.
+type API struct {
+	// Token is required as "Authorization: Bearer <token>"; without it the API is not mounted.
+	Token Secret `yaml:"token" json:"token,omitempty"`
+}
+
+// Poll configures digest polling.
+type Poll struct {
+	// Interval between cycles; 0 turns polling off.
+	Interval Duration `yaml:"interval" json:"interval"`
+	// Jitter delays each cycle by a random amount up to this much.
+	Jitter Duration `yaml:"jitter" json:"jitter"`
+	// Concurrency bounds in-flight requests per registry.
+	Concurrency int `yaml:"concurrency" json:"concurrency"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level" json:"level"`   // debug | info | warn | error
+	Format string `yaml:"format" json:"format"` // auto | json | console
+}
+
+// Policy says which workloads follow which tags, and how they roll out.
+type Policy struct {
+	Name  string `yaml:"name" json:"name"`
+	Match Match  `yaml:"match" json:"match"`
+	// Update is digest (same tag, new digest), semver (newest tag in Semver) or none (watch only).
+	Update string `yaml:"update" json:"update"`
+	Semver string `yaml:"semver" json:"semver,omitempty"`
+	// Interval overrides poll.interval for this policy's workloads.
+	Interval *Duration `yaml:"interval" json:"interval,omitempty"`
+	Rollout  Rollout   `yaml:"rollout" json:"rollout"`
+	Health   Health    `yaml:"health" json:"health"`
+}
+
+// Match selects workloads. Globs are matched against names; every label must match.
+type Match struct {
+	Services   []string          `yaml:"services" json:"services,omitempty"`
+	Containers []string          `yaml:"containers" json:"containers,omitempty"`
+	Labels     map[string]string `yaml:"labels" json:"labels,omitempty"`
+}
+
+// Rollout holds rolling-update settings.
+type Rollout struct {
+	Parallelism     int      `yaml:"parallelism" json:"parallelism"`
+	Delay           Duration `yaml:"delay" json:"delay"`
+	Order           string   `yaml:"order" json:"order"` // start-first | stop-first
+	Monitor         Duration `yaml:"monitor" json:"monitor"`
+	MaxFailureRatio float64  `yaml:"max_failure_ratio" json:"max_failure_ratio"`
+	// KeepPrevious keeps a replaced container (stopped, renamed) this long for a manual rollback.
+	KeepPrevious Duration `yaml:"keep_previous" json:"keep_previous"`
+}
+
+// Health configures hoist's own health watch.
+type Health struct {
+	// Watch is how long to keep watching after the rollout reports completion.
+	Watch Duration `yaml:"watch" json:"watch"`
+	// Timeout bounds the whole rollout, watch included.
+	Timeout Duration   `yaml:"timeout" json:"timeout"`
+	HTTP    *HTTPProbe `yaml:"http" json:"http,omitempty"`
+}
+
+// HTTPProbe is an optional HTTP check against a new container.
+type HTTPProbe struct {
+	Port int    `yaml:"port" json:"port"`
+	Path string `yaml:"path" json:"path"`
+}
+
+// Defaults applied to fields left empty.
+const (
+	DefaultListen      = "127.0.0.1:8080"
+	DefaultDataDir     = "./hoist-data"
+	DefaultPoll        = 5 * time.Minute
+	DefaultConcurrency = 8
+)
+
+func (c *Config) applyDefaults(set func(path string) bool) {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if !set("$.poll.interval") {
+		c.Poll.Interval = Duration(DefaultPoll)
+	}
+	if c.Poll.Concurrency == 0 {
+		c.Poll.Concurrency = DefaultConcurrency
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "auto"
+	}
+	for i := range c.Policies {
+		p := &c.Policies[i]
+		if p.Update == "" {
+			p.Update = "digest"
+		}
+		r := &p.Rollout
+		if r.Parallelism == 0 {
+			r.Parallelism = 1
+		}
+		if r.Order == "" {
+			r.Order = "start-first"
+		}
+		if !set(pathf("$.policies[%d].rollout.monitor", i)) {
+			r.Monitor = Duration(5 * time.Second)
+		}
+		if !set(pathf("$.policies[%d].rollout.keep_previous", i)) {
+			r.KeepPrevious = Duration(24 * time.Hour)
+		}
+		h := &p.Health
+		if !set(pathf("$.policies[%d].health.watch", i)) {
+			h.Watch = Duration(30 * time.Second)
+		}
+		if h.Timeout == 0 {
+			h.Timeout = Duration(5 * time.Minute)
+		}
+		if h.HTTP != nil && h.HTTP.Path == "" {
+			h.HTTP.Path = "/"
+		}
+	}
+}

@@ -1,0 +1,245 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// Problem is one thing wrong with a configuration file.
+type Problem struct {
+	File string `json:"file"`
+	Line int    `json:"line,omitempty"`
+	// Path is the YAML path of the value, such as $.policies[0].semver.
+	Path string `json:"path,omitempty"`
+	Msg  string `json:"message"`
+}
+
+func (p Problem) String() string {
+	loc := p.File
+	if p.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	if p.Path != "" {
+		return fmt.Sprintf("%s: %s: %s", loc, strings.TrimPrefix(p.Path, "$."), p.Msg)
+	}
+	return fmt.Sprintf("%s: %s", loc, p.Msg)
+}
+
+// Problems is every problem found in a file; it is the error Parse returns.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// Parse reads a configuration file's bytes. getenv resolves ${VAR} references (values
+// are substituted before parsing; a reference to an unset variable is a problem).
+// On failure the error is a Problems listing everything found.
+func Parse(file string, data []byte, getenv func(string) string) (*Config, error) {
+	var probs Problems
+	add := func(line int, path, format string, args ...any) {
+		probs = append(probs, Problem{File: file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+
+	// ${VAR} substitution, line by line so problems keep their line.
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue
+		}
+		lines[i] = envRef.ReplaceAllStringFunc(l, func(m string) string {
+			name := m[2 : len(m)-1]
+			v := getenv(name)
+			if v == "" {
+				add(i+1, "", "environment variable %s is not set (referenced as %s)", name, m)
+			}
+			return v
+		})
+	}
+	expanded := []byte(strings.Join(lines, "\n"))
+
+	f, err := parser.ParseBytes(expanded, 0)
+	if err != nil {
+		add(errLine(err), "", "%s", errMessage(err))
+		return nil, probs
+	}
+	var root ast.Node
+	if len(f.Docs) > 0 {
+		root = f.Docs[0].Body
+	}
+	if root != nil {
+		checkKeys(root, reflect.TypeOf(Config{}), "$", add)
+	}
+
+	var cfg Config
+	if err := yaml.UnmarshalWithOptions(expanded, &cfg); err != nil {
+		add(errLine(err), "", "%s", errMessage(err))
+		return nil, probs
+	}
+	cfg.applyDefaults(func(path string) bool { return lookup(f, path) != nil })
+
+	v := &validator{}
+	cfg.validate(v)
+	for _, p := range v.problems {
+		line := 0
+		// Point at the nearest node that exists: the value, or its closest parent.
+		for path := p.path; path != "" && line == 0; path = parent(path) {
+			if n := lookup(f, path); n != nil {
+				line = n.GetToken().Position.Line
+			}
+		}
+		add(line, p.path, "%s", p.msg)
+	}
+	if len(probs) > 0 {
+		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+		return nil, probs
+	}
+	return &cfg, nil
+}
+
+func errLine(err error) int {
+	var ye yaml.Error
+	if errors.As(err, &ye) && ye.GetToken() != nil {
+		return ye.GetToken().Position.Line
+	}
+	return 0
+}
+
+func errMessage(err error) string {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		return ye.GetMessage()
+	}
+	return err.Error()
+}
+
+func lookup(f *ast.File, path string) ast.Node {
+	p, err := yaml.PathString(path)
+	if err != nil {
+		return nil
+	}
+	n, err := p.FilterFile(f)
+	if err != nil {
+		return nil
+	}
+	return n
+}
+
+func parent(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i <= 1 {
+		return ""
+	}
+	return path[:i]
+}
+
+// checkKeys reports every mapping key that t has no field for, recursively.
+func checkKeys(n ast.Node, t reflect.Type, path string, add func(int, string, string, ...any)) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch node := n.(type) {
+	case *ast.MappingNode:
+		if t.Kind() == reflect.Map {
+			for _, kv := range node.Values {
+				checkKeys(kv.Value, t.Elem(), path+"."+kv.Key.String(), add)
+			}
+			return
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		fields := yamlFields(t)
+		for _, kv := range node.Values {
+			key := kv.Key.String()
+			ft, ok := fields[key]
+			if !ok {
+				msg := fmt.Sprintf("unknown key %q", key)
+				if s := closest(key, fields); s != "" {
+					msg += fmt.Sprintf("; did you mean %q?", s)
+				} else {
+					msg += "; allowed here: " + strings.Join(sortedKeys(fields), ", ")
+				}
+				add(kv.Key.GetToken().Position.Line, path+"."+key, "%s", msg)
+				continue
+			}
+			checkKeys(kv.Value, ft, path+"."+key, add)
+		}
+	case *ast.SequenceNode:
+		if t.Kind() != reflect.Slice {
+			return
+		}
+		for i, v := range node.Values {
+			checkKeys(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i), add)
+		}
+	}
+}
+
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	m := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if name == "" || name == "-" {
+			continue
+		}
+		m[name] = f.Type
+	}
+	return m
+}
+
+func sortedKeys(m map[string]reflect.Type) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// closest returns a known key within edit distance 2 of key, if any.
+func closest(key string, fields map[string]reflect.Type) string {
+	best, bestD := "", 3
+	for _, k := range sortedKeys(fields) {
+		if d := editDistance(key, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func pathf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -1,0 +1,127 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"path"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+type problem struct{ path, msg string }
+
+// validator collects problems by YAML path; Parse turns paths into lines.
+type validator struct{ problems []problem }
+
+func (v *validator) addf(path, format string, args ...any) {
+	v.problems = append(v.problems, problem{path, fmt.Sprintf(format, args...)})
+}
+
+func (c *Config) validate(v *validator) {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		v.addf("$.listen", "listen %q is not host:port; write for example 127.0.0.1:8080 or :8080", c.Listen)
+	}
+	if h := c.Docker.Host; h != "" && !strings.Contains(h, "://") {
+		v.addf("$.docker.host", "docker host %q has no scheme; write unix:///var/run/docker.sock or tcp://host:2376", h)
+	}
+	seenReg := map[string]int{}
+	for i, r := range c.Registries {
+		p := pathf("$.registries[%d]", i)
+		switch {
+		case r.Host == "":
+			v.addf(p+".host", "registry host is required, for example registry.example.com or localhost:5000")
+		case strings.Contains(r.Host, "/"):
+			v.addf(p+".host", "registry host %q must be a host[:port], without scheme or path", r.Host)
+		}
+		if j, dup := seenReg[r.Host]; dup && r.Host != "" {
+			v.addf(p+".host", "registry %q is configured twice (also registries[%d])", r.Host, j)
+		}
+		seenReg[r.Host] = i
+		if (r.Username == "") != (r.Password == "") {
+			v.addf(p, "registry %q needs both username and password, or neither", r.Host)
+		}
+	}
+	if c.Poll.Concurrency < 0 {
+		v.addf("$.poll.concurrency", "concurrency must be 1 or more")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		v.addf("$.log.level", "log level %q: use debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "auto", "json", "console":
+	default:
+		v.addf("$.log.format", "log format %q: use auto, json or console", c.Log.Format)
+	}
+	c.Webhooks.validate(v)
+	if len(c.Policies) == 0 {
+		v.addf("$.policies", "no policies: add at least one under policies:, or hoist has nothing to update")
+	}
+	seen := map[string]int{}
+	for i := range c.Policies {
+		c.Policies[i].validate(v, pathf("$.policies[%d]", i), seen, i)
+	}
+}
+
+func (p *Policy) validate(v *validator, at string, seen map[string]int, i int) {
+	switch {
+	case p.Name == "":
+		v.addf(at+".name", "policy name is required; workloads opt in with the label hoist.policy=<name>")
+	case strings.ContainsAny(p.Name, " \t/"):
+		v.addf(at+".name", "policy name %q may not contain spaces or slashes", p.Name)
+	}
+	if j, dup := seen[p.Name]; dup && p.Name != "" {
+		v.addf(at+".name", "policy name %q is used twice (also policies[%d])", p.Name, j)
+	}
+	seen[p.Name] = i
+	for j, g := range p.Match.Services {
+		if _, err := path.Match(g, ""); err != nil {
+			v.addf(pathf("%s.match.services[%d]", at, j), "bad glob %q: %v", g, err)
+		}
+	}
+	for j, g := range p.Match.Containers {
+		if _, err := path.Match(g, ""); err != nil {
+			v.addf(pathf("%s.match.containers[%d]", at, j), "bad glob %q: %v", g, err)
+		}
+	}
+	switch p.Update {
+	case "digest", "none":
+		if p.Semver != "" {
+			v.addf(at+".semver", "semver is only used with update: semver (this policy has update: %s)", p.Update)
+		}
+	case "semver":
+		if p.Semver == "" {
+			v.addf(at+".semver", `update: semver needs a range, for example semver: "~1.4" or ">=2.0.0 <3"`)
+		} else if _, err := semver.NewConstraint(p.Semver); err != nil {
+			v.addf(at+".semver", "semver range %q does not parse: %v", p.Semver, err)
+		}
+	default:
+		v.addf(at+".update", "update %q: use digest (same tag, new digest), semver or none", p.Update)
+	}
+	r := p.Rollout
+	if r.Parallelism < 0 {
+		v.addf(at+".rollout.parallelism", "parallelism must be 1 or more (0 means 1)")
+	}
+	switch r.Order {
+	case "start-first", "stop-first":
+	default:
+		v.addf(at+".rollout.order", "order %q: use start-first or stop-first", r.Order)
+	}
+	if r.MaxFailureRatio < 0 || r.MaxFailureRatio > 1 {
+		v.addf(at+".rollout.max_failure_ratio", "max_failure_ratio %v must be between 0 and 1", r.MaxFailureRatio)
+	}
+	h := p.Health
+	if h.Timeout.D() < h.Watch.D()+r.Monitor.D() {
+		v.addf(at+".health.timeout", "timeout %s is shorter than monitor + watch (%s); raise it", h.Timeout.D(), h.Watch.D()+r.Monitor.D())
+	}
+	if h.HTTP != nil {
+		if h.HTTP.Port < 1 || h.HTTP.Port > 65535 {
+			v.addf(at+".health.http.port", "port %d is not a TCP port (1-65535)", h.HTTP.Port)
+		}
+		if !strings.HasPrefix(h.HTTP.Path, "/") {
+			v.addf(at+".health.http.path", "path %q must start with /", h.HTTP.Path)
+		}
+	}
+}

@@ -1,0 +1,41 @@
+package testenv
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+// Docker returns a client for the engine named by DOCKER_HOST (or the usual socket).
+// Without a reachable engine in Swarm mode the test skips, or fails when CI=true.
+// Start one with scripts/engine.sh.
+func Docker(t testing.TB) *client.Client {
+	t.Helper()
+	c, err := client.New(client.FromEnv)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var info client.SystemInfoResult
+		info, err = c.Info(ctx, client.InfoOptions{})
+		if err == nil && info.Info.Swarm.LocalNodeState != "active" {
+			missing(t, "the Docker engine is not in Swarm mode (docker swarm init --advertise-addr 127.0.0.1)")
+		}
+	}
+	if err != nil {
+		missing(t, "no Docker engine reachable ("+err.Error()+"); run: eval \"$(scripts/engine.sh start)\"")
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// missing skips, or fails under CI=true, because a real dependency is absent.
+func missing(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("required for this test and missing in CI: %s", why)
+	}
+	t.Skipf("skipped: %s (set CI=true to make this a failure)", why)
+}

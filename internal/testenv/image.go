@@ -1,0 +1,158 @@
+package testenv
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Mode is how the test program behaves.
+type Mode string
+
+const (
+	Healthy   Mode = "healthy"
+	Crash     Mode = "crash"     // exits 300 ms after start
+	Unhealthy Mode = "unhealthy" // runs, but its HEALTHCHECK fails
+	LateCrash Mode = "latecrash" // healthy, then exits after CrashAfter
+)
+
+// App describes one image of the test program.
+type App struct {
+	Mode Mode
+	// Version is baked into the image (env APP_VERSION) so every version has its own digest.
+	Version string
+	// CrashAfter is LateCrash's delay (default 8s).
+	CrashAfter time.Duration
+	// NoHealthcheck leaves HEALTHCHECK out of the image.
+	NoHealthcheck bool
+	// Platform defaults to linux/<GOARCH>.
+	Platform *v1.Platform
+}
+
+var (
+	buildOnce sync.Once
+	binary    []byte
+	buildErr  error
+)
+
+// appBinary builds the static test program once per test process.
+func appBinary(t testing.TB) []byte {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hoist-testapp")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		_, file, _, _ := runtime.Caller(0)
+		src := filepath.Join(filepath.Dir(file), "testapp")
+		out := filepath.Join(dir, "app")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+		cmd.Dir = src
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build testapp: %v\n%s", err, b)
+			return
+		}
+		binary, buildErr = os.ReadFile(out)
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// Image builds the test program's image without pushing it.
+func Image(t testing.TB, a App) v1.Image {
+	t.Helper()
+	bin := appBinary(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, d := range []string{"data/", "tmp/"} {
+		if err := tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o777, ModTime: time.Unix(0, 0)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "app", Mode: 0o755, Size: int64(len(bin)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(bin)
+	tw.Close()
+	layerBytes := buf.Bytes()
+	layer, err := tarball.LayerFromOpener(func() (ioReadCloser, error) { return nopCloser{bytes.NewReader(layerBytes)}, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	plat := a.Platform
+	if plat == nil {
+		plat = &v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	}
+	cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
+	mode := a.Mode
+	if mode == "" {
+		mode = Healthy
+	}
+	crashAfter := a.CrashAfter
+	if crashAfter == 0 {
+		crashAfter = 8 * time.Second
+	}
+	cf.Config.Entrypoint = []string{"/app", "-mode=" + string(mode), "-crash-after=" + crashAfter.String()}
+	cf.Config.Env = []string{"APP_VERSION=" + a.Version, "PATH=/"}
+	cf.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
+	cf.Config.Volumes = map[string]struct{}{"/data": {}}
+	cf.Config.Labels = map[string]string{"org.example.version": a.Version, "org.example.mode": string(mode)}
+	if !a.NoHealthcheck {
+		cf.Config.Healthcheck = &v1.HealthConfig{
+			Test:     []string{"CMD", "/app", "-check"},
+			Interval: time.Second, Timeout: time.Second, Retries: 2,
+		}
+	}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// PushApp builds the test program's image and pushes it as ref ("127.0.0.1:port/app:v1").
+// It returns the pushed manifest's digest.
+func PushApp(t testing.TB, ref string, a App) v1.Hash {
+	t.Helper()
+	img := Image(t, a)
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

@@ -1,0 +1,51 @@
+package testenv
+
+import (
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+)
+
+// Registry is an in-process registry listening on 127.0.0.1, reachable by the engine
+// over plain HTTP. It counts requests by kind for assertions.
+type Registry struct {
+	// Host is "127.0.0.1:port".
+	Host string
+	srv  *httptest.Server
+
+	heads, gets, pings, others atomic.Int64
+}
+
+// NewRegistry starts a registry for the life of the test.
+func NewRegistry(t testing.TB) *Registry {
+	t.Helper()
+	r := &Registry{}
+	h := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		switch {
+		case req.URL.Path == "/v2/" || req.URL.Path == "/v2":
+			r.pings.Add(1)
+		case req.Method == http.MethodHead && strings.Contains(req.URL.Path, "/manifests/"):
+			r.heads.Add(1)
+		case req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/manifests/"):
+			r.gets.Add(1)
+		default:
+			r.others.Add(1)
+		}
+		h.ServeHTTP(w, req)
+	}))
+	r.Host = strings.TrimPrefix(r.srv.URL, "http://")
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// Counts returns manifest HEADs, manifest GETs (pulls), pings and other requests so far.
+func (r *Registry) Counts() (heads, gets, pings, others int64) {
+	return r.heads.Load(), r.gets.Load(), r.pings.Load(), r.others.Load()
+}

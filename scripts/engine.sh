@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Starts a private Docker engine in Swarm mode when none is reachable, and prints the
+# DOCKER_HOST to use. `engine.sh stop` stops the engine this script started.
+#
+#   eval "$(scripts/engine.sh start)"   # exports DOCKER_HOST
+#   scripts/engine.sh stop
+set -euo pipefail
+
+root=${HOIST_ENGINE_DIR:-/tmp/hoist-engine}
+sock="$root/docker.sock"
+
+reachable() { DOCKER_HOST="$1" timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+ensure_swarm() {
+  local state
+  state=$(DOCKER_HOST="$1" docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || true)
+  if [ "$state" != "active" ]; then
+    DOCKER_HOST="$1" docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+  fi
+}
+
+start() {
+  # An engine the caller already has wins.
+  for h in "${DOCKER_HOST:-}" "unix:///var/run/docker.sock" "unix://$sock"; do
+    [ -n "$h" ] || continue
+    if reachable "$h"; then ensure_swarm "$h"; echo "export DOCKER_HOST=$h"; return 0; fi
+  done
+  command -v dockerd >/dev/null || { echo "engine.sh: dockerd not installed (apt-get install docker.io)" >&2; exit 1; }
+  mkdir -p "$root"
+  # cgroup v1 hosts need the hierarchy mounted; harmless elsewhere.
+  if [ ! -e /sys/fs/cgroup/cgroup.controllers ] && command -v cgroupfs-mount >/dev/null; then cgroupfs-mount || true; fi
+  nohup dockerd \
+    --data-root "$root/data" --exec-root "$root/exec" --pidfile "$root/dockerd.pid" \
+    --host "unix://$sock" --storage-driver overlay2 \
+    >"$root/dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do
+    if reachable "unix://$sock"; then ensure_swarm "unix://$sock"; echo "export DOCKER_HOST=unix://$sock"; return 0; fi
+    sleep 1
+  done
+  echo "engine.sh: dockerd did not come up; last log lines:" >&2
+  tail -20 "$root/dockerd.log" >&2
+  exit 1
+}
+
+stop() {
+  [ -f "$root/dockerd.pid" ] || return 0
+  local pid; pid=$(cat "$root/dockerd.pid")
+  DOCKER_HOST="unix://$sock" docker swarm leave --force >/dev/null 2>&1 || true
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  kill -9 "$pid" 2>/dev/null || true
+  pkill -f "containerd.*$root" 2>/dev/null || true
+}
+
+case "${1:-start}" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: engine.sh start|stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,109 @@
+package updater
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/policy"
+)
+
+// Workload is one Swarm service or standalone container as a backend sees it.
+type Workload struct {
+	Kind policy.Kind `json:"kind"`
+	// ID is the engine's id (service or container id).
+	ID string `json:"id"`
+	// Name is the service or container name; workloads are addressed by "<kind>/<name>".
+	Name string `json:"name"`
+	// Image is the image string as the engine holds it (repo:tag@sha256:… for services).
+	Image  string            `json:"image"`
+	Labels map[string]string `json:"labels,omitempty"`
+	// Group ties workloads that roll out together (containers of one policy and image).
+	Group string `json:"group,omitempty"`
+	// Platforms the workload runs on ("linux/amd64"), when the backend knows them.
+	Platforms []v1.Platform `json:"platforms,omitempty"`
+	// HasPrevious is true when a manual rollback is possible.
+	HasPrevious bool `json:"has_previous"`
+}
+
+// Key addresses a workload in the store and API: "service/web", "container/db".
+func (w Workload) Key() string { return string(w.Kind) + "/" + w.Name }
+
+// Target is what a rollout moves a workload to.
+type Target struct {
+	// Tag is the tag followed (it may differ from the current one for semver policies).
+	Tag name.Tag
+	// Digest is the digest resolved from the registry by hoist itself.
+	Digest v1.Hash
+	// RegistryAuth is the X-Registry-Auth value for workers; empty for anonymous.
+	RegistryAuth string
+}
+
+// Image is the pinned image string: repo:tag@sha256:….
+func (t Target) Image() string { return t.Tag.String() + "@" + t.Digest.String() }
+
+// Plan is how a rollout proceeds and is judged, taken from the workload's policy.
+type Plan struct {
+	Parallelism     int
+	Delay           time.Duration
+	StartFirst      bool
+	Monitor         time.Duration
+	MaxFailureRatio float64
+	// Watch is how long hoist keeps watching after the rollout completed.
+	Watch time.Duration
+	// Timeout bounds the rollout, watch included.
+	Timeout      time.Duration
+	KeepPrevious time.Duration
+	// HTTPProbe, when set, is checked against new containers.
+	HTTPProbe *HTTPProbe
+}
+
+// HTTPProbe is an HTTP GET that must answer 2xx or 3xx.
+type HTTPProbe struct {
+	Port int
+	Path string
+}
+
+// Outcome is how a rollout ended.
+type Outcome string
+
+const (
+	// Succeeded: the workload runs the target and stayed healthy through the watch.
+	Succeeded Outcome = "succeeded"
+	// RolledBack: the target failed and the workload is back on its previous image.
+	RolledBack Outcome = "rolled_back"
+	// Failed: the target failed and the rollback did not converge either; an operator must look.
+	Failed Outcome = "failed"
+	// Skipped: nothing needed to change (already there, identical for every platform, ...).
+	Skipped Outcome = "skipped"
+	// Aborted: hoist stopped before the rollout started (shutdown, engine error).
+	Aborted Outcome = "aborted"
+)
+
+// Result is what a backend reports about one rollout.
+type Result struct {
+	Outcome Outcome
+	Reason  string
+	// Order says which order was used and why (containers choose per publish ports).
+	Order string
+	// Logs keeps the tail of a failed container's logs.
+	Logs string
+}
+
+// Backend runs rollouts for one kind of workload. Update must return only when the
+// workload is on the target and healthy, or back where it was: it never leaves a
+// workload half-way.
+type Backend interface {
+	Kind() policy.Kind
+	// List returns every workload of this kind the engine has.
+	List(ctx context.Context) ([]Workload, error)
+	// Update moves ws (one workload, or a group that rolls out together) to t.
+	Update(ctx context.Context, ws []Workload, t Target, p Plan, log zerolog.Logger) Result
+	// Rollback returns w to the image it had before its last rollout.
+	Rollback(ctx context.Context, w Workload) error
+	// Finish drops what was kept for a manual rollback.
+	Finish(ctx context.Context, w Workload) error
+}
