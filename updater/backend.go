@@ -19,7 +19,10 @@ type Workload struct {
 	// Name is the service or container name; workloads are addressed by "<kind>/<name>".
 	Name string `json:"name"`
 	// Image is the image string as the engine holds it (repo:tag@sha256:… for services).
-	Image  string            `json:"image"`
+	Image string `json:"image"`
+	// Digest is the digest the workload runs, when the backend knows it better than the
+	// pin in Image (a container started from a tag); empty otherwise.
+	Digest string            `json:"digest,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
 	// Group ties workloads that roll out together (containers of one policy and image).
 	Group string `json:"group,omitempty"`

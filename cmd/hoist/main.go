@@ -1,0 +1,23 @@
+// Command hoist keeps Docker Swarm services and standalone containers on the newest
+// image their policy allows, with health-watched rollouts and automatic rollback.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if err != errUsage {
+			fmt.Fprintln(os.Stderr, "hoist:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}

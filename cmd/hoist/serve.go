@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/moby/moby/client"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/api"
+	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/updater"
+	"github.com/hoist-dev/hoist/updater/container"
+	"github.com/hoist-dev/hoist/updater/swarm"
+	"github.com/hoist-dev/hoist/webhook"
+)
+
+// shutdownGrace bounds how long serve waits for rollouts in flight after a signal.
+const shutdownGrace = 5 * time.Minute
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlagSet("serve", "Run the HTTP server (webhooks, API), the poller and the updater until SIGINT or\nSIGTERM. A rollout in flight at shutdown is finished or rolled back, never abandoned.", stderr)
+	c.bind(fs, getenv)
+	listen := fs.String("listen", "", "address to listen on (overrides listen:)")
+	dataDir := fs.String("data-dir", "", "directory of the embedded store (overrides data_dir:)")
+	dockerHost := fs.String("docker-host", "", "Docker host URL (overrides docker.host:)")
+	pollEvery := fs.Duration("poll-interval", -1, "poll interval, 0 = off (overrides poll.interval:)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (overrides log.level:)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := load(c.config, getenv)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	if *dockerHost != "" {
+		cfg.Docker.Host = *dockerHost
+	}
+	if *pollEvery >= 0 {
+		cfg.Poll.Interval = config.Duration(*pollEvery)
+	}
+	if *logLevel != "" {
+		cfg.Log.Level = *logLevel
+	}
+	log := newLogger(cfg.Log, stderr)
+	return serve(ctx, cfg, log, stdout)
+}
+
+func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, stdout io.Writer) error {
+	set, plans, intervals, err := policies(cfg)
+	if err != nil {
+		return err
+	}
+	dc, err := newDocker(cfg.Docker)
+	if err != nil {
+		return err
+	}
+	defer dc.Close()
+	if _, err := dc.Ping(ctx, client.PingOptions{}); err != nil {
+		return fmt.Errorf("docker engine at %s: %w", dc.DaemonHost(), err)
+	}
+	store, err := updater.OpenStore(cfg.DataDir, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if rs, err := store.Interrupted(time.Now()); err == nil {
+		for _, r := range rs {
+			log.Warn().Str("workload", r.Workload).Uint64("rollout", r.ID).Msg("a rollout was interrupted by the last shutdown")
+		}
+	}
+
+	cb := container.New(dc)
+	if err := cb.Recover(ctx, log.With().Str("component", "container").Logger()); err != nil {
+		log.Error().Err(err).Msg("recovering half-done container swaps")
+	}
+	metrics := api.NewMetrics()
+	u := updater.New(updater.Options{
+		Backends: []updater.Backend{swarm.New(dc), cb},
+		Policies: set, Plans: plans, Resolver: newRegistry(cfg), Store: store,
+		Log: log.With().Str("component", "updater").Logger(), Concurrency: cfg.Poll.Concurrency,
+		Count: metrics.Inc,
+	})
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Server.ReadHeaderTimeout = 5 * time.Second
+	api.New(ctx, u, cfg.API.Token.Value(), metrics).Register(e)
+	webhook.New(cfg.Webhooks, u, log.With().Str("component", "webhook").Logger()).Register(e)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	log.Info().Str("listen", ln.Addr().String()).Str("version", version).Int("policies", len(cfg.Policies)).
+		Dur("poll", cfg.Poll.Interval.D()).Msg("hoist serving")
+	for _, n := range notMounted(cfg) {
+		log.Info().Msg(n)
+	}
+
+	var wg sync.WaitGroup
+	srvErr := make(chan error, 1)
+	go func() {
+		if err := e.Server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			srvErr <- err
+		}
+	}()
+	wg.Add(2)
+	go func() { defer wg.Done(); u.Run(ctx) }()
+	go func() { defer wg.Done(); u.Poll(ctx, cfg.Poll.Interval.D(), intervals, cfg.Poll.Jitter.D()) }()
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := cb.Prune(ctx); err != nil {
+					log.Warn().Err(err).Msg("prune expired previous containers")
+				}
+			}
+		}
+	}()
+
+	select {
+	case <-ctx.Done():
+	case err := <-srvErr:
+		return fmt.Errorf("http server: %w", err)
+	}
+	log.Info().Msg("shutting down: finishing rollouts in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	e.Server.Shutdown(sctx)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownGrace):
+		log.Error().Msg("rollouts still running after the shutdown grace period")
+	}
+	log.Info().Msg("stopped")
+	return nil
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/policy"
+	"github.com/hoist-dev/hoist/registry"
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// newLogger builds the root logger: JSON, or console when writing to a terminal.
+func newLogger(cfg config.Log, w io.Writer) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(cfg.Level)
+	if err != nil {
+		lvl = zerolog.InfoLevel
+	}
+	zerolog.DurationFieldUnit = time.Second
+	out := w
+	console := cfg.Format == "console"
+	if cfg.Format == "auto" {
+		if f, ok := w.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				console = true
+			}
+		}
+	}
+	if console {
+		out = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(out).Level(lvl).With().Timestamp().Logger()
+}
+
+// newDocker builds the engine client; the API version is negotiated on first use.
+func newDocker(cfg config.Docker) (*client.Client, error) {
+	opts := []client.Opt{client.FromEnv}
+	if cfg.Host != "" {
+		opts = append(opts, client.WithHost(cfg.Host))
+	}
+	c, err := client.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return c, nil
+}
+
+func newRegistry(cfg *config.Config) *registry.Client {
+	creds := make([]registry.Credential, len(cfg.Registries))
+	for i, r := range cfg.Registries {
+		creds[i] = registry.Credential{Host: r.Host, Username: r.Username, Password: r.Password.Value(), Insecure: r.Insecure}
+	}
+	return registry.New(registry.Options{Credentials: creds})
+}
+
+// policies compiles the file's policies into rules and plans.
+func policies(cfg *config.Config) (*policy.Set, map[string]updater.Plan, map[string]time.Duration, error) {
+	rules := make([]*policy.Rule, 0, len(cfg.Policies))
+	plans := map[string]updater.Plan{}
+	intervals := map[string]time.Duration{}
+	for _, p := range cfg.Policies {
+		r, err := policy.NewRule(p.Name, p.Match.Services, p.Match.Containers, p.Match.Labels, policy.Strategy(p.Update), p.Semver)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		rules = append(rules, r)
+		plan := updater.Plan{
+			Parallelism: p.Rollout.Parallelism, Delay: p.Rollout.Delay.D(), StartFirst: p.Rollout.Order == "start-first",
+			Monitor: p.Rollout.Monitor.D(), MaxFailureRatio: p.Rollout.MaxFailureRatio,
+			Watch: p.Health.Watch.D(), Timeout: p.Health.Timeout.D(), KeepPrevious: p.Rollout.KeepPrevious.D(),
+		}
+		if h := p.Health.HTTP; h != nil {
+			plan.HTTPProbe = &updater.HTTPProbe{Port: h.Port, Path: h.Path}
+		}
+		plans[p.Name] = plan
+		if p.Interval != nil {
+			intervals[p.Name] = p.Interval.D()
+		}
+	}
+	return policy.NewSet(rules...), plans, intervals, nil
+}

@@ -1,0 +1,142 @@
+package updater
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/hoist-dev/hoist/policy"
+	"github.com/hoist-dev/hoist/registry"
+)
+
+// Resolver is what the updater needs from a registry client.
+type Resolver interface {
+	ParseReference(s string) (name.Reference, error)
+	Resolve(ctx context.Context, ref name.Reference) (v1.Descriptor, error)
+	ResolveMany(ctx context.Context, refs []name.Reference, concurrency int) map[string]registry.Resolution
+	ListTags(ctx context.Context, repo name.Repository) ([]string, error)
+	Authenticator(ctx context.Context, repo name.Repository) (authn.Authenticator, error)
+}
+
+// Action is what a check concluded for one workload.
+type Action string
+
+const (
+	UpToDate    Action = "up-to-date"
+	WouldUpdate Action = "update"
+	Quarantined Action = "quarantined"
+	WatchOnly   Action = "watch-only"
+	NoPolicy    Action = "no-policy"
+	CheckError  Action = "error"
+)
+
+// Status is one workload's state as a check sees it.
+type Status struct {
+	Workload Workload `json:"workload"`
+	Policy   string   `json:"policy,omitempty"`
+	// Current is the digest the workload runs, when known.
+	Current string `json:"current,omitempty"`
+	// Target is the pinned image the policy would move it to.
+	Target string `json:"target,omitempty"`
+	Action Action `json:"action"`
+	Reason string `json:"reason,omitempty"`
+
+	target Target
+	rule   *policy.Rule
+	tag    name.Tag
+}
+
+// imageRef splits an engine image string ("repo:tag@sha256:…", "repo:tag", "repo")
+// into the tag it follows and the digest it is pinned to ("" when not pinned).
+func imageRef(r Resolver, image string) (name.Tag, string, error) {
+	left, digest, _ := strings.Cut(image, "@")
+	ref, err := r.ParseReference(left)
+	if err != nil {
+		return name.Tag{}, "", err
+	}
+	tag, ok := ref.(name.Tag)
+	if !ok {
+		return name.Tag{}, "", fmt.Errorf("image %q is pinned by digest with no tag to follow", image)
+	}
+	return tag, digest, nil
+}
+
+// digestOf returns the digest a workload runs: what the backend reports, or the pin.
+func digestOf(w Workload, pinned string) string {
+	if w.Digest != "" {
+		return w.Digest
+	}
+	return pinned
+}
+
+// decide works out what w should run. known holds digests already resolved in this
+// cycle (by Canonical key); a missing entry is resolved now.
+func (u *Updater) decide(ctx context.Context, w Workload, known map[string]registry.Resolution) Status {
+	st := Status{Workload: w}
+	rule, err := u.policies.For(w.Kind, w.Name, w.Labels)
+	if err != nil {
+		st.Action, st.Reason = NoPolicy, err.Error()
+		return st
+	}
+	if rule == nil {
+		st.Action, st.Reason = NoPolicy, "no policy matches this workload"
+		return st
+	}
+	st.Policy, st.rule = rule.Name, rule
+	tag, pinned, err := imageRef(u.resolver, w.Image)
+	if err != nil {
+		st.Action, st.Reason = CheckError, err.Error()
+		return st
+	}
+	st.tag = tag
+	st.Current = digestOf(w, pinned)
+
+	want := tag
+	if rule.Update == policy.Semver {
+		tags, err := u.resolver.ListTags(ctx, tag.Context())
+		if err != nil {
+			st.Action, st.Reason = CheckError, err.Error()
+			return st
+		}
+		if next, ok := rule.Newest(tag.TagStr(), tags); ok {
+			want = tag.Context().Tag(next)
+		}
+	}
+
+	res, ok := known[registry.Canonical(want)]
+	if !ok {
+		d, err := u.resolver.Resolve(ctx, want)
+		res = registry.Resolution{Desc: d, Err: err}
+	}
+	if res.Err != nil {
+		st.Action, st.Reason = CheckError, res.Err.Error()
+		if errors.Is(res.Err, registry.ErrNotFound) {
+			st.Reason = fmt.Sprintf("%s is not in the registry", want)
+		}
+		return st
+	}
+	st.target = Target{Tag: want, Digest: res.Desc.Digest}
+	st.Target = st.target.Image()
+	if st.Current == res.Desc.Digest.String() && want.TagStr() == tag.TagStr() {
+		st.Action = UpToDate
+		return st
+	}
+	if q, err := u.store.IsQuarantined(w.Key(), res.Desc.Digest.String()); err == nil && q {
+		st.Action, st.Reason = Quarantined, "this digest failed before; waiting for a newer one (clear with DELETE /api/v1/workloads/"+w.Key()+"/quarantine)"
+		return st
+	}
+	if rule.Update == policy.None {
+		st.Action, st.Reason = WatchOnly, "policy "+rule.Name+" has update: none"
+		return st
+	}
+	if st.Current == "" {
+		st.Reason = "the running digest is unknown; the rollout pins it"
+	}
+	st.Action = WouldUpdate
+	return st
+}

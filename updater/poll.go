@@ -1,0 +1,63 @@
+package updater
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hoist-dev/hoist/policy"
+)
+
+// Poll runs check cycles until ctx ends. Each policy is checked every intervals[name],
+// or every def when it has none; 0 turns a policy's polling off. jitter delays each
+// cycle by up to that much, so many hoists don't hit a registry in step.
+func (u *Updater) Poll(ctx context.Context, def time.Duration, intervals map[string]time.Duration, jitter time.Duration) {
+	every := func(r *policy.Rule) time.Duration {
+		if d, ok := intervals[r.Name]; ok {
+			return d
+		}
+		return def
+	}
+	tick := time.Duration(0)
+	for _, r := range u.policies.Rules() {
+		if d := every(r); d > 0 && (tick == 0 || d < tick) {
+			tick = d
+		}
+	}
+	if tick == 0 {
+		u.log.Info().Msg("polling is off")
+		return
+	}
+	last := map[string]time.Time{}
+	for {
+		wait := tick
+		if jitter > 0 {
+			wait += rand.N(jitter)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		now := time.Now()
+		dueSet := map[string]bool{}
+		for _, r := range u.policies.Rules() {
+			if d := every(r); d > 0 && now.Sub(last[r.Name]) >= d-tick/10 {
+				dueSet[r.Name], last[r.Name] = true, now
+			}
+		}
+		due := func(r *policy.Rule) bool { return dueSet[r.Name] }
+		sts, err := u.check(ctx, true, "poll", due)
+		if err != nil {
+			u.log.Warn().Err(err).Msg("poll cycle failed")
+			continue
+		}
+		n := 0
+		for _, st := range sts {
+			if st.Action == WouldUpdate {
+				n++
+			}
+		}
+		u.log.Debug().Int("workloads", len(sts)).Int("updates", n).Dur("took", time.Since(now)).Msg("poll cycle")
+	}
+}

@@ -1,0 +1,245 @@
+package updater
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	bucketRollouts   = []byte("rollouts")
+	bucketQuarantine = []byte("quarantine")
+)
+
+// Rollout is the record of one rollout.
+type Rollout struct {
+	ID       uint64    `json:"id"`
+	Workload string    `json:"workload"` // kind/name
+	From     string    `json:"from"`     // image before
+	To       string    `json:"to"`       // pinned target image
+	Trigger  string    `json:"trigger"`  // poll, dockerhub, distribution, api, ...
+	Started  time.Time `json:"started"`
+	Ended    time.Time `json:"ended,omitzero"`
+	Outcome  Outcome   `json:"outcome,omitempty"` // empty while running
+	Reason   string    `json:"reason,omitempty"`
+	Order    string    `json:"order,omitempty"`
+	Logs     string    `json:"logs,omitempty"`
+}
+
+// Running is the outcome shown for a rollout that has not ended.
+const Running Outcome = "running"
+
+// Quarantine records a digest that failed for a workload.
+type Quarantine struct {
+	Workload string    `json:"workload"`
+	Digest   string    `json:"digest"`
+	Since    time.Time `json:"since"`
+	Reason   string    `json:"reason"`
+	Rollout  uint64    `json:"rollout"`
+}
+
+// RolloutReader is the read half of the store, for the API and CLI.
+type RolloutReader interface {
+	Rollouts(workload string, limit int) ([]Rollout, error)
+	Quarantines(workload string) ([]Quarantine, error)
+}
+
+// Store keeps rollouts and quarantines in a bbolt file; it survives restarts.
+type Store struct{ db *bolt.DB }
+
+// OpenStore opens (or creates) dir/hoist.db. readOnly opens it shared, for tools that
+// run beside a serving hoist; it fails after a second if hoist holds it.
+func OpenStore(dir string, readOnly bool) (*Store, error) {
+	if !readOnly {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data_dir %s: %w", dir, err)
+		}
+	}
+	path := filepath.Join(dir, "hoist.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: readOnly})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	if readOnly {
+		return s, nil
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketRollouts, bucketQuarantine} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("init store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+func key(id uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, id)
+	return b
+}
+
+// Begin records a rollout that starts now and returns its id.
+func (s *Store) Begin(r Rollout) (uint64, error) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRollouts)
+		id, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		r.ID = id
+		r.Outcome = Running
+		v, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return b.Put(key(id), v)
+	})
+	return r.ID, err
+}
+
+// Put writes a whole rollout record (used to end one).
+func (s *Store) Put(r Rollout) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		v, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketRollouts).Put(key(r.ID), v)
+	})
+}
+
+// Interrupted marks rollouts still "running" from a previous process as aborted, and
+// returns them so the caller can say so.
+func (s *Store) Interrupted(now time.Time) ([]Rollout, error) {
+	var out []Rollout
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRollouts)
+		return b.ForEach(func(k, v []byte) error {
+			var r Rollout
+			if err := json.Unmarshal(v, &r); err != nil || r.Outcome != Running {
+				return nil
+			}
+			r.Outcome, r.Ended, r.Reason = Aborted, now, "hoist stopped during this rollout; the backend recovered the workload on restart"
+			nv, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+			return b.Put(k, nv)
+		})
+	})
+	return out, err
+}
+
+// Rollouts returns the newest rollouts first, for one workload or all ("").
+func (s *Store) Rollouts(workload string, limit int) ([]Rollout, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []Rollout
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRollouts)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			var r Rollout
+			if err := json.Unmarshal(v, &r); err != nil {
+				continue
+			}
+			if workload == "" || r.Workload == workload {
+				out = append(out, r)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Quarantine marks digest as failed for workload.
+func (s *Store) Quarantine(q Quarantine) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		v, err := json.Marshal(q)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketQuarantine).Put([]byte(q.Workload+"@"+q.Digest), v)
+	})
+}
+
+// IsQuarantined reports whether digest failed for workload before.
+func (s *Store) IsQuarantined(workload, digest string) (bool, error) {
+	var hit bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketQuarantine)
+		hit = b != nil && b.Get([]byte(workload+"@"+digest)) != nil
+		return nil
+	})
+	return hit, err
+}
+
+// Quarantines lists quarantined digests for one workload or all ("").
+func (s *Store) Quarantines(workload string) ([]Quarantine, error) {
+	var out []Quarantine
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketQuarantine)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var q Quarantine
+			if json.Unmarshal(v, &q) == nil && (workload == "" || q.Workload == workload) {
+				out = append(out, q)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// ErrNotQuarantined is returned when there was nothing to clear.
+var ErrNotQuarantined = errors.New("nothing quarantined")
+
+// ClearQuarantine drops every quarantined digest of workload.
+func (s *Store) ClearQuarantine(workload string) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketQuarantine)
+		var keys [][]byte
+		b.ForEach(func(k, v []byte) error {
+			var q Quarantine
+			if json.Unmarshal(v, &q) == nil && q.Workload == workload {
+				keys = append(keys, append([]byte{}, k...))
+			}
+			return nil
+		})
+		for _, k := range keys {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(keys)
+		return nil
+	})
+	if err == nil && n == 0 {
+		return 0, ErrNotQuarantined
+	}
+	return n, err
+}

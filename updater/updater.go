@@ -1,0 +1,414 @@
+package updater
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/policy"
+	"github.com/hoist-dev/hoist/registry"
+)
+
+// Options wire an Updater.
+type Options struct {
+	Backends []Backend
+	Policies *policy.Set
+	// Plans holds each policy's rollout plan by policy name.
+	Plans    map[string]Plan
+	Resolver Resolver
+	Store    *Store
+	Log      zerolog.Logger
+	// Concurrency bounds registry requests during a poll cycle.
+	Concurrency int
+	// ListTTL is how long a workload listing is reused for incoming events (default 2s).
+	ListTTL time.Duration
+	// Count, when set, counts what happens (name, label pairs), for metrics.
+	Count func(name string, labels ...string)
+}
+
+// Updater decides, queues and records rollouts.
+type Updater struct {
+	backends    map[policy.Kind]Backend
+	policies    *policy.Set
+	plans       map[string]Plan
+	resolver    Resolver
+	store       *Store
+	log         zerolog.Logger
+	concurrency int
+	listTTL     time.Duration
+	count       func(name string, labels ...string)
+
+	mu      sync.Mutex
+	pending map[string]registry.PushEvent // coalesced by repo:tag
+	wake    chan struct{}
+	jobs    map[string]*job // by job key (workload, or container group)
+	running sync.WaitGroup
+
+	listMu   sync.Mutex
+	listed   []Workload
+	listedAt time.Time
+	watched  map[string]bool // canonical repository names in use
+}
+
+type job struct {
+	again   bool
+	trigger string
+}
+
+// New builds an Updater; call Run to start it.
+func New(o Options) *Updater {
+	u := &Updater{
+		backends: map[policy.Kind]Backend{}, policies: o.Policies, plans: o.Plans,
+		resolver: o.Resolver, store: o.Store, log: o.Log, concurrency: o.Concurrency, listTTL: o.ListTTL,
+		pending: map[string]registry.PushEvent{}, wake: make(chan struct{}, 1), jobs: map[string]*job{},
+		count: o.Count,
+	}
+	if u.count == nil {
+		u.count = func(string, ...string) {}
+	}
+	if u.concurrency < 1 {
+		u.concurrency = 8
+	}
+	if u.listTTL == 0 {
+		u.listTTL = 2 * time.Second
+	}
+	for _, b := range o.Backends {
+		u.backends[b.Kind()] = b
+	}
+	return u
+}
+
+// Enqueue takes a hint that a tag moved. It never blocks: events for the same repo:tag
+// coalesce until the dispatcher takes them. It returns false when no workload uses the
+// repository (the event is dropped).
+func (u *Updater) Enqueue(ev registry.PushEvent) bool {
+	u.listMu.Lock()
+	watched := u.watched
+	u.listMu.Unlock()
+	if watched != nil && !watched[ev.Repo.Name()] {
+		u.count("hoist_events_total", "source", ev.Source, "result", "unwatched")
+		return false
+	}
+	u.count("hoist_events_total", "source", ev.Source, "result", "accepted")
+	u.mu.Lock()
+	u.pending[ev.Key()] = ev
+	u.mu.Unlock()
+	select {
+	case u.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// Run dispatches events until ctx ends, then waits for rollouts in flight (backends
+// finish or roll back under their own grace period).
+func (u *Updater) Run(ctx context.Context) error {
+	if _, err := u.workloads(ctx, true); err != nil {
+		u.log.Warn().Err(err).Msg("first workload listing failed; will retry on the next event")
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			u.running.Wait()
+			return nil
+		case <-u.wake:
+			u.dispatch(ctx)
+		}
+	}
+}
+
+func (u *Updater) dispatch(ctx context.Context) {
+	u.mu.Lock()
+	evs := u.pending
+	u.pending = map[string]registry.PushEvent{}
+	u.mu.Unlock()
+	ws, err := u.workloads(ctx, false)
+	if err != nil {
+		u.log.Error().Err(err).Msg("list workloads")
+		return
+	}
+	for _, ev := range evs {
+		n := 0
+		for _, w := range ws {
+			tag, _, err := imageRef(u.resolver, w.Image)
+			if err != nil || tag.Context().Name() != ev.Repo.Name() {
+				continue
+			}
+			rule, _ := u.policies.For(w.Kind, w.Name, w.Labels)
+			if rule == nil {
+				continue
+			}
+			// A semver policy follows other tags of the repository too.
+			if ev.Tag != "" && ev.Tag != tag.TagStr() && rule.Update != policy.Semver {
+				continue
+			}
+			u.schedule(ctx, u.jobKey(w, rule), ev.Source)
+			n++
+		}
+		u.log.Debug().Str("event", ev.Key()).Str("source", ev.Source).Int("workloads", n).Msg("event dispatched")
+	}
+}
+
+// jobKey serialises rollouts: one per service, one per group of containers that share a
+// policy and an image.
+func (u *Updater) jobKey(w Workload, rule *policy.Rule) string {
+	if w.Kind == policy.Container {
+		tag, _, _ := imageRef(u.resolver, w.Image)
+		return "group/" + rule.Name + "/" + tag.String()
+	}
+	return w.Key()
+}
+
+// schedule runs the job for key unless it is running, in which case it runs once more
+// afterwards (events during a rollout coalesce into one re-check).
+func (u *Updater) schedule(ctx context.Context, key, trigger string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if j, ok := u.jobs[key]; ok {
+		j.again, j.trigger = true, trigger
+		return
+	}
+	j := &job{trigger: trigger}
+	u.jobs[key] = j
+	u.running.Add(1)
+	go func() {
+		defer u.running.Done()
+		for {
+			u.process(ctx, key, j.trigger)
+			u.mu.Lock()
+			if !j.again || ctx.Err() != nil {
+				delete(u.jobs, key)
+				u.mu.Unlock()
+				return
+			}
+			j.again = false
+			u.mu.Unlock()
+		}
+	}()
+}
+
+// process re-lists the workloads of key, decides, and rolls out.
+func (u *Updater) process(ctx context.Context, key, trigger string) {
+	ws, err := u.workloads(ctx, true)
+	if err != nil {
+		u.log.Error().Err(err).Str("job", key).Msg("list workloads")
+		return
+	}
+	var group []Status
+	for _, w := range ws {
+		rule, _ := u.policies.For(w.Kind, w.Name, w.Labels)
+		if rule == nil || u.jobKey(w, rule) != key {
+			continue
+		}
+		st := u.decide(ctx, w, nil)
+		switch st.Action {
+		case WouldUpdate:
+			group = append(group, st)
+		case CheckError:
+			u.log.Warn().Str("workload", w.Key()).Str("trigger", trigger).Msg("check failed: " + st.Reason)
+		case Quarantined, WatchOnly:
+			u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
+		}
+	}
+	if len(group) == 0 {
+		return
+	}
+	u.rollout(ctx, group, trigger)
+}
+
+// rollout runs one backend update for statuses that share a target, and records it.
+func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
+	first := group[0]
+	t := first.target
+	ws := make([]Workload, len(group))
+	for i, st := range group {
+		ws[i] = st.Workload
+	}
+	log := u.log.With().Str("workload", first.Workload.Key()).Str("image", t.Tag.String()).Str("digest", t.Digest.String()).Str("trigger", trigger).Logger()
+	if len(ws) > 1 {
+		log = log.With().Int("group", len(ws)).Logger()
+	}
+	b, ok := u.backends[first.Workload.Kind]
+	if !ok {
+		log.Error().Msg("no backend for this kind of workload")
+		return
+	}
+	plan := u.plans[first.Policy]
+	if auth, err := u.resolver.Authenticator(ctx, t.Tag.Context()); err == nil {
+		t.RegistryAuth = encodeAuth(auth, t.Tag.Context())
+	}
+	ids := make([]uint64, len(ws))
+	now := time.Now()
+	for i, w := range ws {
+		id, err := u.store.Begin(Rollout{Workload: w.Key(), From: w.Image, To: t.Image(), Trigger: trigger, Started: now})
+		if err != nil {
+			log.Error().Err(err).Msg("record rollout start; not rolling out")
+			return
+		}
+		ids[i] = id
+	}
+	log.Info().Str("state", "started").Str("from", first.Workload.Image).Msg("rollout started")
+	res := b.Update(ctx, ws, t, plan, log)
+	end := time.Now()
+	u.count("hoist_rollouts_total", "kind", string(first.Workload.Kind), "outcome", string(res.Outcome))
+	ev := log.Info()
+	if res.Outcome != Succeeded && res.Outcome != Skipped {
+		ev = log.Warn()
+	}
+	ev.Str("state", string(res.Outcome)).Str("reason", res.Reason).Str("order", res.Order).Dur("took", end.Sub(now)).Msg("rollout ended")
+	for i, w := range ws {
+		r := Rollout{ID: ids[i], Workload: w.Key(), From: w.Image, To: t.Image(), Trigger: trigger, Started: now, Ended: end,
+			Outcome: res.Outcome, Reason: res.Reason, Order: res.Order, Logs: res.Logs}
+		if err := u.store.Put(r); err != nil {
+			log.Error().Err(err).Msg("record rollout end")
+		}
+		if res.Outcome == RolledBack || res.Outcome == Failed {
+			q := Quarantine{Workload: w.Key(), Digest: t.Digest.String(), Since: end, Reason: res.Reason, Rollout: ids[i]}
+			if err := u.store.Quarantine(q); err != nil {
+				log.Error().Err(err).Msg("quarantine digest")
+			}
+		}
+	}
+	u.invalidate()
+}
+
+// workloads lists every backend's workloads, reusing a recent listing unless fresh.
+func (u *Updater) workloads(ctx context.Context, fresh bool) ([]Workload, error) {
+	u.listMu.Lock()
+	defer u.listMu.Unlock()
+	if !fresh && u.listed != nil && time.Since(u.listedAt) < u.listTTL {
+		return u.listed, nil
+	}
+	var all []Workload
+	for _, k := range []policy.Kind{policy.Service, policy.Container} {
+		b, ok := u.backends[k]
+		if !ok {
+			continue
+		}
+		ws, err := b.List(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list %ss: %w", k, err)
+		}
+		all = append(all, ws...)
+	}
+	watched := map[string]bool{}
+	for _, w := range all {
+		if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); rule == nil {
+			continue
+		}
+		if tag, _, err := imageRef(u.resolver, w.Image); err == nil {
+			watched[tag.Context().Name()] = true
+		}
+	}
+	u.listed, u.listedAt, u.watched = all, time.Now(), watched
+	return all, nil
+}
+
+func (u *Updater) invalidate() {
+	u.listMu.Lock()
+	u.listedAt = time.Time{}
+	u.listMu.Unlock()
+}
+
+// Check runs one pass over every workload: it resolves each unique reference once and
+// says what each workload's policy would do. With apply, it schedules the rollouts.
+func (u *Updater) Check(ctx context.Context, apply bool, trigger string) ([]Status, error) {
+	return u.check(ctx, apply, trigger, nil)
+}
+
+// check is Check limited to the policies due says are due (nil: all).
+func (u *Updater) check(ctx context.Context, apply bool, trigger string, due func(*policy.Rule) bool) ([]Status, error) {
+	all, err := u.workloads(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	ws := all[:0:0]
+	for _, w := range all {
+		if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); due == nil || (rule != nil && due(rule)) {
+			ws = append(ws, w)
+		}
+	}
+	var refs []name.Reference
+	for _, w := range ws {
+		if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); rule == nil || rule.Update == policy.Semver {
+			continue
+		}
+		if tag, _, err := imageRef(u.resolver, w.Image); err == nil {
+			refs = append(refs, tag)
+		}
+	}
+	known := u.resolver.ResolveMany(ctx, refs, u.concurrency)
+	out := make([]Status, 0, len(ws))
+	for _, w := range ws {
+		st := u.decide(ctx, w, known)
+		out = append(out, st)
+		if apply && st.Action == WouldUpdate {
+			u.schedule(ctx, u.jobKey(w, st.rule), trigger)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Workload.Key() < out[j].Workload.Key() })
+	return out, nil
+}
+
+// ErrNoWorkload is returned when a manual action names no known workload.
+var ErrNoWorkload = errors.New("no such workload")
+
+// Rollback returns a workload to its previous image (manual; recorded).
+func (u *Updater) Rollback(ctx context.Context, key string) error {
+	return u.manual(ctx, key, "rollback", func(b Backend, w Workload) error { return b.Rollback(ctx, w) })
+}
+
+// Finish drops what was kept for a manual rollback.
+func (u *Updater) Finish(ctx context.Context, key string) error {
+	return u.manual(ctx, key, "finish", func(b Backend, w Workload) error { return b.Finish(ctx, w) })
+}
+
+func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend, Workload) error) error {
+	ws, err := u.workloads(ctx, true)
+	if err != nil {
+		return err
+	}
+	for _, w := range ws {
+		if w.Key() != key {
+			continue
+		}
+		b := u.backends[w.Kind]
+		start := time.Now()
+		id, err := u.store.Begin(Rollout{Workload: key, From: w.Image, To: "(previous)", Trigger: "manual " + what, Started: start})
+		if err != nil {
+			return err
+		}
+		err = do(b, w)
+		r := Rollout{ID: id, Workload: key, From: w.Image, To: "(previous)", Trigger: "manual " + what, Started: start, Ended: time.Now(), Outcome: Succeeded}
+		if what == "finish" {
+			r.To = w.Image
+		}
+		if err != nil {
+			r.Outcome, r.Reason = Failed, err.Error()
+		}
+		if perr := u.store.Put(r); perr != nil {
+			u.log.Error().Err(perr).Msg("record manual action")
+		}
+		u.invalidate()
+		u.log.Info().Str("workload", key).Str("action", what).AnErr("error", err).Msg("manual " + what)
+		return err
+	}
+	return fmt.Errorf("%w: %s (use kind/name, e.g. service/web)", ErrNoWorkload, key)
+}
+
+// ClearQuarantine lets a workload retry digests that failed.
+func (u *Updater) ClearQuarantine(key string) (int, error) { return u.store.ClearQuarantine(key) }
+
+// Store returns the read half of the store.
+func (u *Updater) Store() RolloutReader { return u.store }
+
+// Workloads lists workloads with what a check would do, without contacting the registry
+// for semver listings more than a check does.
+func (u *Updater) Workloads(ctx context.Context) ([]Status, error) { return u.Check(ctx, false, "") }
+
