@@ -87,7 +87,10 @@ func Parse(file string, data []byte, getenv func(string) string) (*Config, error
 
 	var cfg Config
 	if err := yaml.UnmarshalWithOptions(expanded, &cfg); err != nil {
-		add(errLine(err), "", "%s", errMessage(err))
+		// A value checkKeys already reported (with its line) fails decoding again.
+		if line := errLine(err); line > 0 || len(probs) == 0 {
+			add(line, "", "%s", errMessage(err))
+		}
 		return nil, probs
 	}
 	cfg.applyDefaults(func(path string) bool { return lookup(f, path) != nil })
@@ -151,6 +154,13 @@ func parent(path string) string {
 func checkKeys(n ast.Node, t reflect.Type, path string, add func(int, string, string, ...any)) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t == reflect.TypeOf(Duration(0)) {
+		var d Duration
+		if err := d.UnmarshalYAML([]byte(n.String())); err != nil {
+			add(n.GetToken().Position.Line, path, "%s", err.Error())
+		}
+		return
 	}
 	switch node := n.(type) {
 	case *ast.MappingNode:

@@ -93,7 +93,7 @@ func (p *Policy) validate(v *validator, at string, seen map[string]int, i int) {
 		}
 	case "semver":
 		if p.Semver == "" {
-			v.addf(at+".semver", `update: semver needs a range, for example semver: "~1.4" or ">=2.0.0 <3"`)
+			v.addf(at+".update", `update: semver needs a range, for example semver: "~1.4" or ">=2.0.0 <3"`)
 		} else if _, err := semver.NewConstraint(p.Semver); err != nil {
 			v.addf(at+".semver", "semver range %q does not parse: %v", p.Semver, err)
 		}

@@ -1,0 +1,110 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParseGood(t *testing.T) {
+	b, err := os.ReadFile("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse("testdata/good.yaml", b, env(map[string]string{
+		"REGISTRY_PASSWORD": "s3cret-pw", "HOIST_API_TOKEN": "api-token-0123456789", "HOIST_DISTRIBUTION_TOKEN": "dist-token-0123456789",
+	}))
+	if err != nil {
+		t.Fatalf("good config: %v", err)
+	}
+	if cfg.Registries[0].Password.Value() != "s3cret-pw" {
+		t.Errorf("password not substituted from the environment")
+	}
+	if cfg.Poll.Interval.D() != 5*time.Minute {
+		t.Errorf("poll interval %v", cfg.Poll.Interval.D())
+	}
+	web := cfg.Policies[0]
+	if web.Rollout.Delay.D() != 5*time.Second || web.Rollout.Monitor.D() != 15*time.Second || web.Health.Watch.D() != 30*time.Second {
+		t.Errorf("web rollout/health: %+v %+v", web.Rollout, web.Health)
+	}
+	if web.Match.Labels["tier"] != "front" || len(web.Match.Services) != 2 {
+		t.Errorf("web match: %+v", web.Match)
+	}
+	api := cfg.Policies[1]
+	if api.Update != "semver" || api.Semver != "~1.4" || api.Rollout.Parallelism != 1 || api.Rollout.Order != "start-first" {
+		t.Errorf("api policy defaults: %+v", api)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := Parse("min.yaml", []byte("policies:\n  - name: p\n    match: { services: [x] }\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != DefaultListen || cfg.DataDir != DefaultDataDir || cfg.Poll.Interval.D() != DefaultPoll {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	cfg, err = Parse("off.yaml", []byte("poll: { interval: 0 }\npolicies:\n  - name: p\n    match: { services: [x] }\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Poll.Interval != 0 {
+		t.Errorf("interval 0 must turn polling off, got %v", cfg.Poll.Interval.D())
+	}
+}
+
+// Every fixture in testdata/bad fails with exactly the problems in its .want file,
+// each with its line.
+func TestParseBad(t *testing.T) {
+	files, _ := filepath.Glob("testdata/bad/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no fixtures")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, _ := os.ReadFile(f)
+			_, err := Parse(f, b, env(nil))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var ps Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("error is %T, want Problems", err)
+			}
+			for _, p := range ps {
+				if p.Line == 0 {
+					t.Errorf("problem without a line: %s", p)
+				}
+			}
+			want, err := os.ReadFile(strings.TrimSuffix(f, ".yaml") + ".want")
+			if os.IsNotExist(err) {
+				t.Logf("%s (no .want file; only lines are checked)", ps)
+				return
+			}
+			if got := ps.Error(); got != strings.TrimSpace(string(want)) {
+				t.Errorf("problems:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	s := Secret("hunter2-very-secret")
+	cfg := Config{API: API{Token: s}, Registries: []Registry{{Host: "r", Username: "u", Password: s}}}
+	js, _ := json.Marshal(cfg)
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", cfg, cfg, s, s), string(js)} {
+		if strings.Contains(out, "hunter2") {
+			t.Fatalf("secret printed: %s", out)
+		}
+	}
+	if s.Value() != "hunter2-very-secret" {
+		t.Fatal("Value must return the secret")
+	}
+}
