@@ -1,0 +1,79 @@
+package swarm
+
+import (
+	"context"
+	"time"
+
+	"github.com/moby/moby/api/types/swarm"
+
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// rollBack returns the service to its old image after hoist judged the update failed,
+// and waits for its tasks to run it again. It runs on its own budget, past the
+// rollout's deadline and whether or not hoist is stopping.
+func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
+	r.log.Warn().Str("reason", reason).Str("to", r.old).Msg("rolling back")
+	ctx, cancel := context.WithTimeout(r.work, r.b.rollbackTimeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+
+	svc, err := r.b.inspect(ctx, r.id)
+	if err != nil {
+		return updater.Failed, reason + "; rollback: " + err.Error()
+	}
+	switch got := specImage(svc.Spec); {
+	case got == r.old:
+		// Swarm is rolling back already, or someone put the old image back.
+	case got != r.target:
+		return updater.Failed, reason + "; not rolled back: the service was changed outside hoist (its spec now runs " + got + ")"
+	case svc.PreviousSpec != nil && specImage(*svc.PreviousSpec) == r.old:
+		err = r.b.requestRollback(ctx, svc)
+	default:
+		_, _, err = r.b.update(ctx, r.id, "", func(s swarm.Service) (swarm.ServiceSpec, bool) {
+			spec := s.Spec
+			cs := *spec.TaskTemplate.ContainerSpec
+			cs.Image = r.old
+			spec.TaskTemplate.ContainerSpec = &cs
+			return spec, true
+		})
+	}
+	if err != nil {
+		return updater.Failed, reason + "; rollback: " + err.Error()
+	}
+	if err := r.b.awaitConverged(ctx, r.id, r.old, deadline); err != nil {
+		r.log.Error().Err(err).Msg("rollback did not converge")
+		return updater.Failed, reason + "; rollback " + err.Error()
+	}
+	r.log.Info().Str("image", r.old).Msg("rolled back")
+	return updater.RolledBack, reason
+}
+
+// settle waits for Swarm's own rollback to leave the old image running everywhere.
+func (r *rollout) settle(st *swarm.UpdateStatus) (updater.Outcome, string) {
+	ctx, cancel := context.WithTimeout(r.work, r.b.rollbackTimeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+
+	reason := "Swarm rolled the update back"
+	var since time.Time
+	if st != nil {
+		if st.Message != "" {
+			reason = st.Message
+		}
+		if st.StartedAt != nil {
+			since = *st.StartedAt
+		}
+	}
+	if ts, err := r.b.tasks(ctx, r.id); err == nil {
+		if f, ok := failedTask(ts, r.target, since); ok {
+			reason += ": " + describe(f)
+		}
+	}
+	if err := r.b.awaitConverged(ctx, r.id, r.old, deadline); err != nil {
+		r.log.Error().Err(err).Msg("Swarm's rollback did not converge")
+		return updater.Failed, reason + "; rollback " + err.Error()
+	}
+	r.log.Info().Str("image", r.old).Msg("rolled back by Swarm")
+	return updater.RolledBack, reason
+}

@@ -1,0 +1,207 @@
+package swarm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// rollout is one service moving to one image.
+type rollout struct {
+	b    *Backend
+	log  zerolog.Logger
+	plan updater.Plan
+
+	id, name string
+	old      string // image before the update
+	target   string // image asked for
+
+	// parent is hoist's context: when it ends, the rollout gets shutdownGrace to finish.
+	parent context.Context
+	// work carries parent's values but never its cancellation: a rollout is not abandoned.
+	work     context.Context
+	start    time.Time
+	deadline time.Time
+	stopping bool
+	// progress is the last known state, for timeout reasons.
+	progress string
+}
+
+// Update moves each service in ws to t in turn. If one does not succeed, the ones
+// already moved are rolled back, so a group ends together on the target or before it.
+func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.Target, p updater.Plan, log zerolog.Logger) updater.Result {
+	res := updater.Result{Outcome: updater.Skipped, Reason: "no service to update", Order: order(p)}
+	var moved []updater.Workload
+	for _, w := range ws {
+		r := b.updateOne(ctx, w, t, p, log.With().Str("service", w.Name).Logger())
+		switch r.Outcome {
+		case updater.Skipped:
+			if len(moved) == 0 {
+				res = r
+			}
+			continue
+		case updater.Succeeded:
+			moved = append(moved, w)
+			res = r
+			continue
+		}
+		for _, m := range moved {
+			log.Warn().Str("service", m.Name).Msg("rolling back with its group")
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.rollbackTimeout)
+			err := b.Rollback(rctx, m)
+			cancel()
+			if err != nil {
+				r.Outcome = updater.Failed
+				r.Reason += "; " + err.Error()
+			}
+		}
+		return r
+	}
+	return res
+}
+
+func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.Target, p updater.Plan, log zerolog.Logger) updater.Result {
+	r := &rollout{
+		b: b, log: log, plan: p,
+		id: w.ID, name: w.Name, target: t.Image(),
+		parent: ctx, work: context.WithoutCancel(ctx), start: time.Now(),
+	}
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = b.defaultTimeout
+	}
+	r.deadline = r.start.Add(timeout)
+	result := func(o updater.Outcome, reason string) updater.Result {
+		return updater.Result{Outcome: o, Reason: reason, Order: order(p) + " (from the policy)"}
+	}
+	if err := ctx.Err(); err != nil {
+		return result(updater.Aborted, "hoist is stopping: "+err.Error())
+	}
+
+	svc, err := b.inspect(ctx, w.ID)
+	if err != nil {
+		return result(updater.Aborted, err.Error())
+	}
+	if svc.Spec.TaskTemplate.ContainerSpec == nil {
+		return result(updater.Aborted, "service "+w.Name+" runs no container")
+	}
+	r.old = specImage(svc.Spec)
+	if r.old == r.target {
+		return result(updater.Skipped, "service already runs "+r.target)
+	}
+
+	before, sent, err := b.update(ctx, w.ID, t.RegistryAuth, func(s swarm.Service) (swarm.ServiceSpec, bool) {
+		if s.Spec.TaskTemplate.ContainerSpec == nil || specImage(s.Spec) == r.target {
+			return swarm.ServiceSpec{}, false
+		}
+		r.old = specImage(s.Spec)
+		return targetSpec(s.Spec, r.target, p), true
+	})
+	switch {
+	case err != nil:
+		return result(updater.Aborted, err.Error())
+	case !sent:
+		return result(updater.Skipped, "service already runs "+r.target)
+	}
+	r.log.Info().Str("from", r.old).Str("to", r.target).Msg("updating")
+
+	if n, ok := replicas(before.Spec); ok && n == 0 {
+		return result(updater.Succeeded, "service has no replicas: only its spec was updated")
+	}
+	if before.Spec.Mode.ReplicatedJob != nil || before.Spec.Mode.GlobalJob != nil {
+		return result(updater.Succeeded, "job service: only its spec was updated")
+	}
+	o, reason := r.follow(before.UpdateStatus)
+	res := result(o, reason)
+	if o != updater.Succeeded {
+		res.Logs = r.failedLogs()
+	}
+	return res
+}
+
+// follow waits for Swarm's verdict on the update, then watches it or settles the rollback.
+func (r *rollout) follow(prev *swarm.UpdateStatus) (updater.Outcome, string) {
+	var seen swarm.UpdateState
+	for {
+		svc, err := r.b.inspect(r.work, r.id)
+		if err != nil {
+			r.log.Warn().Err(err).Msg("following the update")
+		} else if st := svc.UpdateStatus; fresh(st, prev) {
+			if st.State != seen {
+				seen = st.State
+				r.log.Info().Str("state", string(st.State)).Str("message", st.Message).Msg("swarm update state")
+			}
+			switch st.State {
+			case swarm.UpdateStateCompleted:
+				at := *st.StartedAt
+				if st.CompletedAt != nil {
+					at = *st.CompletedAt
+				}
+				if ok, reason := r.watch(at); !ok {
+					return r.rollBack(reason)
+				}
+				return updater.Succeeded, ""
+			case swarm.UpdateStatePaused:
+				return r.rollBack("Swarm paused the update: " + st.Message)
+			case swarm.UpdateStateRollbackPaused:
+				return updater.Failed, "Swarm's rollback paused: " + st.Message
+			case swarm.UpdateStateRollbackCompleted:
+				return r.settle(st)
+			}
+			r.progress = "Swarm update " + string(st.State)
+		}
+		if !r.wait() {
+			if seen == swarm.UpdateStateRollbackStarted {
+				return r.settle(svc.UpdateStatus)
+			}
+			return r.rollBack(r.timeoutReason("updating"))
+		}
+	}
+}
+
+// fresh reports whether st belongs to an update started after prev: right after a
+// request Swarm still shows the previous update's status for a while.
+func fresh(st, prev *swarm.UpdateStatus) bool {
+	if st == nil || st.StartedAt == nil {
+		return false
+	}
+	if prev == nil || prev.StartedAt == nil {
+		return true
+	}
+	return st.StartedAt.After(*prev.StartedAt)
+}
+
+// wait sleeps one poll interval and reports whether the rollout may go on. Once hoist
+// is stopping, the rollout gets shutdownGrace more at most.
+func (r *rollout) wait() bool {
+	select {
+	case <-r.parent.Done():
+		if !r.stopping {
+			r.stopping = true
+			if d := time.Now().Add(r.b.shutdownGrace); d.Before(r.deadline) {
+				r.deadline = d
+			}
+			r.log.Warn().Time("deadline", r.deadline).Msg("hoist is stopping: finishing the rollout or rolling back")
+		}
+		time.Sleep(r.b.poll)
+	case <-time.After(r.b.poll):
+	}
+	return time.Now().Before(r.deadline)
+}
+
+func (r *rollout) timeoutReason(phase string) string {
+	why := fmt.Sprintf("timed out after %s", time.Since(r.start).Round(time.Second))
+	if r.stopping {
+		why = "hoist stopped"
+	}
+	s := fmt.Sprintf("%s while %s", why, phase)
+	if r.progress != "" {
+		s += " (" + r.progress + ")"
+	}
+	return s
+}

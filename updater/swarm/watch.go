@@ -1,0 +1,87 @@
+package swarm
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/moby/moby/api/types/swarm"
+)
+
+// failedTask finds a task on image that stopped on its own after since (engine time):
+// it exited, failed its health check, or was rejected. Tasks Swarm shut down on
+// purpose (replaced, scaled away) do not count.
+func failedTask(tasks []swarm.Task, image string, since time.Time) (swarm.Task, bool) {
+	var found swarm.Task
+	ok := false
+	for _, t := range tasks {
+		if taskImage(t) != image || !t.Status.Timestamp.After(since) {
+			continue
+		}
+		switch t.Status.State {
+		case swarm.TaskStateFailed, swarm.TaskStateRejected, swarm.TaskStateComplete, swarm.TaskStateOrphaned:
+			if !ok || t.Status.Timestamp.Before(found.Status.Timestamp) {
+				found, ok = t, true
+			}
+		}
+	}
+	return found, ok
+}
+
+// describe says what became of a task: "task abc123def456 exited (exit 4)".
+func describe(t swarm.Task) string {
+	id := t.ID
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	code := 0
+	if cs := t.Status.ContainerStatus; cs != nil {
+		code = cs.ExitCode
+	}
+	switch {
+	case t.Status.State == swarm.TaskStateRejected:
+		return fmt.Sprintf("task %s was rejected (%s)", id, t.Status.Err)
+	case t.Status.State == swarm.TaskStateComplete, code != 0:
+		return fmt.Sprintf("task %s exited (exit %d)", id, code)
+	case t.Status.Err != "":
+		return fmt.Sprintf("task %s failed (%s)", id, t.Status.Err)
+	default:
+		return fmt.Sprintf("task %s ended %s", id, t.Status.State)
+	}
+}
+
+// watch follows a service Swarm reported completed: it waits until every wanted task
+// runs the target, then keeps looking for plan.Watch. A new task that stops on its
+// own in that time fails the rollout.
+func (r *rollout) watch(completedAt time.Time) (ok bool, reason string) {
+	var watchEnd time.Time
+	for {
+		svc, err := r.b.inspect(r.work, r.id)
+		if err == nil {
+			if got := specImage(svc.Spec); got != r.target {
+				return false, "the service was changed outside hoist during the watch (its spec now runs " + got + ")"
+			}
+			var ts []swarm.Task
+			if ts, err = r.b.tasks(r.work, r.id); err == nil {
+				if f, bad := failedTask(ts, r.target, completedAt); bad {
+					return false, fmt.Sprintf("%s %s after the update completed", describe(f), f.Status.Timestamp.Sub(completedAt).Round(time.Second))
+				}
+				c := converged(svc.Spec, ts, r.target)
+				switch {
+				case watchEnd.IsZero() && c.done():
+					watchEnd = time.Now().Add(r.plan.Watch)
+					r.log.Info().Str("tasks", c.String()).Dur("watch", r.plan.Watch).Msg("converged; watching the new tasks")
+				case !watchEnd.IsZero() && time.Now().After(watchEnd) && c.done():
+					r.log.Info().Str("tasks", c.String()).Msg("watch passed")
+					return true, ""
+				}
+				r.progress = c.String()
+			}
+		}
+		if err != nil {
+			r.log.Warn().Err(err).Msg("watching the service")
+		}
+		if !r.wait() {
+			return false, r.timeoutReason("watching")
+		}
+	}
+}
