@@ -1,16 +1,18 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Credential is a username and password for one registry host.
@@ -21,18 +23,27 @@ type Credential struct {
 	Insecure bool
 }
 
-// Client resolves and lists tags. Build one per process: it keeps one authenticated,
-// already-pinged transport per repository so a digest check is a single HEAD.
+// Client resolves and lists tags. Build one per process: it pings each registry once,
+// keeps one authenticated transport per registry (or per repository when the registry
+// hands out Bearer tokens) so a digest check is a single HEAD, and tracks each
+// registry's rate-limit budget.
 type Client struct {
-	keychain authn.Keychain
-	insecure map[string]bool
-	base     http.RoundTripper
+	keychain    authn.Keychain
+	insecure    map[string]bool
+	base        http.RoundTripper
+	policy      limitPolicy
+	perRegistry int
+	tokenTTL    time.Duration
+	pingTTL     time.Duration
 
-	mu         sync.Mutex
-	transports map[string]http.RoundTripper // by repository scope
+	mu    sync.Mutex
+	hosts map[string]*host // by registry
+
+	tags    tagCache
+	indexes indexCache
 }
 
-// Options configure a Client.
+// Options configure a Client. Zero values mean the defaults.
 type Options struct {
 	Credentials []Credential
 	// Keychain is consulted after Credentials; nil means the Docker config keychain
@@ -40,11 +51,50 @@ type Options struct {
 	Keychain authn.Keychain
 	// Transport is the base transport; nil means remote.DefaultTransport.
 	Transport http.RoundTripper
+
+	// MaxPerRegistry bounds requests in flight to one registry (default 16).
+	MaxPerRegistry int
+	// RateLimitReserve: when a registry's ratelimit-remaining header drops to this, hoist
+	// stops sending it requests until RateLimitRecheck has passed (default 10; negative
+	// means 0: only stop when nothing is left).
+	RateLimitReserve int
+	// RateLimitRecheck is how long a budget pause lasts before one probe (default 10m,
+	// at most the header's window).
+	RateLimitRecheck time.Duration
+	// Backoff is the first pause after a 429 or 5xx (default 1s); it doubles with each
+	// failure in a row, with jitter, up to BackoffMax (default 5m). A longer Retry-After
+	// wins.
+	Backoff, BackoffMax time.Duration
+	// MaxRetryWait is the longest one request waits for a pause before it fails with a
+	// retryable error (default 10s).
+	MaxRetryWait time.Duration
+	// Retries of one request after a 429 or 5xx (default 2; negative means none).
+	Retries int
+	// TokenTTL is how long a repository's Bearer token is kept when the registry does
+	// not say (default 60s, the distribution spec's default).
+	TokenTTL time.Duration
+	// PingTTL is how long a registry's ping answer is reused (default 1h).
+	PingTTL time.Duration
 }
 
 // New builds a Client.
 func New(o Options) *Client {
-	c := &Client{insecure: map[string]bool{}, transports: map[string]http.RoundTripper{}, base: o.Transport}
+	c := &Client{
+		insecure: map[string]bool{}, hosts: map[string]*host{}, base: o.Transport,
+		perRegistry: or(o.MaxPerRegistry, 16),
+		tokenTTL:    or(o.TokenTTL, 60*time.Second),
+		pingTTL:     or(o.PingTTL, time.Hour),
+		policy: limitPolicy{
+			reserve:     or(o.RateLimitReserve, 10),
+			recheck:     or(o.RateLimitRecheck, 10*time.Minute),
+			backoffBase: or(o.Backoff, time.Second),
+			backoffMax:  or(o.BackoffMax, 5*time.Minute),
+			maxWait:     or(o.MaxRetryWait, 10*time.Second),
+			retries:     or(o.Retries, 2),
+		},
+	}
+	c.policy.reserve = max(c.policy.reserve, 0)
+	c.policy.retries = max(c.policy.retries, 0)
 	if c.base == nil {
 		c.base = remote.DefaultTransport
 	}
@@ -65,6 +115,14 @@ func New(o Options) *Client {
 	return c
 }
 
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
 // ParseReference parses an image reference, honouring hosts configured as insecure.
 func (c *Client) ParseReference(s string) (name.Reference, error) {
 	ref, err := name.ParseReference(s)
@@ -83,36 +141,33 @@ func (c *Client) Authenticator(ctx context.Context, repo name.Repository) (authn
 	return authn.Resolve(ctx, c.keychain, repo)
 }
 
-// transport returns a pinged, authenticated transport for repo, built once.
-func (c *Client) transport(ctx context.Context, repo name.Repository, scope string) (http.RoundTripper, error) {
-	key := repo.Name() + "|" + scope
-	c.mu.Lock()
-	t, ok := c.transports[key]
-	c.mu.Unlock()
-	if ok {
-		return t, nil
-	}
-	auth, err := authn.Resolve(ctx, c.keychain, repo)
+// transport returns a pinged, authenticated transport for repo.
+func (c *Client) transport(ctx context.Context, repo name.Repository) (*host, http.RoundTripper, error) {
+	h := c.host(repo.Registry)
+	t, err := h.transport(ctx, c.keychain, repo)
 	if err != nil {
-		return nil, fmt.Errorf("credentials for %s: %w", repo.RegistryStr(), err)
+		return h, nil, classify(err)
 	}
-	t, err = transport.NewWithContext(ctx, repo.Registry, auth, c.base, []string{repo.Scope(scope)})
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", repo.RegistryStr(), classify(err))
-	}
-	c.mu.Lock()
-	c.transports[key] = t
-	c.mu.Unlock()
-	return t, nil
+	return h, t, nil
 }
 
 // Resolve returns the digest the registry serves for ref now, using one HEAD request
 // (with the index and manifest media types). For a multi-arch tag this is the index
-// digest, the same one Swarm pins.
+// digest, the same one Swarm pins. It never falls back to a GET: a failed HEAD is an
+// error (retryable or not, see IsRetryable).
 func (c *Client) Resolve(ctx context.Context, ref name.Reference) (v1.Descriptor, error) {
-	t, err := c.transport(ctx, ref.Context(), transport.PullScope)
+	h := c.host(ref.Context().Registry)
+	release, err := h.acquire(ctx)
 	if err != nil {
-		return v1.Descriptor{}, err
+		return v1.Descriptor{}, fmt.Errorf("resolve %s: %w", ref, classify(err))
+	}
+	defer release()
+	if pe := h.lim.check(); pe != nil && time.Until(pe.Until) > c.policy.maxWait {
+		return v1.Descriptor{}, fmt.Errorf("resolve %s: %w", ref, classify(pe)) // skipped: no request
+	}
+	t, err := h.transport(ctx, c.keychain, ref.Context())
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("resolve %s: %w", ref, classify(err))
 	}
 	d, err := remote.Head(ref, remote.WithContext(ctx), remote.WithTransport(t))
 	if err != nil {
@@ -121,17 +176,21 @@ func (c *Client) Resolve(ctx context.Context, ref name.Reference) (v1.Descriptor
 	return *d, nil
 }
 
-// ListTags lists every tag of repo, following pagination.
-func (c *Client) ListTags(ctx context.Context, repo name.Repository) ([]string, error) {
-	t, err := c.transport(ctx, repo, transport.PullScope)
-	if err != nil {
-		return nil, err
+// Budget returns what hoist knows of each registry's rate limit and backoff, sorted by
+// registry.
+func (c *Client) Budget() []Budget {
+	c.mu.Lock()
+	hs := make([]*host, 0, len(c.hosts))
+	for _, h := range c.hosts {
+		hs = append(hs, h)
 	}
-	tags, err := remote.List(repo, remote.WithContext(ctx), remote.WithTransport(t))
-	if err != nil {
-		return nil, fmt.Errorf("list tags of %s: %w", repo, classify(err))
+	c.mu.Unlock()
+	out := make([]Budget, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, h.lim.budget())
 	}
-	return tags, nil
+	slices.SortFunc(out, func(x, y Budget) int { return cmp.Compare(x.Registry, y.Registry) })
+	return out
 }
 
 type staticKeychain map[string]authn.Authenticator

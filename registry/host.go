@@ -1,0 +1,116 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// host is everything hoist keeps per registry: the limiter, the remembered ping, the
+// authenticated transports and the concurrency bound.
+//
+// A registry that answers the ping with 200 or a Basic challenge gets one transport for
+// all its repositories. One that answers with a Bearer challenge gets one transport per
+// repository (one token per pull scope), all built from the one remembered ping.
+type host struct {
+	reg  name.Registry
+	lim  *limiter
+	memo *pingMemo // wraps lim: what transport.NewWithContext is given
+	sem  chan struct{}
+	ttl  time.Duration // default token lifetime
+
+	mu      sync.Mutex
+	shared  bool              // known: anonymous or basic, one transport for all
+	entries map[string]*entry // by repository ("" when shared)
+}
+
+type entry struct {
+	ready chan struct{}
+	t     http.RoundTripper
+	err   error
+	exp   time.Time // zero: never
+}
+
+func (c *Client) host(reg name.Registry) *host {
+	key := reg.RegistryStr()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h, ok := c.hosts[key]; ok {
+		return h
+	}
+	lim := newLimiter(key, c.base, c.policy)
+	h := &host{reg: reg, lim: lim, memo: newPingMemo(lim, c.pingTTL), sem: make(chan struct{}, c.perRegistry),
+		ttl: c.tokenTTL, entries: map[string]*entry{}}
+	c.hosts[key] = h
+	return h
+}
+
+// transport returns a pinged, authenticated transport for repo. It pings the registry
+// at most once (per ping TTL) and fetches at most one token per repository at a time.
+func (h *host) transport(ctx context.Context, kc authn.Keychain, repo name.Repository) (http.RoundTripper, error) {
+	h.mu.Lock()
+	key := repo.RepositoryStr()
+	if h.shared {
+		key = ""
+	}
+	e := h.entries[key]
+	if e != nil && !e.exp.IsZero() && time.Now().After(e.exp) {
+		e = nil // token expired: a new one costs one request, a stale one two more
+	}
+	if e != nil {
+		h.mu.Unlock()
+		select {
+		case <-e.ready:
+			return e.t, e.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	e = &entry{ready: make(chan struct{})}
+	h.entries[key] = e
+	h.mu.Unlock()
+
+	e.t, e.err = h.build(ctx, kc, repo)
+
+	h.mu.Lock()
+	switch {
+	case e.err != nil:
+		delete(h.entries, key) // the next caller tries again
+	case h.memo.isBearer(h.reg):
+		e.exp = time.Now().Add(h.memo.tokenTTL(h.ttl))
+	default:
+		h.shared = true
+		h.entries = map[string]*entry{"": e}
+	}
+	h.mu.Unlock()
+	close(e.ready)
+	return e.t, e.err
+}
+
+func (h *host) build(ctx context.Context, kc authn.Keychain, repo name.Repository) (http.RoundTripper, error) {
+	auth, err := authn.Resolve(ctx, kc, repo)
+	if err != nil {
+		return nil, fmt.Errorf("credentials for %s: %w", repo.RegistryStr(), err)
+	}
+	t, err := transport.NewWithContext(ctx, h.reg, auth, h.memo, []string{repo.Scope(transport.PullScope)})
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", repo.RegistryStr(), err)
+	}
+	return t, nil
+}
+
+// acquire takes one of the registry's concurrency slots.
+func (h *host) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case h.sem <- struct{}{}:
+		return func() { <-h.sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
