@@ -56,6 +56,7 @@ func IsRetryable(err error) bool {
 type pauseError struct {
 	Status int       // the registry's last answer, 0 if the request was not sent
 	Until  time.Time // no request before this
+	Cause  int       // the status that started the pause
 	Budget bool      // held back by the rate-limit reserve
 	Reason string
 }
@@ -76,7 +77,7 @@ func classify(err error) error {
 	var pe *pauseError
 	if errors.As(err, &pe) {
 		return &Error{Status: pe.Status, Retryable: true, RetryAfter: pe.Until,
-			RateLimited: pe.Budget || pe.Status == http.StatusTooManyRequests, Err: err}
+			RateLimited: pe.Budget || pe.Cause == http.StatusTooManyRequests, Err: err}
 	}
 	var te *transport.Error
 	if errors.As(err, &te) {

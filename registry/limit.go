@@ -60,6 +60,7 @@ type limiter struct {
 	failures  int
 	failedAt  time.Time
 	until     time.Time // backoff pause
+	cause     int       // status that caused the pause
 }
 
 func newLimiter(registry string, inner http.RoundTripper, p limitPolicy) *limiter {
@@ -128,7 +129,8 @@ func (l *limiter) check() *pauseError {
 	defer l.mu.Unlock()
 	now := l.now()
 	if now.Before(l.until) {
-		return &pauseError{Until: l.until, Reason: l.registry + " is backing off"}
+		return &pauseError{Until: l.until, Cause: l.cause,
+			Reason: l.registry + " is backing off after " + strconv.Itoa(l.cause)}
 	}
 	if u, ok := l.budgetPause(); ok && now.Before(u) {
 		return &pauseError{Until: u, Budget: true, Reason: l.registry + " rate-limit budget at reserve (" +
@@ -179,6 +181,7 @@ func (l *limiter) observe(start time.Time, resp *http.Response, err error) bool 
 	}
 	l.failures++
 	l.failedAt = now
+	l.cause = s
 	d := jitter(l.p.backoffBase << min(l.failures-1, 20))
 	if d > l.p.backoffMax {
 		d = jitter(l.p.backoffMax)
@@ -195,7 +198,7 @@ func (l *limiter) observe(start time.Time, resp *http.Response, err error) bool 
 func (l *limiter) pause(status int, text string) *pauseError {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return &pauseError{Status: status, Until: l.until, Reason: l.registry + " answered " + text}
+	return &pauseError{Status: status, Cause: status, Until: l.until, Reason: l.registry + " answered " + text}
 }
 
 func (l *limiter) budget() Budget {
