@@ -1,0 +1,15 @@
+// Package webhook turns registry push notifications into [registry.PushEvent] hints.
+//
+// Each source (Docker Hub, Distribution, GHCR, Quay, Harbor, Gitea/Forgejo, ACR,
+// JFrog, GAR, ECR and a generic signed form) has one file holding a pure parser,
+// parse<Source>(body) ([]registry.PushEvent, error), and the way that sender
+// authenticates. The HTTP handler is the same for every source: cap the body,
+// authenticate in constant time over the raw bytes, rate-limit, parse, drop
+// duplicate deliveries and coalesce bursts per repository:tag, hand each event to a
+// [Sink] without waiting on it, and answer 202. Events are hints: digests and other
+// claims in payloads are ignored, whoever acts resolves the tag itself.
+//
+// Nothing here logs a body, a token or a URL path that holds one.
+//
+// webhook imports config and registry only: never policy, updater or the Docker client.
+package webhook

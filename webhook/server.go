@@ -1,0 +1,330 @@
+package webhook
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/registry"
+)
+
+// Sink receives the events webhooks produce. Enqueue must not block; it returns false
+// when no policy watches the repository (the sender is still answered 202).
+type Sink interface {
+	Enqueue(ev registry.PushEvent) bool
+}
+
+// Server holds the configured sources and the state they share: delivery ids seen,
+// recent repository:tag events, and one rate limiter per source.
+type Server struct {
+	sources  []*source
+	sink     Sink
+	log      zerolog.Logger
+	rejected zerolog.Logger // sampled: floods of bad requests must not flood the log
+	maxBody  int64
+	seen     *ttlSet // delivery ids
+	recent   *ttlSet // repository:tag coalescing
+	now      func() time.Time
+	budget   time.Duration // how long a request waits on the sink
+}
+
+// source is one mounted sender.
+type source struct {
+	name      string
+	pathToken bool // the token is the last path segment
+	auth      authenticator
+	parse     func(body []byte) ([]registry.PushEvent, error)
+	// deliveryHeaders name the headers carrying a per-delivery id, if the sender sends one.
+	deliveryHeaders []string
+	limiter         *rate.Limiter
+}
+
+// Tuning that is not configuration.
+const (
+	dedupeTTL      = 24 * time.Hour // EventBridge retries for 24 h; GitHub redelivers by hand
+	dedupeMax      = 16384
+	coalesceWindow = time.Second // a multi-arch push sends one event per manifest
+	coalesceMax    = 4096
+	sinkBudget     = 200 * time.Millisecond
+)
+
+// New builds a Server for every source in cfg with a usable secret; sources without
+// one are left out (config validation has already said why). New reads no request;
+// the only I/O is reading the GAR OIDC keys file, whose failure is logged and makes
+// GAR refuse requests until the file can be read.
+func New(cfg config.Webhooks, sink Sink, log zerolog.Logger) *Server {
+	lim := cfg.Limits.WithDefaults()
+	log = log.With().Str("component", "webhook").Logger()
+	s := &Server{
+		sink:     sink,
+		log:      log,
+		rejected: log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Minute}),
+		maxBody:  int64(lim.MaxBody),
+		seen:     newTTLSet(dedupeTTL, dedupeMax),
+		recent:   newTTLSet(coalesceWindow, coalesceMax),
+		now:      time.Now,
+		budget:   sinkBudget,
+	}
+	add := func(secret config.Secret, src *source) {
+		if len(secret.Value()) < config.MinTokenLen {
+			return
+		}
+		src.limiter = rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst)
+		s.sources = append(s.sources, src)
+	}
+	if c := cfg.DockerHub; c != nil {
+		add(c.Token, &source{name: "dockerhub", pathToken: true, auth: &pathToken{newSecretEq(c.Token.Value())}, parse: parseDockerHub})
+	}
+	if c := cfg.Distribution; c != nil {
+		host := c.Host
+		add(c.Token, &source{name: "distribution",
+			auth:  &headerToken{header: "Authorization", mode: bearer, secret: newSecretEq(c.Token.Value())},
+			parse: func(b []byte) ([]registry.PushEvent, error) { return parseDistributionHost(b, host) }})
+	}
+	if c := cfg.GHCR; c != nil {
+		add(c.Secret, &source{name: "ghcr", parse: parseGHCR,
+			auth:            &hmacSHA256{key: []byte(c.Secret.Value()), headers: []sigHeader{{"X-Hub-Signature-256", "sha256="}}},
+			deliveryHeaders: []string{"X-GitHub-Delivery"}})
+	}
+	if c := cfg.Quay; c != nil {
+		add(c.Token, &source{name: "quay", pathToken: true, auth: &pathToken{newSecretEq(c.Token.Value())}, parse: parseQuay})
+	}
+	if c := cfg.Harbor; c != nil {
+		add(c.Token, &source{name: "harbor", parse: parseHarbor,
+			auth: &headerToken{header: "Authorization", mode: verbatim, secret: newSecretEq(c.Token.Value())}})
+	}
+	if c := cfg.Gitea; c != nil {
+		add(c.Secret, &source{name: "gitea", parse: parseGitea,
+			auth: &hmacSHA256{key: []byte(c.Secret.Value()), headers: []sigHeader{
+				{"X-Forgejo-Signature", ""}, {"X-Gitea-Signature", ""}, {"X-Hub-Signature-256", "sha256="}}},
+			deliveryHeaders: []string{"X-Forgejo-Delivery", "X-Gitea-Delivery"}})
+	}
+	if c := cfg.ACR; c != nil {
+		add(c.Token, &source{name: "acr", parse: parseACR, auth: headerAuth(*c)})
+	}
+	if c := cfg.JFrog; c != nil {
+		var a authenticator = &headerToken{header: "X-JFrog-Event-Auth", mode: verbatim, secret: newSecretEq(c.Secret.Value())}
+		if c.Signing {
+			a = &hmacSHA256{key: []byte(c.Secret.Value()), headers: []sigHeader{{"X-JFrog-Event-Auth", ""}}}
+		}
+		add(c.Secret, &source{name: "jfrog", parse: parseJFrog, auth: a})
+	}
+	if c := cfg.GAR; c != nil {
+		var a authenticator = &pathToken{newSecretEq(c.Token.Value())}
+		if o := c.OIDC; o != nil {
+			keys := newKeyFile(o.KeysFile, s.now())
+			if keys.err != nil {
+				s.log.Error().Err(keys.err).Str("source", "gar").Msg("GAR requests will be refused until the OIDC keys file can be read")
+			}
+			a = allOf{a, &oidcToken{audience: o.Audience, email: o.Email, keys: keys, now: func() time.Time { return s.now() }}}
+		}
+		add(c.Token, &source{name: "gar", pathToken: true, auth: a, parse: parseGAR})
+	}
+	if c := cfg.ECR; c != nil {
+		add(c.Token, &source{name: "ecr", parse: parseECR, auth: headerAuth(*c)})
+	}
+	if c := cfg.Generic; c != nil {
+		add(c.Secret, &source{name: "generic", parse: parseGeneric,
+			auth:            &hmacSHA256{key: []byte(c.Secret.Value()), headers: []sigHeader{{"X-Hoist-Signature", "sha256="}}},
+			deliveryHeaders: []string{"X-Hoist-Delivery"}})
+	}
+	return s
+}
+
+func headerAuth(c config.HeaderSource) authenticator {
+	h := c.HeaderName()
+	mode := verbatim
+	if http.CanonicalHeaderKey(h) == "Authorization" {
+		mode = flexible
+	}
+	return &headerToken{header: h, mode: mode, secret: newSecretEq(c.Token.Value())}
+}
+
+// Sources lists the mounted sources, for the startup log.
+func (s *Server) Sources() []string {
+	names := make([]string, len(s.sources))
+	for i, src := range s.sources {
+		names[i] = src.name
+	}
+	return names
+}
+
+// Register mounts POST /webhooks/<source> (or /webhooks/<source>/<token>) for each
+// configured source, and a JSON 404 for everything else under /webhooks/.
+func (s *Server) Register(e *echo.Echo) {
+	for _, src := range s.sources {
+		if src.pathToken {
+			e.POST("/webhooks/"+src.name+"/:token", s.handler(src))
+			e.POST("/webhooks/"+src.name, s.handler(src)) // answers 401: token missing
+		} else {
+			e.POST("/webhooks/"+src.name, s.handler(src))
+		}
+	}
+	e.Any("/webhooks/*", func(c echo.Context) error {
+		return c.JSON(http.StatusNotFound, errorBody{"no webhook source is configured at this path"})
+	})
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+type acceptBody struct {
+	Status string `json:"status"` // accepted | ignored | duplicate
+	Events int    `json:"events"` // events handed on (not coalesced, not duplicate)
+}
+
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (s *Server) handler(src *source) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		buf := bodyPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		defer func() {
+			if buf.Cap() <= 64<<10 {
+				bodyPool.Put(buf)
+			}
+		}()
+		status, res := s.accept(src, c, buf)
+		if status >= 400 {
+			if status == http.StatusTooManyRequests {
+				c.Response().Header().Set("Retry-After", "1")
+			}
+			return c.JSON(status, errorBody{res.Status})
+		}
+		return c.JSON(status, res)
+	}
+}
+
+// accept runs one request through the pipeline. For errors, res.Status is the message.
+func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, acceptBody) {
+	r := c.Request()
+	fail := func(status int, outcome, msg string) (int, acceptBody) {
+		s.rejected.Warn().Str("source", src.name).Str("outcome", outcome).Str("reason", msg).
+			Str("remote", c.RealIP()).Msg("webhook rejected")
+		return status, acceptBody{Status: msg}
+	}
+	if r.ContentLength > s.maxBody {
+		return fail(http.StatusRequestEntityTooLarge, "too_large", "body larger than "+strconv.FormatInt(s.maxBody, 10)+" bytes")
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(c.Response(), r.Body, s.maxBody)); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fail(http.StatusRequestEntityTooLarge, "too_large", "body larger than "+strconv.FormatInt(s.maxBody, 10)+" bytes")
+		}
+		return fail(http.StatusBadRequest, "read_error", "could not read body")
+	}
+	body := buf.Bytes()
+	if ok, why := src.auth.authenticate(r, c.Param("token"), body); !ok {
+		return fail(http.StatusUnauthorized, "unauthorized", why)
+	}
+	if !src.limiter.Allow() {
+		return fail(http.StatusTooManyRequests, "rate_limited", "too many requests; retry later")
+	}
+	evs, err := src.parse(body)
+	if err != nil {
+		if errors.Is(err, errBadName) {
+			s.rejected.Warn().Str("source", src.name).Str("outcome", "bad_request").Msg("webhook names a bad repository or tag")
+		} else {
+			s.rejected.Warn().Str("source", src.name).Str("outcome", "bad_request").Msg("webhook payload is malformed")
+		}
+		return http.StatusBadRequest, acceptBody{Status: err.Error()}
+	}
+	now := s.now()
+	delivery := ""
+	for _, h := range src.deliveryHeaders {
+		if delivery = r.Header.Get(h); delivery != "" {
+			break
+		}
+	}
+	if delivery != "" && s.seen.add(src.name+"\x00"+delivery, now) {
+		s.log.Info().Str("source", src.name).Str("outcome", "duplicate").Msg("webhook delivery already seen")
+		return http.StatusAccepted, acceptBody{Status: "duplicate"}
+	}
+	if len(evs) == 0 {
+		s.log.Debug().Str("source", src.name).Str("outcome", "ignored").Msg("webhook carries no tag push")
+		return http.StatusAccepted, acceptBody{Status: "ignored"}
+	}
+	handed, dup := 0, 0
+	wait := s.budget
+	for _, ev := range evs {
+		ev.Source = src.name
+		if delivery != "" {
+			ev.DeliveryID = delivery
+		} else if ev.DeliveryID != "" && s.seen.add(src.name+"\x00"+ev.DeliveryID, now) {
+			dup++
+			s.log.Info().Str("source", src.name).Str("repo", ev.Repo.Name()).Str("tag", ev.Tag).Str("outcome", "duplicate").Msg("webhook event")
+			continue
+		}
+		key := ev.Key()
+		if s.recent.add(key, now) {
+			s.log.Debug().Str("source", src.name).Str("repo", ev.Repo.Name()).Str("tag", ev.Tag).Str("outcome", "coalesced").Msg("webhook event")
+			continue
+		}
+		handed++
+		outcome := "enqueued"
+		switch watched, late := s.enqueue(ev, wait); {
+		case late:
+			outcome, wait = "sink_slow", 0 // do not wait on it again in this request
+		case !watched:
+			outcome = "unwatched"
+		}
+		s.log.Info().Str("source", src.name).Str("repo", ev.Repo.Name()).Str("tag", ev.Tag).Str("outcome", outcome).Msg("webhook event")
+	}
+	if dup == len(evs) {
+		return http.StatusAccepted, acceptBody{Status: "duplicate"}
+	}
+	return http.StatusAccepted, acceptBody{Status: "accepted", Events: handed}
+}
+
+// enqueue hands ev to the sink. Enqueue must not block, but the answer to the sender
+// must not depend on that: after wait the request moves on and the call finishes on
+// its own.
+func (s *Server) enqueue(ev registry.PushEvent, wait time.Duration) (watched, late bool) {
+	done := make(chan bool, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error().Str("source", ev.Source).Interface("panic", p).Msg("webhook sink panicked")
+				done <- false
+			}
+		}()
+		done <- s.sink.Enqueue(ev)
+	}()
+	if wait <= 0 {
+		return false, true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case w := <-done:
+		return w, false
+	case <-t.C:
+		s.log.Warn().Str("source", ev.Source).Msg("webhook sink did not answer in time; the event may still be queued")
+		return false, true
+	}
+}
+
+// RedactPath returns a request path safe to log: the token segment of a
+// /webhooks/<source>/<token> path is replaced. Request loggers should use it.
+func RedactPath(p string) string {
+	const prefix = "/webhooks/"
+	if len(p) <= len(prefix) || p[:len(prefix)] != prefix {
+		return p
+	}
+	rest := p[len(prefix):]
+	for i := 0; i < len(rest); i++ {
+		if rest[i] == '/' {
+			return prefix + rest[:i] + "/<token>"
+		}
+	}
+	return p
+}
