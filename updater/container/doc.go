@@ -1,0 +1,15 @@
+// Package container is hoist's backend for standalone Docker containers: Rancher's
+// in-service upgrade done automatically. It replaces a container by a copy of itself on
+// a new image (same name, env, labels, volumes and their data, networks and aliases,
+// ports, limits), gates the copy on its health, and brings the old container back —
+// same ID, same data — when the copy fails. The replaced container is kept, stopped and
+// renamed "<name>-hoist-prev", for a manual rollback until it expires.
+//
+// Every step of a swap is recorded in the engine itself (container names and labels),
+// so a hoist restarted mid-swap finds the half-done state and completes or reverses it
+// (Recover) without any state of its own.
+//
+// Only the backends (this package, updater/swarm) and cmd import the Docker client. This
+// package imports updater and policy, never the other way round, and nothing from
+// registry, webhook or config.
+package container

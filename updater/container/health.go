@@ -1,0 +1,213 @@
+package container
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// UnhealthyError says why a container failed its health gate or watch.
+type UnhealthyError struct {
+	Container string
+	Reason    string
+}
+
+func (e *UnhealthyError) Error() string { return e.Container + ": " + e.Reason }
+
+// hasHealthcheck reports whether the container runs a HEALTHCHECK (its own or its image's).
+func hasHealthcheck(c container.InspectResponse) bool {
+	hc := c.Config.Healthcheck
+	if hc == nil || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
+		return c.State != nil && c.State.Health != nil
+	}
+	return true
+}
+
+// judge looks at one inspection: done is true once the container passed (healthy, or
+// running without a healthcheck); err is set when it failed.
+func judge(c container.InspectResponse, restarts int) (done bool, err error) {
+	name := strings.TrimPrefix(c.Name, "/")
+	st := c.State
+	switch {
+	case st == nil:
+		return false, &UnhealthyError{name, "no state"}
+	case c.RestartCount > restarts:
+		return false, &UnhealthyError{name, fmt.Sprintf("restarted (%d restarts, exit code %d)", c.RestartCount, st.ExitCode)}
+	case st.Restarting:
+		return false, &UnhealthyError{name, fmt.Sprintf("restarting (exit code %d)", st.ExitCode)}
+	case !st.Running:
+		return false, &UnhealthyError{name, fmt.Sprintf("%s (exit code %d)", st.Status, st.ExitCode)}
+	case st.Health != nil && st.Health.Status == container.Unhealthy:
+		return false, &UnhealthyError{name, "unhealthy: " + lastProbe(st.Health)}
+	case hasHealthcheck(c):
+		return st.Health != nil && st.Health.Status == container.Healthy, nil
+	}
+	return true, nil
+}
+
+func lastProbe(h *container.Health) string {
+	if len(h.Log) == 0 {
+		return "no healthcheck output"
+	}
+	l := h.Log[len(h.Log)-1]
+	return fmt.Sprintf("exit %d: %s", l.ExitCode, strings.TrimSpace(l.Output))
+}
+
+// waitHealthy waits until id is healthy (or running, without a healthcheck) and its
+// HTTP probe answers, or fails. It returns the restart count to watch from.
+func (b *Backend) waitHealthy(ctx context.Context, id string, probe *updater.HTTPProbe) (int, error) {
+	restarts := -1
+	for {
+		c, err := b.inspect(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		if restarts < 0 {
+			restarts = c.RestartCount
+		}
+		done, err := judge(c, restarts)
+		if err != nil {
+			return 0, err
+		}
+		if done && (probe == nil || b.probe(ctx, c, probe) == nil) {
+			return restarts, nil
+		}
+		if err := sleep(ctx, pollEvery); err != nil {
+			perr := ""
+			if done && probe != nil {
+				perr = ": " + b.probe(ctx, c, probe).Error()
+			}
+			return 0, fmt.Errorf("%s not healthy in time%s: %w", strings.TrimPrefix(c.Name, "/"), perr, err)
+		}
+	}
+}
+
+// watch keeps checking the containers (id → restart count) for d: any exit, restart
+// or unhealthy status fails.
+func (b *Backend) watch(ctx context.Context, ids map[string]int, d time.Duration) error {
+	end := time.Now().Add(d)
+	for {
+		for id, restarts := range ids {
+			c, err := b.inspect(ctx, id)
+			if err != nil {
+				return err
+			}
+			if _, err := judge(c, restarts); err != nil {
+				return err
+			}
+		}
+		if !time.Now().Before(end) {
+			return nil
+		}
+		if err := sleep(ctx, min(pollEvery, time.Until(end))); err != nil {
+			return fmt.Errorf("watch cut short: %w", err)
+		}
+	}
+}
+
+// probe GETs the HTTP probe. It goes to the published loopback port when the container
+// publishes the probe port on the host (container IPs are not reachable from every host,
+// e.g. rootless or Desktop engines), else to the container's IP.
+func (b *Backend) probe(ctx context.Context, c container.InspectResponse, p *updater.HTTPProbe) error {
+	addr := ""
+	if c.NetworkSettings != nil {
+		for port, bs := range c.NetworkSettings.Ports {
+			if int(port.Num()) != p.Port || port.Proto() != "tcp" {
+				continue
+			}
+			for _, bnd := range bs {
+				if bnd.HostPort == "" {
+					continue
+				}
+				ip := "127.0.0.1"
+				if bnd.HostIP.IsValid() && !bnd.HostIP.IsUnspecified() {
+					ip = bnd.HostIP.String()
+				}
+				addr = net.JoinHostPort(ip, bnd.HostPort)
+				break
+			}
+		}
+		if addr == "" {
+			for _, ep := range c.NetworkSettings.Networks {
+				if ep != nil && ep.IPAddress.IsValid() {
+					addr = net.JoinHostPort(ep.IPAddress.String(), strconv.Itoa(p.Port))
+					break
+				}
+			}
+		}
+	}
+	if addr == "" {
+		return fmt.Errorf("http probe: no address for port %d", p.Port)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	url := "http://" + addr + "/" + strings.TrimPrefix(p.Path, "/")
+	req, err := http.NewRequestWithContext(pctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("http probe: %w", err)
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		return fmt.Errorf("http probe %s: %w", url, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+		return fmt.Errorf("http probe %s: status %d", url, resp.StatusCode)
+	}
+	return nil
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// tailLogs returns the last lines a container wrote, for the rollout record.
+func (b *Backend) tailLogs(ctx context.Context, id string, tty bool) string {
+	rc, err := b.c.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(logTail)})
+	if err != nil {
+		return "(logs unavailable: " + err.Error() + ")"
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	if tty {
+		_, err = buf.ReadFrom(rc)
+	} else {
+		_, err = stdcopy.StdCopy(&buf, &buf, rc)
+	}
+	if err != nil && buf.Len() == 0 {
+		return "(logs unavailable: " + err.Error() + ")"
+	}
+	return buf.String()
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
+// inspect wraps ContainerInspect with context.
+func (b *Backend) inspect(ctx context.Context, id string) (container.InspectResponse, error) {
+	r, err := b.c.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return container.InspectResponse{}, fmt.Errorf("inspect container %s: %w", id, err)
+	}
+	return r.Container, nil
+}
+
+var errNoPrevious = errors.New("no previous container kept")

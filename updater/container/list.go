@@ -1,0 +1,91 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/moby/moby/client"
+
+	"github.com/hoist-dev/hoist/policy"
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// labelSwarmService marks the containers of Swarm tasks; the swarm backend owns them.
+const labelSwarmService = "com.docker.swarm.service.id"
+
+// List returns the standalone containers, running or not, leaving out Swarm tasks and
+// the containers hoist keeps or parks during a swap.
+func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
+	r, err := b.c.ContainerList(ctx, client.ContainerListOptions{All: true})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	names := map[string]string{} // id → name
+	for _, s := range r.Items {
+		if len(s.Names) > 0 {
+			names[s.ID] = strings.TrimPrefix(s.Names[0], "/")
+		}
+	}
+	var out []updater.Workload
+	for _, s := range r.Items {
+		name := names[s.ID]
+		if name == "" || s.Labels[labelSwarmService] != "" || reserved(name) {
+			continue
+		}
+		c, err := b.inspect(ctx, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		w := updater.Workload{
+			Kind:   policy.Container,
+			ID:     c.ID,
+			Name:   name,
+			Image:  c.Config.Image,
+			Labels: c.Config.Labels,
+			Digest: b.repoDigest(ctx, c.Image, c.Config.Image),
+		}
+		if of := c.Config.Labels[LabelSwapOf]; of != "" && names[of] == name+suffixPrev {
+			w.HasPrevious = true
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// reserved reports whether name is one hoist gives containers during a swap.
+func reserved(name string) bool {
+	for _, s := range []string{suffixNext, suffixOld, suffixPrev, suffixSuperseded} {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// repoDigest is the registry digest of the image a container runs, taken from the
+// image's RepoDigests for the container's repository; "" when unknown.
+func (b *Backend) repoDigest(ctx context.Context, imageID, ref string) string {
+	if _, d, ok := strings.Cut(ref, "@"); ok {
+		return d
+	}
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ""
+	}
+	img, err := b.c.ImageInspect(ctx, imageID)
+	if err != nil {
+		return ""
+	}
+	for _, rd := range img.RepoDigests {
+		repo, d, ok := strings.Cut(rd, "@")
+		if !ok {
+			continue
+		}
+		if rn, err := reference.ParseNormalizedNamed(repo); err == nil && rn.Name() == named.Name() {
+			return d
+		}
+	}
+	return ""
+}

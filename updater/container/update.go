@@ -1,0 +1,189 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/moby/moby/client"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// Update replaces the containers of ws in batches of p.Parallelism. The first failure
+// stops the rollout and every container this call replaced gets its old container back,
+// so the group ends on one image.
+func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.Target, p updater.Plan, log zerolog.Logger) updater.Result {
+	image := t.Image()
+	log = log.With().Str("image", image).Logger()
+	if err := ctx.Err(); err != nil {
+		return updater.Result{Outcome: updater.Aborted, Reason: "cancelled before the rollout started"}
+	}
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	// Engine calls run to completion even when ctx is cancelled: a step is never cut
+	// half-way. Waiting for health stops on shutdown or timeout.
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+b.grace)
+	defer cancel()
+	gate, cancelGate := context.WithTimeout(ctx, timeout)
+	defer cancelGate()
+
+	var swaps []*swap
+	var skipped []string
+	for _, w := range ws {
+		id := w.ID
+		if id == "" {
+			id = w.Name
+		}
+		c, err := b.inspect(ectx, id)
+		if err != nil {
+			return updater.Result{Outcome: updater.Aborted, Reason: err.Error()}
+		}
+		name := strings.TrimPrefix(c.Name, "/")
+		switch {
+		case c.Config.Image == image:
+			skipped = append(skipped, name+" (already on the target)")
+		case !running(c):
+			skipped = append(skipped, name+" (not running)")
+		default:
+			swaps = append(swaps, b.newSwap(c, image, p, log))
+		}
+	}
+	if len(swaps) == 0 {
+		return updater.Result{Outcome: updater.Skipped, Reason: "nothing to replace: " + strings.Join(skipped, ", ")}
+	}
+	if err := b.pull(gate, image, t.RegistryAuth); err != nil {
+		log.Error().Err(err).Msg("pull failed")
+		return updater.Result{Outcome: updater.Aborted, Reason: err.Error()}
+	}
+	log.Info().Msg("image pulled")
+	res := updater.Result{Order: orders(swaps)}
+
+	batch := max(p.Parallelism, 1)
+	var done []*swap
+	for i := 0; i < len(swaps); i += batch {
+		if i > 0 && p.Delay > 0 {
+			if err := sleep(gate, p.Delay); err != nil {
+				return b.revertAll(ctx, done, nil, fmt.Errorf("stopped between batches: %w", err), res, log)
+			}
+		}
+		part := swaps[i:min(i+batch, len(swaps))]
+		errs := make([]error, len(part))
+		var wg sync.WaitGroup
+		for j, s := range part {
+			wg.Go(func() { errs[j] = s.replace(ectx, gate) })
+		}
+		wg.Wait()
+		done = append(done, part...)
+		if err := errors.Join(errs...); err != nil {
+			return b.revertAll(ctx, done, part, err, res, log)
+		}
+		if p.Monitor > 0 && i+batch < len(swaps) {
+			if err := b.watch(gate, restartsOf(part), p.Monitor); err != nil {
+				return b.revertAll(ctx, done, part, err, res, log)
+			}
+		}
+	}
+	log.Info().Dur("watch", p.Watch).Msg("all replaced; watching")
+	if err := b.watch(gate, restartsOf(done), p.Watch); err != nil {
+		return b.revertAll(ctx, done, done, err, res, log)
+	}
+	var errs []error
+	for _, s := range done {
+		errs = append(errs, s.finish(ectx))
+	}
+	res.Outcome = updater.Succeeded
+	res.Reason = fmt.Sprintf("replaced %s on %s", names(done), image)
+	if len(skipped) > 0 {
+		res.Reason += "; skipped " + strings.Join(skipped, ", ")
+	}
+	if err := errors.Join(errs...); err != nil {
+		res.Reason += "; cleaning up the old containers failed: " + err.Error()
+	}
+	log.Info().Msg("rollout succeeded")
+	return res
+}
+
+// revertAll brings every replaced container's old one back, under a grace period that
+// outlives a shutdown. failed are the ones whose logs are worth keeping.
+func (b *Backend) revertAll(ctx context.Context, done, failed []*swap, cause error, res updater.Result, log zerolog.Logger) updater.Result {
+	log.Warn().Err(cause).Msg("rollout failed; reverting")
+	gctx, cancel := b.graceCtx(ctx)
+	defer cancel()
+	var errs []error
+	for _, s := range slices.Backward(done) {
+		if err := s.revert(gctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var logs []string
+	for _, s := range failed {
+		if s.logs != "" {
+			logs = append(logs, "== "+s.name+" ==\n"+s.logs)
+		}
+	}
+	res.Logs = strings.Join(logs, "\n")
+	why := cause.Error()
+	if errors.Is(cause, context.Canceled) {
+		why = "cancelled (shutdown) during the rollout: " + why
+	}
+	if err := errors.Join(errs...); err != nil {
+		res.Outcome = updater.Failed
+		res.Reason = fmt.Sprintf("%s; reverting %s failed: %v", why, names(done), err)
+		log.Error().Err(err).Msg("revert failed")
+		return res
+	}
+	res.Outcome = updater.RolledBack
+	res.Reason = fmt.Sprintf("%s; rolled back %s to their old containers, none stays upgraded", why, names(done))
+	log.Info().Msg("rolled back")
+	return res
+}
+
+func (b *Backend) pull(ctx context.Context, image, auth string) error {
+	r, err := b.c.ImagePull(ctx, image, client.ImagePullOptions{RegistryAuth: auth})
+	if err != nil {
+		return fmt.Errorf("pull %s: %w", image, err)
+	}
+	defer r.Close()
+	if err := r.Wait(ctx); err != nil {
+		return fmt.Errorf("pull %s: %w", image, err)
+	}
+	return nil
+}
+
+func restartsOf(ss []*swap) map[string]int {
+	m := make(map[string]int, len(ss))
+	for _, s := range ss {
+		m[s.newID] = s.restarts
+	}
+	return m
+}
+
+func names(ss []*swap) string {
+	n := make([]string, len(ss))
+	for i, s := range ss {
+		n[i] = s.name
+	}
+	return strings.Join(n, ", ")
+}
+
+// orders says which order each container used, once when they all agree.
+func orders(ss []*swap) string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.name+": "+s.order)
+	}
+	first := ss[0].order
+	for _, s := range ss {
+		if s.order != first {
+			return strings.Join(out, "; ")
+		}
+	}
+	return first
+}
