@@ -68,11 +68,12 @@ func (b *Backend) Rollback(ctx context.Context, w updater.Workload) error {
 		return fmt.Errorf("roll back service %s: %w", w.Name, ErrNoPrevious)
 	}
 	want := specImage(*svc.PreviousSpec)
-	if err := b.requestRollback(ctx, svc); err != nil {
+	prev, err := b.requestRollback(ctx, svc)
+	if err != nil {
 		return fmt.Errorf("roll back service %s: %w", w.Name, err)
 	}
 	deadline, _ := ctx.Deadline()
-	if err := b.awaitConverged(ctx, svc.ID, want, deadline); err != nil {
+	if err := b.awaitConverged(ctx, svc.ID, want, prev, deadline); err != nil {
 		return fmt.Errorf("roll back service %s to %s: %w", w.Name, want, err)
 	}
 	return nil

@@ -70,17 +70,29 @@ func taskImage(t swarm.Task) string {
 	return t.Spec.ContainerSpec.Image
 }
 
-// awaitConverged waits until the service's spec and all its wanted tasks run image.
-func (b *Backend) awaitConverged(ctx context.Context, id, image string, deadline time.Time) error {
+// awaitConverged waits until the service's spec and all its wanted tasks run image,
+// and no update or rollback is still under way. When prev is not nil, the update
+// status must also be newer than prev: the one of a rollback hoist just asked for.
+func (b *Backend) awaitConverged(ctx context.Context, id, image string, prev *swarm.UpdateStatus, deadline time.Time) error {
 	var last string
 	for {
 		svc, err := b.inspect(ctx, id)
 		if err == nil {
-			if got := specImage(svc.Spec); got != image {
+			st := svc.UpdateStatus
+			switch got := specImage(svc.Spec); {
+			case got != image:
 				last = "the service's spec runs " + got
-			} else if ts, terr := b.tasks(ctx, id); terr != nil {
-				err = terr
-			} else {
+			case prev != nil && !fresh(st, prev):
+				last = "the rollback has not started"
+			case st != nil && st.State == swarm.UpdateStateRollbackPaused:
+				return fmt.Errorf("Swarm paused the rollback: %s", st.Message)
+			case st != nil && (st.State == swarm.UpdateStateUpdating || st.State == swarm.UpdateStateRollbackStarted):
+				last = "Swarm update " + string(st.State)
+			default:
+				var ts []swarm.Task
+				if ts, err = b.tasks(ctx, id); err != nil {
+					break
+				}
 				c := converged(svc.Spec, ts, image)
 				if c.done() {
 					return nil

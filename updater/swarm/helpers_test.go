@@ -92,7 +92,7 @@ func (e *env) service(image string, replicas uint64) updater.Workload {
 	})
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := e.b.awaitConverged(ctx, res.ID, image, time.Time{}); err != nil {
+	if err := e.b.awaitConverged(ctx, res.ID, image, nil, time.Time{}); err != nil {
 		e.t.Fatalf("service %s never ran %s: %v", svcName, image, err)
 	}
 	return updater.Workload{Kind: policy.Service, ID: res.ID, Name: svcName, Image: image}

@@ -22,13 +22,14 @@ func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
 	if err != nil {
 		return updater.Failed, reason + "; rollback: " + err.Error()
 	}
+	var prev *swarm.UpdateStatus
 	switch got := specImage(svc.Spec); {
 	case got == r.old:
 		// Swarm is rolling back already, or someone put the old image back.
 	case got != r.target:
 		return updater.Failed, reason + "; not rolled back: the service was changed outside hoist (its spec now runs " + got + ")"
 	case svc.PreviousSpec != nil && specImage(*svc.PreviousSpec) == r.old:
-		err = r.b.requestRollback(ctx, svc)
+		prev, err = r.b.requestRollback(ctx, svc)
 	default:
 		_, _, err = r.b.update(ctx, r.id, "", func(s swarm.Service) (swarm.ServiceSpec, bool) {
 			spec := s.Spec
@@ -41,7 +42,7 @@ func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
 	if err != nil {
 		return updater.Failed, reason + "; rollback: " + err.Error()
 	}
-	if err := r.b.awaitConverged(ctx, r.id, r.old, deadline); err != nil {
+	if err := r.b.awaitConverged(ctx, r.id, r.old, prev, deadline); err != nil {
 		r.log.Error().Err(err).Msg("rollback did not converge")
 		return updater.Failed, reason + "; rollback " + err.Error()
 	}
@@ -50,27 +51,26 @@ func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
 }
 
 // settle waits for Swarm's own rollback to leave the old image running everywhere.
-func (r *rollout) settle(st *swarm.UpdateStatus) (updater.Outcome, string) {
+// why is Swarm's message from when it started the rollback.
+func (r *rollout) settle(st *swarm.UpdateStatus, why string) (updater.Outcome, string) {
 	ctx, cancel := context.WithTimeout(r.work, r.b.rollbackTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 
 	reason := "Swarm rolled the update back"
 	var since time.Time
-	if st != nil {
-		if st.Message != "" {
-			reason = st.Message
-		}
-		if st.StartedAt != nil {
-			since = *st.StartedAt
-		}
+	if why != "" {
+		reason = why
+	}
+	if st != nil && st.StartedAt != nil {
+		since = *st.StartedAt
 	}
 	if ts, err := r.b.tasks(ctx, r.id); err == nil {
 		if f, ok := failedTask(ts, r.target, since); ok {
 			reason += ": " + describe(f)
 		}
 	}
-	if err := r.b.awaitConverged(ctx, r.id, r.old, deadline); err != nil {
+	if err := r.b.awaitConverged(ctx, r.id, r.old, nil, deadline); err != nil {
 		r.log.Error().Err(err).Msg("Swarm's rollback did not converge")
 		return updater.Failed, reason + "; rollback " + err.Error()
 	}

@@ -127,11 +127,15 @@ func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.T
 // follow waits for Swarm's verdict on the update, then watches it or settles the rollback.
 func (r *rollout) follow(prev *swarm.UpdateStatus) (updater.Outcome, string) {
 	var seen swarm.UpdateState
+	var why string // Swarm's reason for rolling back
 	for {
 		svc, err := r.b.inspect(r.work, r.id)
 		if err != nil {
 			r.log.Warn().Err(err).Msg("following the update")
 		} else if st := svc.UpdateStatus; fresh(st, prev) {
+			if st.State == swarm.UpdateStateRollbackStarted && why == "" {
+				why = st.Message
+			}
 			if st.State != seen {
 				seen = st.State
 				r.log.Info().Str("state", string(st.State)).Str("message", st.Message).Msg("swarm update state")
@@ -151,13 +155,13 @@ func (r *rollout) follow(prev *swarm.UpdateStatus) (updater.Outcome, string) {
 			case swarm.UpdateStateRollbackPaused:
 				return updater.Failed, "Swarm's rollback paused: " + st.Message
 			case swarm.UpdateStateRollbackCompleted:
-				return r.settle(st)
+				return r.settle(st, why)
 			}
 			r.progress = "Swarm update " + string(st.State)
 		}
 		if !r.wait() {
 			if seen == swarm.UpdateStateRollbackStarted {
-				return r.settle(svc.UpdateStatus)
+				return r.settle(svc.UpdateStatus, why)
 			}
 			return r.rollBack(r.timeoutReason("updating"))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
@@ -47,8 +48,10 @@ func (b *Backend) update(ctx context.Context, id string, auth string, change fun
 	}
 }
 
-// requestRollback asks Swarm to swap the service's spec with its previous one.
-func (b *Backend) requestRollback(ctx context.Context, svc swarm.Service) error {
+// requestRollback asks Swarm to swap the service's spec with its previous one. It
+// returns the update status the rollback replaced, never nil: the rollback's own
+// status is the first one newer than it.
+func (b *Backend) requestRollback(ctx context.Context, svc swarm.Service) (*swarm.UpdateStatus, error) {
 	for attempt := 0; ; attempt++ {
 		err := b.send(ctx, svc, client.ServiceUpdateOptions{
 			Version:          svc.Version,
@@ -57,13 +60,16 @@ func (b *Backend) requestRollback(ctx context.Context, svc swarm.Service) error 
 			RegistryAuthFrom: swarm.RegistryAuthFromPreviousSpec,
 		})
 		if err == nil {
-			return nil
+			if svc.UpdateStatus == nil {
+				return &swarm.UpdateStatus{StartedAt: &time.Time{}}, nil
+			}
+			return svc.UpdateStatus, nil
 		}
 		if !outOfSequence(err) || attempt >= maxSequenceRetries {
-			return fmt.Errorf("request rollback of service %s: %w", svc.Spec.Name, err)
+			return nil, fmt.Errorf("request rollback of service %s: %w", svc.Spec.Name, err)
 		}
 		if svc, err = b.inspect(ctx, svc.ID); err != nil {
-			return err
+			return nil, err
 		}
 	}
 }

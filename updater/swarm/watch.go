@@ -41,6 +41,10 @@ func describe(t swarm.Task) string {
 	case t.Status.State == swarm.TaskStateRejected:
 		return fmt.Sprintf("task %s was rejected (%s)", id, t.Status.Err)
 	case t.Status.State == swarm.TaskStateComplete, code != 0:
+		// Swarm's error only repeats the exit code, unless it killed the task itself.
+		if e := t.Status.Err; e != "" && e != fmt.Sprintf("task: non-zero exit (%d)", code) {
+			return fmt.Sprintf("task %s exited (exit %d: %s)", id, code, e)
+		}
 		return fmt.Sprintf("task %s exited (exit %d)", id, code)
 	case t.Status.Err != "":
 		return fmt.Sprintf("task %s failed (%s)", id, t.Status.Err)
