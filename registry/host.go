@@ -26,7 +26,9 @@ type host struct {
 	ttl  time.Duration // default token lifetime
 
 	mu      sync.Mutex
-	shared  bool              // known: anonymous or basic, one transport for all
+	known   bool              // the first transport was built: shared or not is known
+	probing chan struct{}     // closed when the first build ends
+	shared  bool              // anonymous or basic: one transport for all
 	entries map[string]*entry // by repository ("" when shared)
 }
 
@@ -55,6 +57,23 @@ func (c *Client) host(reg name.Registry) *host {
 // at most once (per ping TTL) and fetches at most one token per repository at a time.
 func (h *host) transport(ctx context.Context, kc authn.Keychain, repo name.Repository) (http.RoundTripper, error) {
 	h.mu.Lock()
+	// Until the registry has answered once, one caller builds and the others wait, so
+	// the ping (and ggcr's https probe of a plain-http registry) happens once.
+	for !h.known && h.probing != nil {
+		ch := h.probing
+		h.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		h.mu.Lock()
+	}
+	var probe chan struct{}
+	if !h.known {
+		probe = make(chan struct{})
+		h.probing = probe
+	}
 	key := repo.RepositoryStr()
 	if h.shared {
 		key = ""
@@ -63,7 +82,7 @@ func (h *host) transport(ctx context.Context, kc authn.Keychain, repo name.Repos
 	if e != nil && !e.exp.IsZero() && time.Now().After(e.exp) {
 		e = nil // token expired: a new one costs one request, a stale one two more
 	}
-	if e != nil {
+	if e != nil && probe == nil {
 		h.mu.Unlock()
 		select {
 		case <-e.ready:
@@ -83,10 +102,15 @@ func (h *host) transport(ctx context.Context, kc authn.Keychain, repo name.Repos
 	case e.err != nil:
 		delete(h.entries, key) // the next caller tries again
 	case h.memo.isBearer(h.reg):
+		h.known = true
 		e.exp = time.Now().Add(h.memo.tokenTTL(h.ttl))
 	default:
-		h.shared = true
+		h.known, h.shared = true, true
 		h.entries = map[string]*entry{"": e}
+	}
+	if probe != nil {
+		h.probing = nil
+		close(probe)
 	}
 	h.mu.Unlock()
 	close(e.ready)

@@ -22,7 +22,7 @@ type pingMemo struct {
 	inner http.RoundTripper
 	ttl   time.Duration
 
-	mu    sync.Mutex
+	mu     sync.Mutex
 	calls  map[string]*pingCall // by "scheme://host"
 	realms map[string]bool      // token endpoints of remembered Bearer challenges
 	life   time.Duration        // token lifetime the registry last announced

@@ -31,8 +31,8 @@ type testRegistry struct {
 	before func(w http.ResponseWriter, r *http.Request) bool
 
 	ping, head, get, token, tags, other atomic.Int64
-	mu     sync.Mutex
-	scopes []string // token scopes asked for
+	mu                                  sync.Mutex
+	scopes                              []string // token scopes asked for
 }
 
 func newTestRegistry(t *testing.T, setup func(*testRegistry)) *testRegistry {
@@ -126,7 +126,9 @@ func (tr *testRegistry) authorized(w http.ResponseWriter, r *http.Request) bool 
 	return false
 }
 
-func tokenFor(scope string) string { return "tok-" + strings.NewReplacer(":", "-", "/", "-").Replace(scope) }
+func tokenFor(scope string) string {
+	return "tok-" + strings.NewReplacer(":", "-", "/", "-").Replace(scope)
+}
 
 func (tr *testRegistry) serveToken(w http.ResponseWriter, r *http.Request) {
 	scopes := r.URL.Query()["scope"]
