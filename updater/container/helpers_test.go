@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -223,4 +222,3 @@ func must(t *testing.T, r updater.Result, want updater.Outcome) {
 	}
 }
 
-var _ = fmt.Sprintf

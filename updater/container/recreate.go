@@ -236,7 +236,11 @@ func publishedPorts(host *container.HostConfig) []string {
 			if b.HostIP.IsValid() {
 				ip = b.HostIP.String() + ":"
 			}
-			out = append(out, ip+b.HostPort+"->"+p.String())
+			port := b.HostPort
+			if port == "" || port == "0" {
+				port = "(random)"
+			}
+			out = append(out, ip+port+"->"+p.String())
 		}
 	}
 	slices.Sort(out)

@@ -1,0 +1,173 @@
+package container
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"github.com/hoist-dev/hoist/internal/testenv"
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// A failing image brings the old container back: same ID, its data, running; the failed
+// replacement is gone and its logs are kept.
+func TestUpdateRollsBack(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		app     testenv.App
+		publish bool // stop-first when published, start-first otherwise
+		logs    string
+	}{
+		{"crash", testenv.App{Mode: testenv.Crash}, true, "crashing at start"},
+		{"unhealthy", testenv.App{Mode: testenv.Unhealthy}, false, "(unhealthy) listening"},
+		{"latecrash", testenv.App{Mode: testenv.LateCrash, CrashAfter: 2 * time.Second}, true, "crashing late"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			v1 := e.push("v1", testenv.App{Version: "v1"})
+			tc.app.Version = "v2-" + tc.name
+			bad := e.push("v2", tc.app)
+			host := &container.HostConfig{}
+			if tc.publish {
+				host.PortBindings = loopbackPort("")
+			}
+			old := e.run("", v1.Tag.String(), nil, host, nil)
+			e.writeFile(old.ID, "/data", "keep", "old-data")
+
+			r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, plan(), e.log)
+			must(t, r, updater.RolledBack)
+			if !strings.Contains(r.Logs, tc.logs) {
+				t.Errorf("logs %q lack %q", r.Logs, tc.logs)
+			}
+			names := e.names()
+			if len(names) != 1 || names[e.prefix] != old.ID {
+				t.Fatalf("containers after rollback: %v, want only %s = %.12s", names, e.prefix, old.ID)
+			}
+			back := e.inspect(old.ID)
+			if !running(back) || back.Config.Image != v1.Tag.String() {
+				t.Errorf("old container: running=%v image=%s", running(back), back.Config.Image)
+			}
+			if got := e.readFile(old.ID, "/data/keep"); got != "old-data" {
+				t.Errorf("data %q", got)
+			}
+			if tc.publish {
+				if got := httpDo(t, "GET", hostPort(t, back), "/version"); got != "v1" {
+					t.Errorf("/version %q", got)
+				}
+			}
+		})
+	}
+}
+
+// A group stops at the first failed batch and restores it; the rest is not touched.
+func TestUpdateBatchStopsAtFirstFailure(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	bad := e.push("v2", testenv.App{Version: "v2", Mode: testenv.Crash})
+	var ws []updater.Workload
+	var olds []container.InspectResponse
+	for _, s := range []string{"-a", "-b", "-c"} {
+		c := e.run(s, v1.Tag.String(), nil, nil, nil)
+		olds = append(olds, c)
+		ws = append(ws, workload(c))
+	}
+	p := plan()
+	p.Delay = 500 * time.Millisecond
+	r := e.b.Update(e.ctx, ws, bad, p, e.log)
+	must(t, r, updater.RolledBack)
+	if !strings.Contains(r.Reason, e.prefix+"-a") || strings.Contains(r.Reason, e.prefix+"-b") {
+		t.Errorf("reason %q should name only the first batch", r.Reason)
+	}
+	names := e.names()
+	if len(names) != 3 {
+		t.Errorf("containers: %v", names)
+	}
+	for _, o := range olds {
+		c := e.inspect(o.ID)
+		if !running(c) || c.Name != o.Name || c.Config.Image != v1.Tag.String() {
+			t.Errorf("%s: running=%v name=%s image=%s", o.Name, running(c), c.Name, c.Config.Image)
+		}
+		if o.Name != "/"+e.prefix+"-a" && c.State.StartedAt != o.State.StartedAt {
+			t.Errorf("%s was restarted", o.Name)
+		}
+	}
+}
+
+// A manual rollback brings back the very container replaced; Finish drops the kept one.
+func TestManualRollbackAndFinish(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	v2 := e.push("v2", testenv.App{Version: "v2"})
+	old := e.run("", v1.Tag.String(), nil, &container.HostConfig{RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped}}, nil)
+
+	upgrade := func() updater.Workload {
+		t.Helper()
+		cur := e.inspect(e.prefix)
+		must(t, e.b.Update(e.ctx, []updater.Workload{workload(cur)}, v2, plan(), e.log), updater.Succeeded)
+		ws, err := e.b.List(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range ws {
+			if w.Name == e.prefix {
+				if !w.HasPrevious {
+					t.Fatalf("after an upgrade %s has no previous", w.Name)
+				}
+				return w
+			}
+		}
+		t.Fatal("upgraded container not listed")
+		return updater.Workload{}
+	}
+
+	w := upgrade()
+	if err := e.b.Rollback(e.ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	names := e.names()
+	if len(names) != 1 || names[e.prefix] != old.ID {
+		t.Fatalf("after rollback: %v, want only %s = %.12s", names, e.prefix, old.ID)
+	}
+	back := e.inspect(old.ID)
+	if !running(back) || back.HostConfig.RestartPolicy.Name != container.RestartPolicyUnlessStopped {
+		t.Errorf("rolled back container: running=%v restart=%s", running(back), back.HostConfig.RestartPolicy.Name)
+	}
+
+	w = upgrade()
+	if err := e.b.Finish(e.ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if names := e.names(); len(names) != 1 || names[e.prefix] != w.ID {
+		t.Fatalf("after finish: %v", names)
+	}
+	if err := e.b.Rollback(e.ctx, w); err == nil {
+		t.Error("rollback without a kept previous succeeded")
+	}
+}
+
+// Prune removes previous containers whose time is up, and only those.
+func TestPrune(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	v2 := e.push("v2", testenv.App{Version: "v2"})
+	old := e.run("", v1.Tag.String(), nil, nil, nil)
+	p := plan()
+	p.Watch = time.Second
+	must(t, e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, e.log), updater.Succeeded)
+	if err := e.b.Prune(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.names()[e.prefix+suffixPrev]; !ok {
+		t.Fatal("prune removed a previous container that has not expired")
+	}
+	e.b.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	if err := e.b.Prune(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.ContainerInspect(e.ctx, old.ID, client.ContainerInspectOptions{}); err == nil {
+		t.Error("expired previous container still there")
+	}
+}
