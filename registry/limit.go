@@ -97,7 +97,8 @@ func (l *limiter) RoundTrip(req *http.Request) (*http.Response, error) {
 // when the answer is observed.
 func (l *limiter) admit(ctx context.Context) (release func(), err error) {
 	for {
-		if pe := l.check(); pe != nil {
+		pe, failing := l.state()
+		if pe != nil {
 			if d := pe.Until.Sub(l.now()); d > l.p.maxWait {
 				return nil, pe
 			} else if err := sleep(ctx, d); err != nil {
@@ -105,9 +106,6 @@ func (l *limiter) admit(ctx context.Context) (release func(), err error) {
 			}
 			continue
 		}
-		l.mu.Lock()
-		failing := l.failures > 0
-		l.mu.Unlock()
 		if !failing {
 			return func() {}, nil
 		}
@@ -125,8 +123,19 @@ func (l *limiter) admit(ctx context.Context) (release func(), err error) {
 
 // check returns why the registry is paused, nil when it is not.
 func (l *limiter) check() *pauseError {
+	pe, _ := l.state()
+	return pe
+}
+
+// state returns why the registry is paused (nil when it is not) and whether its last
+// answers were failures.
+func (l *limiter) state() (*pauseError, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.pausedLocked(), l.failures > 0
+}
+
+func (l *limiter) pausedLocked() *pauseError {
 	now := l.now()
 	if now.Before(l.until) {
 		return &pauseError{Until: l.until, Cause: l.cause,
@@ -161,12 +170,12 @@ func (l *limiter) observe(start time.Time, resp *http.Response, err error) bool 
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if rem, w, ok := parseRateLimit(resp.Header.Get("ratelimit-remaining")); ok {
+	if rem, w, ok := parseRateLimit(resp.Header.Get("Ratelimit-Remaining")); ok {
 		l.remaining, l.seen = rem, now
 		if w > 0 {
 			l.window = w
 		}
-		if lim, _, ok := parseRateLimit(resp.Header.Get("ratelimit-limit")); ok {
+		if lim, _, ok := parseRateLimit(resp.Header.Get("Ratelimit-Limit")); ok {
 			l.limit = lim
 		}
 	}
