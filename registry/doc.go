@@ -1,7 +1,13 @@
 // Package registry is hoist's only way to a container registry. It wraps
 // go-containerregistry: it resolves a tag to the digest the registry serves now (a
-// HEAD request, never a pull), lists tags, and polls. It owns [PushEvent], the
-// "this tag may have moved" hint that webhooks and the poller both produce.
+// HEAD request, never a pull), lists tags, compares multi-arch indexes platform by
+// platform, and polls. It owns [PushEvent], the "this tag may have moved" hint that
+// webhooks and the poller both produce.
+//
+// Per registry it keeps one remembered ping, one authenticated transport (one per
+// repository when the registry hands out Bearer tokens) and a limiter that reads the
+// rate-limit headers and backs off on 429/5xx (host.go, ping.go, limit.go). See
+// docs/polling.md for costs and behaviour.
 //
 // registry must not import the Docker client or any other hoist package but config.
 package registry
