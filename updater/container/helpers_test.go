@@ -221,4 +221,3 @@ func must(t *testing.T, r updater.Result, want updater.Outcome) {
 		t.Fatalf("outcome %s, want %s\nlogs:\n%s", r.Outcome, want, r.Logs)
 	}
 }
-

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +170,25 @@ func TestPrune(t *testing.T) {
 	}
 	if _, err := e.c.ContainerInspect(e.ctx, old.ID, client.ContainerInspectOptions{}); err == nil {
 		t.Error("expired previous container still there")
+	}
+}
+
+// Shutting down mid-rollout reverts the swap in hand instead of leaving it half-done.
+func TestUpdateCancelledReverts(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	v2 := e.push("v2", testenv.App{Version: "v2"})
+	old := e.run("", v1.Tag.String(), nil, &container.HostConfig{PortBindings: loopbackPort("")}, nil)
+	ctx, cancel := context.WithCancel(e.ctx)
+	time.AfterFunc(2500*time.Millisecond, cancel) // healthy by then, watching
+	p := plan()
+	p.Watch = 20 * time.Second
+	r := e.b.Update(ctx, []updater.Workload{workload(old)}, v2, p, e.log)
+	must(t, r, updater.RolledBack)
+	if !strings.Contains(r.Reason, "cancelled") {
+		t.Errorf("reason %q does not say it was cancelled", r.Reason)
+	}
+	if names := e.names(); len(names) != 1 || names[e.prefix] != old.ID || !running(e.inspect(old.ID)) {
+		t.Errorf("after cancel: %v, want only %s = %.12s running", names, e.prefix, old.ID)
 	}
 }
