@@ -88,10 +88,12 @@ func New(o Options) *Updater {
 // coalesce until the dispatcher takes them. It returns false when no workload uses the
 // repository (the event is dropped).
 func (u *Updater) Enqueue(ev registry.PushEvent) bool {
+	// Drop events for unused repositories only while the listing is fresh; otherwise
+	// the dispatcher re-lists (at most once per ListTTL) and decides.
 	u.listMu.Lock()
-	watched := u.watched
+	watched, fresh := u.watched, time.Since(u.listedAt) < u.listTTL
 	u.listMu.Unlock()
-	if watched != nil && !watched[ev.Repo.Name()] {
+	if fresh && watched != nil && !watched[ev.Repo.Name()] {
 		u.count("hoist_events_total", "source", ev.Source, "result", "unwatched")
 		return false
 	}

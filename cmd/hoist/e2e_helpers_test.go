@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
+
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// hoistProc is a hoist serve running in the test process.
+type hoistProc struct {
+	URL   string
+	Token string
+	logs  *syncBuffer
+	stop  func()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startHoist writes cfgBody (listen/data_dir/api are added) and runs hoist serve.
+func startHoist(t *testing.T, cfgBody string, env map[string]string) *hoistProc {
+	t.Helper()
+	dir := t.TempDir()
+	addr := freePort(t)
+	token := randHex(16)
+	cfg := fmt.Sprintf("listen: %s\ndata_dir: %s\napi: { token: %s }\nlog: { level: debug, format: json }\n%s", addr, filepath.Join(dir, "data"), token, cfgBody)
+	path := filepath.Join(dir, "hoist.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--config", path}, getenv, io.Discard, logs) }()
+	h := &hoistProc{URL: "http://" + addr, Token: token, logs: logs}
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("hoist serve: %v", err)
+				}
+			case <-time.After(3 * time.Minute):
+				t.Errorf("hoist serve did not stop")
+			}
+		})
+	}
+	t.Cleanup(func() {
+		h.stop()
+		if t.Failed() {
+			t.Logf("hoist logs:\n%s", logs.String())
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("hoist serve exited: %v\n%s", err, logs.String())
+		default:
+		}
+		resp, err := http.Get(h.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return h
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hoist did not come up: %v\n%s", err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (h *hoistProc) rollouts(t *testing.T, workload string) []updater.Rollout {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.URL+"/api/v1/rollouts?workload="+workload, nil)
+	req.Header.Set("Authorization", "Bearer "+h.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET rollouts: %d %s", resp.StatusCode, b)
+	}
+	var rs []updater.Rollout
+	if err := json.NewDecoder(resp.Body).Decode(&rs); err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// waitRollout waits until workload has a finished rollout and returns the newest.
+func (h *hoistProc) waitRollout(t *testing.T, workload string, timeout time.Duration) updater.Rollout {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		rs := h.rollouts(t, workload)
+		if len(rs) > 0 && rs[0].Outcome != updater.Running {
+			return rs[0]
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("no finished rollout for %s within %s", workload, timeout)
+	return updater.Rollout{}
+}
+
+func post(t *testing.T, url string, headers map[string]string, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// createService runs image as a replicated service with replicas tasks.
+func createService(t *testing.T, dc *client.Client, name, image string, replicas uint64, labels map[string]string) string {
+	t.Helper()
+	ctx := context.Background()
+	res, err := dc.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: swarm.ServiceSpec{
+		Annotations: swarm.Annotations{Name: name, Labels: labels},
+		TaskTemplate: swarm.TaskSpec{
+			ContainerSpec: &swarm.ContainerSpec{Image: image},
+			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny},
+		},
+		Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &replicas}},
+	}})
+	if err != nil {
+		t.Fatalf("create service %s: %v", name, err)
+	}
+	t.Cleanup(func() { dc.ServiceRemove(context.Background(), res.ID, client.ServiceRemoveOptions{}) })
+	waitRunning(t, dc, name, image, int(replicas), 90*time.Second)
+	return res.ID
+}
+
+// serviceImage returns the image in the service's current spec.
+func serviceImage(t *testing.T, dc *client.Client, name string) string {
+	t.Helper()
+	s, err := dc.ServiceInspect(context.Background(), name, client.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Service.Spec.TaskTemplate.ContainerSpec.Image
+}
+
+// runningTasks counts tasks of the service that run image (any image when "").
+func runningTasks(t *testing.T, dc *client.Client, name, image string) int {
+	t.Helper()
+	f := make(client.Filters).Add("service", name).Add("desired-state", "running")
+	res, err := dc.TaskList(context.Background(), client.TaskListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, task := range res.Items {
+		if task.Status.State == swarm.TaskStateRunning && (image == "" || task.Spec.ContainerSpec.Image == image) {
+			n++
+		}
+	}
+	return n
+}
+
+func waitRunning(t *testing.T, dc *client.Client, name, image string, want int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if runningTasks(t, dc, name, image) >= want {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("service %s: fewer than %d tasks running %s after %s", name, want, image, timeout)
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hoist-dev/hoist/internal/testenv"
+	"github.com/hoist-dev/hoist/updater"
+)
+
+func policyYAML(svc, extra string) string {
+	return fmt.Sprintf(`policies:
+  - name: e2e
+    match: { services: [%q] }
+    rollout: { parallelism: 1, delay: 1s, order: start-first, monitor: 2s }
+    health: { watch: %s, timeout: 3m }
+`, svc, extra)
+}
+
+// sampleMin samples the running-task count until stop is closed and returns the minimum.
+func sampleMin(t *testing.T, tick time.Duration, f func() int) (min func() int, stop func()) {
+	var lo atomic.Int64
+	lo.Store(1 << 30)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			if n := int64(f()); n < lo.Load() {
+				lo.Store(n)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(tick):
+			}
+		}
+	}()
+	return func() int { return int(lo.Load()) }, func() { close(done); <-finished }
+}
+
+// A Distribution notification for a pushed tag moves the service to the digest hoist
+// resolves itself, and the running-task count never drops below the replicas
+// (start-first).
+func TestE2EDistributionWebhook(t *testing.T) {
+	t.Parallel()
+	dc := testenv.Docker(t)
+	reg := testenv.NewRegistry(t)
+	svc := "e2e-dist-" + randHex(3)
+	repo := reg.Host + "/" + svc
+	d1 := testenv.PushApp(t, repo+":stable", testenv.App{Version: "1"})
+	img1 := repo + ":stable@" + d1.String()
+	createService(t, dc, svc, img1, 2, nil)
+
+	tok := randHex(16)
+	h := startHoist(t, "poll: { interval: 0 }\nwebhooks:\n  distribution: { token: "+tok+" }\n"+policyYAML(svc, "5s"), nil)
+
+	d2 := testenv.PushApp(t, repo+":stable", testenv.App{Version: "2"})
+	img2 := repo + ":stable@" + d2.String()
+	min, stop := sampleMin(t, 100*time.Millisecond, func() int { return runningTasks(t, dc, svc, "") })
+
+	// The payload names a digest that does not exist: hoist must ignore it.
+	body := fmt.Sprintf(`{"events":[{"id":"%s","timestamp":"2026-11-23T10:00:00Z","action":"push",
+	  "target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%064d","size":1,
+	  "repository":%q,"url":"http://%s/v2/%s/manifests/sha256:0","tag":"stable"},
+	  "request":{"id":"r1","addr":"127.0.0.1:1","host":%q,"method":"PUT","useragent":"docker/20.10"}}]}`,
+		randHex(8), 0, svc, reg.Host, svc, reg.Host)
+	hdr := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/vnd.docker.distribution.events.v1+json"}
+	if code := post(t, h.URL+"/webhooks/distribution", map[string]string{"Authorization": "Bearer wrong-token-000000"}, body); code != 401 {
+		t.Fatalf("wrong token: status %d, want 401", code)
+	}
+	start := time.Now()
+	if code := post(t, h.URL+"/webhooks/distribution", hdr, body); code != 202 {
+		t.Fatalf("webhook: status %d, want 202", code)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("webhook answered after %s; senders time out after 1s", d)
+	}
+	r := h.waitRollout(t, "service/"+svc, 2*time.Minute)
+	stop()
+	if r.Outcome != updater.Succeeded {
+		t.Fatalf("rollout outcome %s (%s), want succeeded", r.Outcome, r.Reason)
+	}
+	if r.Trigger != "distribution" || r.To != img2 {
+		t.Errorf("rollout record: trigger %q to %q; want distribution to %q", r.Trigger, r.To, img2)
+	}
+	if got := serviceImage(t, dc, svc); got != img2 {
+		t.Fatalf("service image %s, want %s", got, img2)
+	}
+	waitRunning(t, dc, svc, img2, 2, 30*time.Second)
+	if m := min(); m < 2 {
+		t.Errorf("running tasks dropped to %d during a start-first rollout of 2 replicas", m)
+	}
+	// The same event again is a no-op: the service is already on the digest.
+	post(t, h.URL+"/webhooks/distribution", hdr, body)
+	time.Sleep(3 * time.Second)
+	if rs := h.rollouts(t, "service/"+svc); len(rs) != 1 {
+		t.Errorf("%d rollouts after a duplicate event, want 1", len(rs))
+	}
+}
+
+// Polling finds the new digest by itself.
+func TestE2EPolling(t *testing.T) {
+	t.Parallel()
+	dc := testenv.Docker(t)
+	reg := testenv.NewRegistry(t)
+	svc := "e2e-poll-" + randHex(3)
+	repo := reg.Host + "/" + svc
+	d1 := testenv.PushApp(t, repo+":latest", testenv.App{Version: "1"})
+	createService(t, dc, svc, repo+":latest@"+d1.String(), 1, nil)
+	h := startHoist(t, "poll: { interval: 1s }\n"+policyYAML(svc, "3s"), nil)
+
+	d2 := testenv.PushApp(t, repo+":latest", testenv.App{Version: "2"})
+	r := h.waitRollout(t, "service/"+svc, 2*time.Minute)
+	if r.Outcome != updater.Succeeded || r.Trigger != "poll" {
+		t.Fatalf("rollout %s via %s (%s), want succeeded via poll", r.Outcome, r.Trigger, r.Reason)
+	}
+	want := repo + ":latest@" + d2.String()
+	if got := serviceImage(t, dc, svc); got != want {
+		t.Fatalf("service image %s, want %s", got, want)
+	}
+	waitRunning(t, dc, svc, want, 1, 30*time.Second)
+}
+
+// Bad images come back to the previous digest by themselves, whether Swarm notices the
+// failure (crash, failing HEALTHCHECK) or not (a crash after Swarm's monitor window),
+// and the failed digest is quarantined: several poll cycles later there is still only
+// the one rollout.
+func TestE2EBadImagesRollBack(t *testing.T) {
+	cases := []struct {
+		name string
+		app  testenv.App
+	}{
+		{"crash", testenv.App{Mode: testenv.Crash}},
+		{"unhealthy", testenv.App{Mode: testenv.Unhealthy}},
+		{"latecrash", testenv.App{Mode: testenv.LateCrash, CrashAfter: 6 * time.Second}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dc := testenv.Docker(t)
+			reg := testenv.NewRegistry(t)
+			svc := "e2e-" + tc.name + "-" + randHex(3)
+			repo := reg.Host + "/" + svc
+			d1 := testenv.PushApp(t, repo+":prod", testenv.App{Version: "1"})
+			img1 := repo + ":prod@" + d1.String()
+			createService(t, dc, svc, img1, 2, nil)
+			h := startHoist(t, "poll: { interval: 1s }\n"+policyYAML(svc, "15s"), nil)
+
+			bad := tc.app
+			bad.Version = "2-" + tc.name
+			d2 := testenv.PushApp(t, repo+":prod", bad)
+			r := h.waitRollout(t, "service/"+svc, 3*time.Minute)
+			if r.Outcome != updater.RolledBack {
+				t.Fatalf("outcome %s (%s), want rolled_back", r.Outcome, r.Reason)
+			}
+			if got := serviceImage(t, dc, svc); got != img1 {
+				t.Fatalf("service image %s after rollback, want %s", got, img1)
+			}
+			waitRunning(t, dc, svc, img1, 2, 60*time.Second)
+
+			// Several poll cycles later: no second rollout of the quarantined digest.
+			time.Sleep(5 * time.Second)
+			rs := h.rollouts(t, "service/"+svc)
+			if len(rs) != 1 {
+				t.Fatalf("%d rollouts, want exactly 1 (the digest must be quarantined): %+v", len(rs), rs)
+			}
+			if got := serviceImage(t, dc, svc); got != img1 {
+				t.Fatalf("service image %s, want %s", got, img1)
+			}
+			t.Logf("rolled back %s: %s", d2, r.Reason)
+		})
+	}
+}
