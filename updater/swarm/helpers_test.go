@@ -66,6 +66,12 @@ func fastPlan() updater.Plan {
 // service creates a replicated service on image and waits until it runs.
 func (e *env) service(image string, replicas uint64) updater.Workload {
 	e.t.Helper()
+	return e.create(image, swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &replicas}})
+}
+
+// create creates a service on image in mode and waits until it runs.
+func (e *env) create(image string, mode swarm.ServiceMode) updater.Workload {
+	e.t.Helper()
 	var buf [4]byte
 	rand.Read(buf[:])
 	svcName := "hoist-test-" + hex.EncodeToString(buf[:])
@@ -78,7 +84,7 @@ func (e *env) service(image string, replicas uint64) updater.Workload {
 			ContainerSpec: &swarm.ContainerSpec{Image: image, StopGracePeriod: &grace},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny, Delay: &restartDelay},
 		},
-		Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &replicas}},
+		Mode: mode,
 	}})
 	if err != nil {
 		e.t.Fatalf("create service: %v", err)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/swarm"
+
 	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/updater"
@@ -128,4 +130,36 @@ func TestUpdateSameImageSkips(t *testing.T) {
 		t.Errorf("an update was started: version %d→%d, status %+v", before.Version.Index, after.Version.Index, after.UpdateStatus)
 	}
 	e.assertOn(w, v1.Image(), 1)
+}
+
+func TestUpdateGlobal(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "1"})
+	v2 := e.push("v2", testenv.App{Version: "2"})
+	w := e.create(v1.Image(), swarm.ServiceMode{Global: &swarm.GlobalService{}})
+
+	p := fastPlan()
+	p.Watch = 2 * time.Second
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, e.log)
+	if res.Outcome != updater.Succeeded {
+		t.Fatalf("outcome %s (%s), want succeeded", res.Outcome, res.Reason)
+	}
+	e.assertOn(w, v2.Image(), 1) // one node
+}
+
+func TestUpdateNoReplicas(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "1"})
+	v2 := e.push("v2", testenv.App{Version: "2"})
+	w := e.service(v1.Image(), 0)
+
+	start := time.Now()
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), e.log)
+	if res.Outcome != updater.Succeeded {
+		t.Fatalf("outcome %s (%s), want succeeded", res.Outcome, res.Reason)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s", d)
+	}
+	e.assertOn(w, v2.Image(), 0)
 }
