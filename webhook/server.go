@@ -62,7 +62,6 @@ const (
 // GAR refuse requests until the file can be read.
 func New(cfg config.Webhooks, sink Sink, log zerolog.Logger) *Server {
 	lim := cfg.Limits.WithDefaults()
-	log = log.With().Str("component", "webhook").Logger()
 	s := &Server{
 		sink:     sink,
 		log:      log,
@@ -209,7 +208,7 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 	r := c.Request()
 	fail := func(status int, outcome, msg string) (int, acceptBody) {
 		s.rejected.Warn().Str("source", src.name).Str("outcome", outcome).Str("reason", msg).
-			Str("remote", c.RealIP()).Msg("webhook rejected")
+			Str("remote", r.RemoteAddr).Msg("webhook rejected")
 		return status, acceptBody{Status: msg}
 	}
 	if r.ContentLength > s.maxBody {
