@@ -11,8 +11,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/updater"
 )
+
+// Budgeter reports each registry's request budget (rate-limit headers, back-off).
+type Budgeter interface {
+	Budget() []registry.Budget
+}
 
 // Updater is what the API needs from the updater.
 type Updater interface {
@@ -31,6 +37,13 @@ type Server struct {
 	// base is the server's own context: manual actions run under it, not the request's.
 	base    context.Context
 	metrics *Metrics
+	budget  Budgeter
+}
+
+// WithBudget exposes the registries' request budget at GET /api/v1/registries.
+func (s *Server) WithBudget(b Budgeter) *Server {
+	s.budget = b
+	return s
 }
 
 // New builds the API. Without a token the /api/v1 routes are not mounted.
@@ -54,6 +67,15 @@ func (s *Server) Register(e *echo.Echo) {
 	g.POST("/workloads/:kind/:name/rollback", s.rollback)
 	g.POST("/workloads/:kind/:name/finish", s.finish)
 	g.DELETE("/workloads/:kind/:name/quarantine", s.clearQuarantine)
+	g.GET("/registries", s.registries)
+}
+
+func (s *Server) registries(c echo.Context) error {
+	out := []registry.Budget{}
+	if s.budget != nil {
+		out = append(out, s.budget.Budget()...)
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) auth(next echo.HandlerFunc) echo.HandlerFunc {

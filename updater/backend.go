@@ -82,6 +82,8 @@ const (
 	Failed Outcome = "failed"
 	// Skipped: nothing needed to change (already there, identical for every platform, ...).
 	Skipped Outcome = "skipped"
+	// RefusedOutcome: hoist would not roll out (the new digest lacks a platform in use).
+	RefusedOutcome Outcome = "refused"
 	// Aborted: hoist stopped before the rollout started (shutdown, engine error).
 	Aborted Outcome = "aborted"
 )

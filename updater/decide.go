@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -19,7 +20,12 @@ type Resolver interface {
 	ParseReference(s string) (name.Reference, error)
 	Resolve(ctx context.Context, ref name.Reference) (v1.Descriptor, error)
 	ResolveMany(ctx context.Context, refs []name.Reference, concurrency int) map[string]registry.Resolution
-	ListTags(ctx context.Context, repo name.Repository) ([]string, error)
+	// ListTagsCached lists tags, reusing a list younger than maxAge.
+	ListTagsCached(ctx context.Context, repo name.Repository, maxAge time.Duration) ([]string, error)
+	// ForgetTags drops a remembered tag list (a push said it changed).
+	ForgetTags(repo name.Repository)
+	// SamePlatforms compares two digests of a tag for the platforms a workload runs on.
+	SamePlatforms(ctx context.Context, repo name.Repository, oldDigest, newDigest v1.Hash, platforms []v1.Platform) (bool, []v1.Platform, error)
 	Authenticator(ctx context.Context, repo name.Repository) (authn.Authenticator, error)
 }
 
@@ -31,8 +37,12 @@ const (
 	WouldUpdate Action = "update"
 	Quarantined Action = "quarantined"
 	WatchOnly   Action = "watch-only"
-	NoPolicy    Action = "no-policy"
-	CheckError  Action = "error"
+	// Equivalent: the tag's index changed, but not for any platform the workload runs on.
+	Equivalent Action = "equivalent"
+	// Refused: the new digest lacks a platform the workload runs on.
+	Refused    Action = "refused"
+	NoPolicy   Action = "no-policy"
+	CheckError Action = "error"
 )
 
 // Status is one workload's state as a check sees it.
@@ -98,7 +108,7 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 
 	want := tag
 	if rule.Update == policy.Semver {
-		tags, err := u.resolver.ListTags(ctx, tag.Context())
+		tags, err := u.resolver.ListTagsCached(ctx, tag.Context(), tagListAge)
 		if err != nil {
 			st.Action, st.Reason = CheckError, err.Error()
 			return st
@@ -130,6 +140,21 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 		st.Action, st.Reason = Quarantined, "this digest failed before; waiting for a newer one (clear with DELETE /api/v1/workloads/"+w.Key()+"/quarantine)"
 		return st
 	}
+	if st.Current != "" && want.TagStr() == tag.TagStr() {
+		if old, err := v1.NewHash(st.Current); err == nil {
+			same, missing, err := u.resolver.SamePlatforms(ctx, tag.Context(), old, res.Desc.Digest, w.Platforms)
+			switch {
+			case err != nil:
+				// Can't compare (old digest gone from the registry, ...): roll out as usual.
+			case len(missing) > 0:
+				st.Action, st.Reason = Refused, fmt.Sprintf("the new digest has no image for %s, which this workload runs on", platformList(missing))
+				return st
+			case same:
+				st.Action, st.Reason = Equivalent, "the tag's index changed, but not the image of any platform this workload runs on; nothing restarted"
+				return st
+			}
+		}
+	}
 	if rule.Update == policy.None {
 		st.Action, st.Reason = WatchOnly, "policy "+rule.Name+" has update: none"
 		return st
@@ -139,4 +164,15 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 	}
 	st.Action = WouldUpdate
 	return st
+}
+
+// tagListAge is how long a semver policy reuses a tag list between checks.
+const tagListAge = time.Minute
+
+func platformList(ps []v1.Platform) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return strings.Join(out, ", ")
 }

@@ -50,6 +50,8 @@ type Updater struct {
 	jobs    map[string]*job // by job key (workload, or container group)
 	running sync.WaitGroup
 
+	noted map[string]bool // workload@digest already recorded as equivalent/refused
+
 	listMu   sync.Mutex
 	listed   []Workload
 	listedAt time.Time
@@ -67,7 +69,7 @@ func New(o Options) *Updater {
 		backends: map[policy.Kind]Backend{}, policies: o.Policies, plans: o.Plans,
 		resolver: o.Resolver, store: o.Store, log: o.Log, concurrency: o.Concurrency, listTTL: o.ListTTL,
 		pending: map[string]registry.PushEvent{}, wake: make(chan struct{}, 1), jobs: map[string]*job{},
-		count: o.Count,
+		count: o.Count, noted: map[string]bool{},
 	}
 	if u.count == nil {
 		u.count = func(string, ...string) {}
@@ -136,6 +138,7 @@ func (u *Updater) dispatch(ctx context.Context) {
 		return
 	}
 	for _, ev := range evs {
+		u.resolver.ForgetTags(ev.Repo)
 		n := 0
 		for _, w := range ws {
 			tag, _, err := imageRef(u.resolver, w.Image)
@@ -214,6 +217,8 @@ func (u *Updater) process(ctx context.Context, key, trigger string) {
 			group = append(group, st)
 		case CheckError:
 			u.log.Warn().Str("workload", w.Key()).Str("trigger", trigger).Msg("check failed: " + st.Reason)
+		case Equivalent, Refused:
+			u.noteOnce(w, st, trigger)
 		case Quarantined, WatchOnly:
 			u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
 		}
@@ -350,8 +355,11 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 	for _, w := range ws {
 		st := u.decide(ctx, w, known)
 		out = append(out, st)
-		if apply && st.Action == WouldUpdate {
+		switch {
+		case apply && st.Action == WouldUpdate:
 			u.schedule(ctx, u.jobKey(w, st.rule), trigger)
+		case apply && (st.Action == Equivalent || st.Action == Refused):
+			u.noteOnce(w, st, trigger)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Workload.Key() < out[j].Workload.Key() })
@@ -414,3 +422,30 @@ func (u *Updater) Store() RolloutReader { return u.store }
 // for semver listings more than a check does.
 func (u *Updater) Workloads(ctx context.Context) ([]Status, error) { return u.Check(ctx, false, "") }
 
+// noteOnce records a digest that needs no rollout (equivalent) or cannot have one
+// (refused) once per workload, so the history says why nothing happened.
+func (u *Updater) noteOnce(w Workload, st Status, trigger string) {
+	k := w.Key() + "@" + st.target.Digest.String()
+	u.mu.Lock()
+	seen := u.noted[k]
+	u.noted[k] = true
+	u.mu.Unlock()
+	if seen {
+		return
+	}
+	u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
+	now := time.Now()
+	r := Rollout{Workload: w.Key(), From: w.Image, To: st.Target, Trigger: trigger, Started: now}
+	id, err := u.store.Begin(r)
+	if err != nil {
+		u.log.Error().Err(err).Msg("record")
+		return
+	}
+	r.ID, r.Ended, r.Outcome, r.Reason = id, now, Skipped, st.Reason
+	if st.Action == Refused {
+		r.Outcome = RefusedOutcome
+	}
+	if err := u.store.Put(r); err != nil {
+		u.log.Error().Err(err).Msg("record")
+	}
+}

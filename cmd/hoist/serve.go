@@ -89,9 +89,10 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, stdout i
 		log.Error().Err(err).Msg("recovering half-done container swaps")
 	}
 	metrics := api.NewMetrics()
+	reg := newRegistry(cfg)
 	u := updater.New(updater.Options{
 		Backends: []updater.Backend{swarm.New(dc), cb},
-		Policies: set, Plans: plans, Resolver: newRegistry(cfg), Store: store,
+		Policies: set, Plans: plans, Resolver: reg, Store: store,
 		Log: log.With().Str("component", "updater").Logger(), Concurrency: cfg.Poll.Concurrency,
 		Count: metrics.Inc,
 	})
@@ -99,7 +100,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, stdout i
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Server.ReadHeaderTimeout = 5 * time.Second
-	api.New(ctx, u, cfg.API.Token.Value(), metrics).Register(e)
+	api.New(ctx, u, cfg.API.Token.Value(), metrics).WithBudget(reg).Register(e)
 	webhook.New(cfg.Webhooks, u, log.With().Str("component", "webhook").Logger()).Register(e)
 
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -47,7 +47,7 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 		}
 		name := strings.TrimPrefix(c.Name, "/")
 		switch {
-		case c.Config.Image == image:
+		case c.Config.Image == image || b.repoDigest(ectx, c.Image, c.Config.Image) == t.Digest.String():
 			skipped = append(skipped, name+" (already on the target)")
 		case !running(c):
 			skipped = append(skipped, name+" (not running)")
