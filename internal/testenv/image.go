@@ -128,7 +128,7 @@ func Image(t testing.TB, a App) v1.Image {
 	if !a.NoHealthcheck {
 		cf.Config.Healthcheck = &v1.HealthConfig{
 			Test:     []string{"CMD", "/app", "-check"},
-			Interval: time.Second, Timeout: time.Second, Retries: 2,
+			Interval: time.Second, Timeout: 3 * time.Second, Retries: 3,
 		}
 	}
 	img, err = mutate.ConfigFile(img, cf)

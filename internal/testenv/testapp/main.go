@@ -21,7 +21,7 @@ func main() {
 	flag.Parse()
 
 	if *check {
-		ctx, cancel := context.WithTimeout(context.Background(), 900*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1"+*listen+"/healthz", nil)
 		resp, err := http.DefaultClient.Do(req)
