@@ -1,0 +1,52 @@
+package updater
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// Records and quarantines survive a restart; a rollout left running by a crash is
+// marked aborted on the next start.
+func TestStoreSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	id1, _ := s.Begin(Rollout{Workload: "service/web", From: "a", To: "b", Trigger: "poll", Started: now})
+	s.Put(Rollout{ID: id1, Workload: "service/web", From: "a", To: "b", Trigger: "poll", Started: now, Ended: now, Outcome: RolledBack, Reason: "crash"})
+	s.Quarantine(Quarantine{Workload: "service/web", Digest: "sha256:bb", Since: now, Reason: "crash", Rollout: id1})
+	id2, _ := s.Begin(Rollout{Workload: "service/api", From: "c", To: "d", Trigger: "dockerhub", Started: now})
+	s.Close()
+
+	s, err = OpenStore(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ab, err := s.Interrupted(now)
+	if err != nil || len(ab) != 1 || ab[0].ID != id2 || ab[0].Outcome != Aborted {
+		t.Fatalf("interrupted: %+v %v", ab, err)
+	}
+	rs, _ := s.Rollouts("", 10)
+	if len(rs) != 2 || rs[0].ID != id2 || rs[1].Outcome != RolledBack || rs[1].Reason != "crash" {
+		t.Fatalf("rollouts newest first: %+v", rs)
+	}
+	if rs, _ := s.Rollouts("service/web", 10); len(rs) != 1 {
+		t.Fatalf("filter by workload: %+v", rs)
+	}
+	if q, _ := s.IsQuarantined("service/web", "sha256:bb"); !q {
+		t.Fatal("quarantine lost across restart")
+	}
+	if q, _ := s.IsQuarantined("service/api", "sha256:bb"); q {
+		t.Fatal("quarantine is per workload")
+	}
+	if n, err := s.ClearQuarantine("service/web"); n != 1 || err != nil {
+		t.Fatalf("clear: %d %v", n, err)
+	}
+	if _, err := s.ClearQuarantine("service/web"); !errors.Is(err, ErrNotQuarantined) {
+		t.Fatalf("second clear: %v", err)
+	}
+}
