@@ -168,6 +168,10 @@ func (s *Server) Register(e *echo.Echo) {
 		}
 	}
 	e.Any("/webhooks/*", func(c echo.Context) error {
+		if c.Request().Method != http.MethodPost {
+			c.Response().Header().Set("Allow", http.MethodPost)
+			return c.JSON(http.StatusMethodNotAllowed, errorBody{"webhooks are POST requests"})
+		}
 		return c.JSON(http.StatusNotFound, errorBody{"no webhook source is configured at this path"})
 	})
 }
