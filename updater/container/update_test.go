@@ -193,7 +193,7 @@ func TestUpdateStartFirstNoGap(t *testing.T) {
 	if !strings.HasPrefix(r.Order, "start-first") {
 		t.Errorf("order %q, want start-first", r.Order)
 	}
-	if samples.Load() < 20 || zero.Load() > 0 {
+	if samples.Load() < 10 || zero.Load() > 0 {
 		t.Errorf("%d of %d samples saw no healthy container", zero.Load(), samples.Load())
 	}
 	if nw := e.inspect(e.prefix); nw.ID == old.ID || nw.Config.Image != v2.Image() {
