@@ -13,7 +13,7 @@ import (
 type Webhooks struct {
 	// DockerHub: POST /webhooks/dockerhub/<token>. Docker Hub cannot sign, so the
 	// token is a high-entropy secret in the URL path.
-	DockerHub *TokenSource `yaml:"dockerhub" json:"dockerhub,omitempty"`
+	DockerHub *DockerHubSource `yaml:"dockerhub" json:"dockerhub,omitempty"`
 	// Distribution (registry 2.x/3.x notifications): Authorization: Bearer <token>.
 	Distribution *DistributionSource `yaml:"distribution" json:"distribution,omitempty"`
 	// GHCR (GitHub package / registry_package events): HMAC-SHA256 in X-Hub-Signature-256.
@@ -47,6 +47,14 @@ type TokenSource struct {
 // SecretSource is a source that signs the body with HMAC-SHA256 under Secret.
 type SecretSource struct {
 	Secret Secret `yaml:"secret" json:"secret"`
+}
+
+// DockerHubSource configures Docker Hub repository webhooks.
+type DockerHubSource struct {
+	Token Secret `yaml:"token" json:"token"`
+	// Host is the registry the services pull Docker Hub images from, when that is not
+	// docker.io itself (a pull-through cache or mirror, host[:port]). Default docker.io.
+	Host string `yaml:"host" json:"host,omitempty"`
 }
 
 // DistributionSource configures registry notifications.
@@ -179,6 +187,9 @@ func (w Webhooks) validate(v *validator) {
 	const at = "$.webhooks"
 	if w.DockerHub != nil {
 		checkSecret(v, at+".dockerhub.token", "token", w.DockerHub.Token)
+		if h := w.DockerHub.Host; h != "" && !validHostPort(h) {
+			v.addf(at+".dockerhub.host", "host %q must be a registry host[:port] as clients pull from it, without scheme or path", h)
+		}
 	}
 	if d := w.Distribution; d != nil {
 		checkSecret(v, at+".distribution.token", "token", d.Token)

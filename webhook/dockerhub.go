@@ -22,7 +22,14 @@ type dockerHubPayload struct {
 }
 
 // parseDockerHub reads a Docker Hub repository webhook. One push, one tag.
-func parseDockerHub(body []byte) ([]registry.PushEvent, error) {
+func parseDockerHub(body []byte) ([]registry.PushEvent, error) { return parseDockerHubHost(body, "") }
+
+// parseDockerHubHost is parseDockerHub for images pulled through another registry host
+// (a Docker Hub mirror); "" means docker.io.
+func parseDockerHubHost(body []byte, host string) ([]registry.PushEvent, error) {
+	if host == "" {
+		host = "docker.io"
+	}
 	var p dockerHubPayload
 	if err := decode(body, &p); err != nil {
 		return nil, err
@@ -37,7 +44,7 @@ func parseDockerHub(body []byte) ([]registry.PushEvent, error) {
 	if p.PushData.Tag == "" {
 		return nil, nil
 	}
-	ev, err := newEvent("docker.io", repo, p.PushData.Tag, "")
+	ev, err := newEvent(host, repo, p.PushData.Tag, "")
 	if err != nil {
 		return nil, err
 	}

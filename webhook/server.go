@@ -32,8 +32,12 @@ type Server struct {
 	maxBody  int64
 	seen     *ttlSet // delivery ids
 	recent   *ttlSet // repository:tag coalescing
-	now      func() time.Time
-	budget   time.Duration // how long a request waits on the sink
+	// trailing holds the keys with one enqueue due at the end of their window, so a
+	// real second push inside a burst is not lost.
+	trailingMu sync.Mutex
+	trailing   map[string]bool
+	now        func() time.Time
+	budget     time.Duration // how long a request waits on the sink
 }
 
 // source is one mounted sender.
@@ -80,7 +84,9 @@ func New(cfg config.Webhooks, sink Sink, log zerolog.Logger) *Server {
 		s.sources = append(s.sources, src)
 	}
 	if c := cfg.DockerHub; c != nil {
-		add(c.Token, &source{name: "dockerhub", pathToken: true, auth: &pathToken{newSecretEq(c.Token.Value())}, parse: parseDockerHub})
+		host := c.Host
+		add(c.Token, &source{name: "dockerhub", pathToken: true, auth: &pathToken{newSecretEq(c.Token.Value())},
+			parse: func(b []byte) ([]registry.PushEvent, error) { return parseDockerHubHost(b, host) }})
 	}
 	if c := cfg.Distribution; c != nil {
 		host := c.Host
@@ -269,6 +275,7 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 		}
 		key := ev.Key()
 		if s.recent.add(key, now) {
+			s.trail(ev)
 			s.log.Debug().Str("source", src.name).Str("repo", ev.Repo.Name()).Str("tag", ev.Tag).Str("outcome", "coalesced").Msg("webhook event")
 			continue
 		}
@@ -330,4 +337,26 @@ func RedactPath(p string) string {
 		}
 	}
 	return p
+}
+
+// trail enqueues ev once more when the coalescing window ends: the burst's first event
+// went through at once, and this one covers anything pushed during the window. The
+// updater then finds the workload already on the newest digest, or moves it.
+func (s *Server) trail(ev registry.PushEvent) {
+	key := ev.Key()
+	s.trailingMu.Lock()
+	defer s.trailingMu.Unlock()
+	if s.trailing == nil {
+		s.trailing = map[string]bool{}
+	}
+	if s.trailing[key] || len(s.trailing) >= coalesceMax {
+		return
+	}
+	s.trailing[key] = true
+	time.AfterFunc(coalesceWindow, func() {
+		s.trailingMu.Lock()
+		delete(s.trailing, key)
+		s.trailingMu.Unlock()
+		s.enqueue(ev, 0)
+	})
 }

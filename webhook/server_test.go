@@ -52,7 +52,7 @@ const (
 
 func allSources() config.Webhooks {
 	return config.Webhooks{
-		DockerHub:    &config.TokenSource{Token: tok},
+		DockerHub:    &config.DockerHubSource{Token: tok},
 		Distribution: &config.DistributionSource{Token: tok},
 		GHCR:         &config.SecretSource{Secret: secret},
 		Quay:         &config.TokenSource{Token: tok},
@@ -210,7 +210,7 @@ func TestAcceptEverySource(t *testing.T) {
 
 func TestOnlyConfiguredSourcesMounted(t *testing.T) {
 	h := newHarness(t, config.Webhooks{
-		DockerHub: &config.TokenSource{Token: tok},
+		DockerHub: &config.DockerHubSource{Token: tok},
 		Quay:      &config.TokenSource{Token: "short"}, // invalid: not mounted
 	})
 	expectError(t, h.do(post("/webhooks/quay/short", fixture(t, "quay", "push"))), http.StatusNotFound, "no webhook source")
@@ -394,28 +394,34 @@ func TestUnauthenticatedFloodDoesNotStarveSender(t *testing.T) {
 	}
 }
 
-// TestBurstCoalesced: 100 events for one tag within a second reach the sink once.
+// TestBurstCoalesced: 100 events for one tag within a second reach the sink once at
+// once, and once more when the window ends (covering a real push inside the burst).
 func TestBurstCoalesced(t *testing.T) {
 	cfg := allSources()
 	cfg.Limits = config.WebhookLimits{Rate: 1000, Burst: 1000}
 	h := newHarness(t, cfg)
+	start := time.Now()
 	for i := 0; i < 100; i++ {
 		body := []byte(fmt.Sprintf(`{"events":[{"id":"evt-%d","action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","repository":"team/app","tag":"v1"},"request":{"host":"registry.example.com","method":"PUT"}}]}`, i))
 		if w := h.do(validRequest("distribution", body)); w.Code != 202 {
 			t.Fatalf("%d: %d %s", i, w.Code, w.Body)
 		}
 	}
-	if evs := h.sink.got(); len(evs) != 1 || evs[0].Key() != "registry.example.com/team/app:v1" {
-		t.Fatalf("enqueued %d: %v", len(evs), evs)
+	if evs := h.sink.got(); time.Since(start) < coalesceWindow && (len(evs) != 1 || evs[0].Key() != "registry.example.com/team/app:v1") {
+		t.Fatalf("enqueued %d during the burst: %v", len(evs), evs)
 	}
-	// After the window, the tag is handed on again.
-	h.s.now = func() time.Time { return time.Now().Add(2 * time.Second) }
+	time.Sleep(coalesceWindow + 500*time.Millisecond)
+	if evs := h.sink.got(); len(evs) != 2 {
+		t.Fatalf("enqueued %d after the window, want 2 (first + trailing): %v", len(evs), evs)
+	}
+	// After the window, the tag is handed on again at once.
+	h.s.now = func() time.Time { return time.Now().Add(3 * time.Second) }
 	w := h.do(validRequest("distribution", []byte(`{"events":[{"id":"z","action":"push","target":{"repository":"team/app","tag":"v1"},"request":{"host":"registry.example.com"}}]}`)))
 	if m := decodeBody(t, w); m["events"] != 1.0 {
 		t.Fatalf("after the window: %s", w.Body)
 	}
-	if n := len(h.sink.got()); n != 2 {
-		t.Fatalf("%d enqueued, want 2", n)
+	if n := len(h.sink.got()); n != 3 {
+		t.Fatalf("%d enqueued, want 3", n)
 	}
 }
 

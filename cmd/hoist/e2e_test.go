@@ -187,3 +187,36 @@ func TestE2EBadImagesRollBack(t *testing.T) {
 		})
 	}
 }
+
+// A Docker Hub-shaped webhook (float timestamp, secret in the URL) moves a service whose
+// images come through a mirror (webhooks.dockerhub.host).
+func TestE2EDockerHubWebhook(t *testing.T) {
+	t.Parallel()
+	dc := testenv.Docker(t)
+	reg := testenv.NewRegistry(t)
+	svc := "e2e-hub-" + randHex(3)
+	repo := reg.Host + "/acme/" + svc
+	d1 := testenv.PushApp(t, repo+":latest", testenv.App{Version: "1"})
+	createService(t, dc, svc, repo+":latest@"+d1.String(), 1, nil)
+	tok := randHex(16)
+	h := startHoist(t, "poll: { interval: 0 }\nwebhooks:\n  dockerhub: { token: "+tok+", host: \""+reg.Host+"\" }\n"+policyYAML(svc, "3s"), nil)
+
+	d2 := testenv.PushApp(t, repo+":latest", testenv.App{Version: "2"})
+	body := fmt.Sprintf(`{"callback_url":"https://registry.hub.docker.com/u/acme/%s/hook/x/",
+	  "push_data":{"images":[],"pushed_at":1.417566161e+09,"pusher":"alice","tag":"latest"},
+	  "repository":{"repo_name":"acme/%s","namespace":"acme","name":%q,"is_private":true,"status":"Active","date_created":1.417494799e+09}}`, svc, svc, svc)
+	if code := post(t, h.URL+"/webhooks/dockerhub/"+randHex(16), nil, body); code != 401 && code != 404 {
+		t.Fatalf("wrong URL token: status %d, want 401", code)
+	}
+	if code := post(t, h.URL+"/webhooks/dockerhub/"+tok, map[string]string{"Content-Type": "application/json"}, body); code != 202 {
+		t.Fatalf("webhook: status %d, want 202", code)
+	}
+	r := h.waitRollout(t, "service/"+svc, 2*time.Minute)
+	if r.Outcome != updater.Succeeded || r.Trigger != "dockerhub" {
+		t.Fatalf("rollout %s via %s (%s), want succeeded via dockerhub", r.Outcome, r.Trigger, r.Reason)
+	}
+	want := repo + ":latest@" + d2.String()
+	if got := serviceImage(t, dc, svc); got != want {
+		t.Fatalf("service image %s, want %s", got, want)
+	}
+}
