@@ -156,6 +156,9 @@ func (s *Server) manual(c echo.Context, do func(context.Context, string) error) 
 		if errors.Is(err, updater.ErrNoWorkload) {
 			return echo.NewHTTPError(http.StatusNotFound, err.Error())
 		}
+		if errors.Is(err, updater.ErrBusy) {
+			return echo.NewHTTPError(http.StatusConflict, err.Error())
+		}
 		return echo.NewHTTPError(http.StatusConflict, err.Error())
 	}
 	return c.JSON(http.StatusOK, map[string]string{"workload": key, "status": "done"})

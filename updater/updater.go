@@ -369,6 +369,9 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 // ErrNoWorkload is returned when a manual action names no known workload.
 var ErrNoWorkload = errors.New("no such workload")
 
+// ErrBusy is returned when a manual action meets a rollout in progress.
+var ErrBusy = errors.New("a rollout is in progress for this workload; try again when it ends")
+
 // Rollback returns a workload to its previous image (manual; recorded).
 func (u *Updater) Rollback(ctx context.Context, key string) error {
 	return u.manual(ctx, key, "rollback", func(b Backend, w Workload) error { return b.Rollback(ctx, w) })
@@ -389,6 +392,30 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 			continue
 		}
 		b := u.backends[w.Kind]
+		// Hold the workload's rollout slot so no rollout runs meanwhile.
+		jk := w.Key()
+		if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); rule != nil {
+			jk = u.jobKey(w, rule)
+		}
+		u.mu.Lock()
+		if _, busy := u.jobs[jk]; busy {
+			u.mu.Unlock()
+			return fmt.Errorf("%w: %s", ErrBusy, key)
+		}
+		j := &job{}
+		u.jobs[jk] = j
+		u.mu.Unlock()
+		defer func() {
+			u.mu.Lock()
+			delete(u.jobs, jk)
+			again, trigger := j.again, j.trigger
+			u.mu.Unlock()
+			// Events that came in meanwhile are replayed through the dispatcher, which
+			// runs under the server's context (ctx here is the caller's).
+			if tag, _, err := imageRef(u.resolver, w.Image); again && err == nil {
+				u.Enqueue(registry.PushEvent{Repo: tag.Context(), Tag: tag.TagStr(), Source: trigger})
+			}
+		}()
 		start := time.Now()
 		id, err := u.store.Begin(Rollout{Workload: key, From: w.Image, To: "(previous)", Trigger: "manual " + what, Started: start})
 		if err != nil {
@@ -401,6 +428,16 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 		}
 		if err != nil {
 			r.Outcome, r.Reason = Failed, err.Error()
+		}
+		// The digest rolled back from must not come straight back with the next poll.
+		if err == nil && what == "rollback" {
+			_, pinned, _ := imageRef(u.resolver, w.Image)
+			if d := digestOf(w, pinned); d != "" {
+				q := Quarantine{Workload: key, Digest: d, Since: r.Ended, Reason: "rolled back by an operator", Rollout: id}
+				if qerr := u.store.Quarantine(q); qerr != nil {
+					u.log.Error().Err(qerr).Msg("quarantine digest")
+				}
+			}
 		}
 		if perr := u.store.Put(r); perr != nil {
 			u.log.Error().Err(perr).Msg("record manual action")

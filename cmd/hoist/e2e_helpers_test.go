@@ -25,7 +25,8 @@ import (
 
 // hoistProc is a hoist serve running in the test process.
 type hoistProc struct {
-	URL   string
+	URL    string
+	Config string
 	Token string
 	logs  *syncBuffer
 	stop  func()
@@ -85,7 +86,7 @@ func startHoist(t *testing.T, cfgBody string, env map[string]string) *hoistProc 
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve", "--config", path}, getenv, io.Discard, logs) }()
-	h := &hoistProc{URL: "http://" + addr, Token: token, logs: logs}
+	h := &hoistProc{URL: "http://" + addr, Config: path, Token: token, logs: logs}
 	var once sync.Once
 	h.stop = func() {
 		once.Do(func() {
