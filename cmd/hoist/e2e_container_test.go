@@ -35,8 +35,8 @@ func TestE2EContainerUpgradeFinishRollback(t *testing.T) {
 	io.Copy(io.Discard, pull)
 	pull.Close()
 	cr, err := dc.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name:   name,
-		Config: &container.Config{Image: repo + ":stable", Labels: map[string]string{"hoist.policy": "ct", "com.docker.compose.project": "demo"}},
+		Name:       name,
+		Config:     &container.Config{Image: repo + ":stable", Labels: map[string]string{"hoist.policy": "ct", "com.docker.compose.project": "demo"}},
 		HostConfig: &container.HostConfig{RestartPolicy: container.RestartPolicy{Name: "unless-stopped"}},
 	})
 	if err != nil {

@@ -27,9 +27,9 @@ import (
 type hoistProc struct {
 	URL    string
 	Config string
-	Token string
-	logs  *syncBuffer
-	stop  func()
+	Token  string
+	logs   *syncBuffer
+	stop   func()
 }
 
 type syncBuffer struct {
