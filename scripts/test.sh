@@ -48,6 +48,9 @@ for pkg in ./webhook; do
   done
 done
 
+echo "== poll benchmark (one cycle, ratio against the cheapest go-containerregistry loop)"
+scripts/bench-poll.sh -n 100,2000 -reps 3
+
 echo "== container image"
 scripts/build-image.sh hoist:test
 docker run --rm hoist:test version
