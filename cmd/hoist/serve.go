@@ -16,6 +16,7 @@ import (
 
 	"github.com/hoist-dev/hoist/api"
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/updater"
 	"github.com/hoist-dev/hoist/updater/container"
 	"github.com/hoist-dev/hoist/updater/swarm"
@@ -84,7 +85,12 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, stdout i
 		}
 	}
 
-	cb := container.New(dc)
+	// Recovery and pruning touch only containers this hoist's policies govern.
+	cb := container.New(dc, container.WithLogger(log.With().Str("component", "container").Logger()),
+		container.WithScope(func(name string, labels map[string]string) bool {
+			r, _ := set.For(policy.Container, name, labels)
+			return r != nil
+		}))
 	if err := cb.Recover(ctx, log.With().Str("component", "container").Logger()); err != nil {
 		log.Error().Err(err).Msg("recovering half-done container swaps")
 	}

@@ -51,6 +51,13 @@ type Backend struct {
 	grace       time.Duration
 	recoverWait time.Duration
 	now         func() time.Time
+	// scope, when set, says which containers Recover and Prune may touch.
+	scope func(name string, labels map[string]string) bool
+}
+
+// inScope reports whether Recover and Prune may touch the container called name.
+func (b *Backend) inScope(name string, labels map[string]string) bool {
+	return b.scope == nil || b.scope(name, labels)
 }
 
 // Option configures a Backend.
@@ -58,6 +65,13 @@ type Option func(*Backend)
 
 // WithLogger sets the logger used outside Update (Rollback, Finish, Prune).
 func WithLogger(l zerolog.Logger) Option { return func(b *Backend) { b.log = l } }
+
+// WithScope limits Recover and Prune to the containers in scope (by the original
+// container's name and labels): a hoist only repairs what its own policies govern, and
+// leaves alone what another hoist on the same engine is doing.
+func WithScope(in func(name string, labels map[string]string) bool) Option {
+	return func(b *Backend) { b.scope = in }
+}
 
 // WithGracePeriod bounds how long a swap may take to finish or reverse after its
 // context was cancelled (shutdown). It also bounds manual rollbacks' health wait.

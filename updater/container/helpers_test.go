@@ -49,7 +49,9 @@ func newEnv(t *testing.T) *env {
 		prefix: "hoist-ct-" + strings.ToLower(regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), "-")) + "-" + hex.EncodeToString(id),
 		log:    zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger(),
 	}
-	e.b = New(c, WithLogger(e.log), WithGracePeriod(30*time.Second), WithRecoverWait(15*time.Second))
+	// Scope: other packages' tests use the same engine at the same time.
+	e.b = New(c, WithLogger(e.log), WithGracePeriod(30*time.Second), WithRecoverWait(15*time.Second),
+		WithScope(func(name string, _ map[string]string) bool { return strings.HasPrefix(name, e.prefix) }))
 	t.Cleanup(e.cleanup)
 	return e
 }

@@ -37,7 +37,7 @@ func (b *Backend) Recover(ctx context.Context, log zerolog.Logger) error {
 		}
 		n := strings.TrimPrefix(s.Names[0], "/")
 		for _, suf := range []string{suffixOld, suffixNext, suffixSuperseded} {
-			if base, ok := strings.CutSuffix(n, suf); ok {
+			if base, ok := strings.CutSuffix(n, suf); ok && b.inScope(base, s.Labels) {
 				bases[base] = true
 			}
 		}

@@ -105,6 +105,9 @@ func (b *Backend) Prune(ctx context.Context) error {
 			continue
 		}
 		name := strings.TrimPrefix(s.Names[0], "/")
+		if !b.inScope(name, s.Labels) {
+			continue
+		}
 		p, ok, err := b.lookup(ctx, name+suffixPrev)
 		if err != nil {
 			errs = append(errs, err)
