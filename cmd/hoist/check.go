@@ -8,8 +8,6 @@ import (
 	"os"
 	"text/tabwriter"
 
-	"github.com/moby/moby/client"
-
 	"github.com/hoist-dev/hoist/updater"
 	"github.com/hoist-dev/hoist/updater/container"
 	"github.com/hoist-dev/hoist/updater/swarm"
@@ -31,14 +29,11 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	dc, err := newDocker(cfg.Docker)
+	dc, err := connectDocker(ctx, cfg.Docker)
 	if err != nil {
 		return err
 	}
 	defer dc.Close()
-	if _, err := dc.Ping(ctx, client.PingOptions{}); err != nil {
-		return fmt.Errorf("docker engine at %s: %w", dc.DaemonHost(), err)
-	}
 	// The store tells about quarantined digests; a running serve holds it, so fall back
 	// to a scratch store (and say so) rather than fail.
 	store, err := updater.OpenStore(cfg.DataDir, true)

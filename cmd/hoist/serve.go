@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/moby/moby/client"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-dev/hoist/api"
@@ -66,14 +65,11 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, stdout i
 	if err != nil {
 		return err
 	}
-	dc, err := newDocker(cfg.Docker)
+	dc, err := connectDocker(ctx, cfg.Docker)
 	if err != nil {
 		return err
 	}
 	defer dc.Close()
-	if _, err := dc.Ping(ctx, client.PingOptions{}); err != nil {
-		return fmt.Errorf("docker engine at %s: %w", dc.DaemonHost(), err)
-	}
 	store, err := updater.OpenStore(cfg.DataDir, false)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -37,7 +38,20 @@ func newLogger(cfg config.Log, w io.Writer) zerolog.Logger {
 	return zerolog.New(out).Level(lvl).With().Timestamp().Logger()
 }
 
-// newDocker builds the engine client; the API version is negotiated on first use.
+// connectDocker builds the engine client and checks that the engine answers; the API
+// version is negotiated on first use.
+func connectDocker(ctx context.Context, cfg config.Docker) (*client.Client, error) {
+	c, err := newDocker(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Ping(ctx, client.PingOptions{}); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("docker engine at %s: %w", c.DaemonHost(), err)
+	}
+	return c, nil
+}
+
 func newDocker(cfg config.Docker) (*client.Client, error) {
 	opts := []client.Opt{client.FromEnv}
 	if cfg.Host != "" {
