@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"text/tabwriter"
+	"time"
 
+	"github.com/hoist-dev/hoist/config"
 	"github.com/hoist-dev/hoist/updater"
 	"github.com/hoist-dev/hoist/updater/container"
 	"github.com/hoist-dev/hoist/updater/swarm"
@@ -25,38 +30,14 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	set, plans, _, err := policies(cfg)
-	if err != nil {
-		return err
-	}
-	dc, err := connectDocker(ctx, cfg.Docker)
-	if err != nil {
-		return err
-	}
-	defer dc.Close()
-	// The store tells about quarantined digests; a running serve holds it, so fall back
-	// to a scratch store (and say so) rather than fail.
-	store, err := updater.OpenStore(cfg.DataDir, true)
-	if err != nil {
-		dir, derr := os.MkdirTemp("", "hoist-check")
-		if derr != nil {
-			return derr
-		}
-		defer os.RemoveAll(dir)
-		fmt.Fprintf(stderr, "note: %v; quarantined digests are not shown\n", err)
-		if store, err = updater.OpenStore(dir, false); err != nil {
+	// A running serve holds the store; ask it, so quarantined digests show too.
+	sts, err := checkViaServer(ctx, cfg)
+	if err == nil {
+		fmt.Fprintf(stderr, "checked by the running hoist at %s\n", serverURL(cfg))
+	} else {
+		if sts, err = checkLocally(ctx, cfg, stderr); err != nil {
 			return err
 		}
-	}
-	defer store.Close()
-	u := updater.New(updater.Options{
-		Backends: []updater.Backend{swarm.New(dc), container.New(dc)},
-		Policies: set, Plans: plans, Resolver: newRegistry(cfg), Store: store,
-		Log: newLogger(cfg.Log, stderr), Concurrency: cfg.Poll.Concurrency,
-	})
-	sts, err := u.Check(ctx, false, "check")
-	if err != nil {
-		return err
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -80,4 +61,67 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Workload.Key(), pol, st.Workload.Image, st.Action, detail)
 	}
 	return tw.Flush()
+}
+
+// checkViaServer asks a running hoist serve (GET /api/v1/workloads: a check that
+// changes nothing). It fails when no server answers.
+func checkViaServer(ctx context.Context, cfg *config.Config) ([]updater.Status, error) {
+	if !cfg.API.Token.IsSet() {
+		return nil, errors.New("api.token not set")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, serverURL(cfg)+"/api/v1/workloads", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+cfg.API.Token.Value())
+	c := http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: time.Second}).DialContext}}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("server answered %s", resp.Status)
+	}
+	var sts []updater.Status
+	if err := json.NewDecoder(resp.Body).Decode(&sts); err != nil {
+		return nil, fmt.Errorf("decode server answer: %w", err)
+	}
+	return sts, nil
+}
+
+// checkLocally runs the check in this process.
+func checkLocally(ctx context.Context, cfg *config.Config, stderr io.Writer) ([]updater.Status, error) {
+	set, plans, _, err := policies(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := connectDocker(ctx, cfg.Docker)
+	if err != nil {
+		return nil, err
+	}
+	defer dc.Close()
+	// Without a running serve the store is free; if something else holds it, use a
+	// scratch one (and say so) rather than fail.
+	store, err := updater.OpenStore(cfg.DataDir, true)
+	if err != nil {
+		dir, derr := os.MkdirTemp("", "hoist-check")
+		if derr != nil {
+			return nil, derr
+		}
+		defer os.RemoveAll(dir)
+		fmt.Fprintf(stderr, "note: %v; quarantined digests are not shown\n", err)
+		if store, err = updater.OpenStore(dir, false); err != nil {
+			return nil, err
+		}
+	}
+	defer store.Close()
+	u := updater.New(updater.Options{
+		Backends: []updater.Backend{swarm.New(dc), container.New(dc)},
+		Policies: set, Plans: plans, Resolver: newRegistry(cfg), Store: store,
+		Log: newLogger(cfg.Log, stderr), Concurrency: cfg.Poll.Concurrency,
+	})
+	return u.Check(ctx, false, "check")
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/hoist-dev/hoist/config"
 )
 
 // runManual asks the running server to roll a workload back or finish its upgrade, so
@@ -42,11 +44,7 @@ func runManual(ctx context.Context, cmd string, args []string, getenv func(strin
 	}
 	base := *server
 	if base == "" {
-		host, port, _ := net.SplitHostPort(cfg.Listen)
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "127.0.0.1"
-		}
-		base = "http://" + net.JoinHostPort(host, port)
+		base = serverURL(cfg)
 	}
 	url := strings.TrimRight(base, "/") + "/api/v1/workloads/" + key + "/" + cmd
 	ctx, cancel := context.WithTimeout(ctx, 11*time.Minute)
@@ -74,4 +72,13 @@ func runManual(ctx context.Context, cmd string, args []string, getenv func(strin
 	}
 	fmt.Fprintf(stdout, "%s %s: done\n", cmd, key)
 	return nil
+}
+
+// serverURL is where the running hoist serve of cfg answers, from listen:.
+func serverURL(cfg *config.Config) string {
+	host, port, _ := net.SplitHostPort(cfg.Listen)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
