@@ -1,7 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -106,6 +113,17 @@ func TestE2EDistributionWebhook(t *testing.T) {
 	if m := min(); m < 2 {
 		t.Errorf("running tasks dropped to %d during a start-first rollout of 2 replicas", m)
 	}
+	// Metrics count the rollout (labels are hoist's own words only).
+	resp, err := http.Get(h.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(mb), `hoist_rollouts_total{kind="service",outcome="succeeded"} 1`) ||
+		!strings.Contains(string(mb), `hoist_events_total{source="distribution",result="accepted"}`) {
+		t.Errorf("metrics lack the rollout or the events:\n%s", mb)
+	}
 	// The same event again is a no-op: the service is already on the digest.
 	post(t, h.URL+"/webhooks/distribution", hdr, event(svc))
 	time.Sleep(3 * time.Second)
@@ -164,8 +182,15 @@ func TestE2EBadImagesRollBack(t *testing.T) {
 
 			bad := tc.app
 			bad.Version = "2-" + tc.name
+			// start-first keeps the old tasks running until new ones are healthy, so a
+			// bad image that never becomes healthy never lowers the running count.
+			min, stop := sampleMin(t, 100*time.Millisecond, func() int { return runningTasks(t, dc, svc, img1) })
 			d2 := testenv.PushApp(t, repo+":prod", bad)
 			r := h.waitRollout(t, "service/"+svc, 3*time.Minute)
+			stop()
+			if m := min(); m < 2 && tc.app.Mode != testenv.LateCrash {
+				t.Errorf("tasks running the old image dropped to %d during a start-first rollout of a %s image", m, tc.name)
+			}
 			if r.Outcome != updater.RolledBack {
 				t.Fatalf("outcome %s (%s), want rolled_back", r.Outcome, r.Reason)
 			}
@@ -182,6 +207,27 @@ func TestE2EBadImagesRollBack(t *testing.T) {
 			}
 			if got := serviceImage(t, dc, svc); got != img1 {
 				t.Fatalf("service image %s, want %s", got, img1)
+			}
+			// hoist check asks the running serve, which knows the digest is quarantined.
+			var out, errb bytes.Buffer
+			if err := run(context.Background(), []string{"check", "--json", "--config", h.Config}, os.Getenv, &out, &errb); err != nil {
+				t.Fatalf("hoist check: %v\n%s", err, errb.String())
+			}
+			var sts []updater.Status
+			if err := json.Unmarshal(out.Bytes(), &sts); err != nil {
+				t.Fatalf("check output: %v\n%s", err, out.String())
+			}
+			found := false
+			for _, st := range sts {
+				if st.Workload.Name == svc {
+					found = true
+					if st.Action != updater.Quarantined || !strings.HasSuffix(st.Target, d2.String()) {
+						t.Errorf("check says %s → %s (%s), want quarantined %s", st.Action, st.Target, st.Reason, d2)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("check did not list service %s: %s", svc, out.String())
 			}
 			t.Logf("rolled back %s: %s", d2, r.Reason)
 		})
