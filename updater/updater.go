@@ -324,7 +324,8 @@ func (u *Updater) invalidate() {
 }
 
 // Check runs one pass over every workload: it resolves each unique reference once and
-// says what each workload's policy would do. With apply, it schedules the rollouts.
+// says what each workload's policy would do. With apply, it hands the workloads that
+// need a rollout to the dispatcher (Run must be running).
 func (u *Updater) Check(ctx context.Context, apply bool, trigger string) ([]Status, error) {
 	return u.check(ctx, apply, trigger, nil)
 }
@@ -357,7 +358,9 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 		out = append(out, st)
 		switch {
 		case apply && st.Action == WouldUpdate:
-			u.schedule(ctx, u.jobKey(w, st.rule), trigger)
+			// Through the dispatcher: rollouts run under Run's context, never under a
+			// caller's (an API request's context ends with the request).
+			u.Enqueue(registry.PushEvent{Repo: st.tag.Context(), Tag: st.tag.TagStr(), Source: trigger})
 		case apply && (st.Action == Equivalent || st.Action == Refused):
 			u.noteOnce(w, st, trigger)
 		}
