@@ -185,7 +185,10 @@ func (u *Updater) schedule(ctx context.Context, key, trigger string) {
 	go func() {
 		defer u.running.Done()
 		for {
-			u.process(ctx, key, j.trigger)
+			u.mu.Lock()
+			trigger := j.trigger
+			u.mu.Unlock()
+			u.process(ctx, key, trigger)
 			u.mu.Lock()
 			if !j.again || ctx.Err() != nil {
 				delete(u.jobs, key)
