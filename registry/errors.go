@@ -79,6 +79,11 @@ func classify(err error) error {
 		return &Error{Status: pe.Status, Retryable: true, RetryAfter: pe.Until,
 			RateLimited: pe.Budget || pe.Cause == http.StatusTooManyRequests, Err: err}
 	}
+	if errors.Is(err, errPlainHTTP) {
+		// The registry did not answer over TLS and may not be asked without it: that
+		// stays so until its configuration (insecure: true) or certificate changes.
+		return &Error{Retryable: false, Err: err}
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		s := te.StatusCode

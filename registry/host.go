@@ -46,7 +46,7 @@ func (c *Client) host(reg name.Registry) *host {
 	if h, ok := c.hosts[key]; ok {
 		return h
 	}
-	lim := newLimiter(key, c.base, c.policy)
+	lim := newLimiter(key, plainHTTPGuard{inner: c.base, insecure: c.insecure}, c.policy)
 	h := &host{reg: reg, lim: lim, memo: newPingMemo(lim, c.pingTTL), sem: make(chan struct{}, c.perRegistry),
 		ttl: c.tokenTTL, entries: map[string]*entry{}}
 	c.hosts[key] = h
