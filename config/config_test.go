@@ -13,6 +13,13 @@ import (
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
+// fixtureEnv is the environment every testdata/bad fixture is parsed with.
+var fixtureEnv = map[string]string{
+	"HOIST_TEST_NEWLINE": "0123456789abcdef\n",
+	"HOIST_TEST_INJECT":  "pw\n    insecure: true",
+	"HOIST_TEST_WORDS":   "5m # comment",
+}
+
 func TestParseGood(t *testing.T) {
 	b, err := os.ReadFile("testdata/good.yaml")
 	if err != nil {
@@ -70,7 +77,7 @@ func TestParseBad(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			b, _ := os.ReadFile(f)
-			_, err := Parse(f, b, env(nil))
+			_, err := Parse(f, b, env(fixtureEnv))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -106,5 +113,57 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	if s.Value() != "hunter2-very-secret" {
 		t.Fatal("Value must return the secret")
+	}
+}
+
+// TestEnvValuesVerbatim: values from the environment reach the configuration exactly
+// as they are, whatever YAML would make of them as text, and cannot add keys.
+func TestEnvValuesVerbatim(t *testing.T) {
+	vals := map[string]string{
+		"HOIST_HASH":        "abc #not-a-comment",
+		"HOIST_QUOTES":      `it's "quoted"`,
+		"HOIST_COLON":       `key: value, {a: b} \n`,
+		"HOIST_HEX":         "0x0123456789abcdef",
+		"HOIST_YAMLISH":     "&anchor !!binary AAAA",
+		"HOIST_USER":        "null",
+		"HOIST_NULL":        "~",
+		"HOIST_BACKSLASH":   `0123456789\"abcdef`,
+		"HOIST_SIZE":        "512KiB",
+		"HOIST_RATE":        "2.5",
+		"HOIST_INTERVAL":    "90s",
+		"HOIST_CONCURRENCY": "3",
+		"HOIST_TIER":        "- front",
+	}
+	b, err := os.ReadFile("testdata/env/secrets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse("testdata/env/secrets.yaml", b, env(vals))
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	for got, want := range map[string]string{
+		cfg.API.Token.Value():                vals["HOIST_HASH"],
+		cfg.Registries[0].Password.Value():   vals["HOIST_QUOTES"],
+		cfg.Registries[1].Password.Value():   vals["HOIST_COLON"],
+		cfg.Registries[2].Password.Value():   vals["HOIST_HEX"],
+		cfg.Registries[3].Password.Value():   vals["HOIST_YAMLISH"],
+		cfg.Registries[4].Username:           "null",
+		cfg.Registries[4].Password.Value():   "pre-~-post",
+		cfg.Webhooks.Harbor.Token.Value():    "Basic " + vals["HOIST_BACKSLASH"],
+		cfg.Policies[0].Match.Labels["tier"]: "- front",
+	} {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+	if cfg.Webhooks.Limits.MaxBody != 512<<10 || cfg.Webhooks.Limits.Rate != 2.5 ||
+		cfg.Poll.Interval.D() != 90*time.Second || cfg.Poll.Concurrency != 3 {
+		t.Errorf("non-string values: %+v %+v", cfg.Webhooks.Limits, cfg.Poll)
+	}
+	for _, r := range cfg.Registries {
+		if r.Insecure {
+			t.Errorf("%s: insecure set by a value", r.Host)
+		}
 	}
 }

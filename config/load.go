@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -44,10 +43,9 @@ func (ps Problems) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// Parse reads a configuration file's bytes. getenv resolves ${VAR} references (values
-// are substituted before parsing; a reference to an unset variable is a problem).
+// Parse reads a configuration file's bytes. getenv resolves ${VAR} references: string
+// fields get the value verbatim (it is never read as YAML), other fields take it when it
+// is one plain word; an unset variable, or a value with a line break, is a problem.
 // On failure the error is a Problems listing everything found.
 func Parse(file string, data []byte, getenv func(string) string) (*Config, error) {
 	var probs Problems
@@ -55,24 +53,11 @@ func Parse(file string, data []byte, getenv func(string) string) (*Config, error
 		probs = append(probs, Problem{File: file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 
-	// ${VAR} substitution, line by line so problems keep their line.
-	lines := strings.Split(string(data), "\n")
-	for i, l := range lines {
-		if strings.HasPrefix(strings.TrimSpace(l), "#") {
-			continue
-		}
-		lines[i] = envRef.ReplaceAllStringFunc(l, func(m string) string {
-			name := m[2 : len(m)-1]
-			v := getenv(name)
-			if v == "" {
-				add(i+1, "", "environment variable %s is not set (referenced as %s)", name, m)
-			}
-			return v
-		})
-	}
-	expanded := []byte(strings.Join(lines, "\n"))
-
-	f, err := parser.ParseBytes(expanded, 0)
+	// ${VAR} substitution (env.go): placeholders now, values after decoding.
+	text, env := substituteEnv(data, getenv)
+	env.markUsed(text)
+	env.problems(add)
+	f, err := parser.ParseBytes(text, 0)
 	if err != nil {
 		add(errLine(err), "", "%s", errMessage(err))
 		return nil, probs
@@ -81,18 +66,30 @@ func Parse(file string, data []byte, getenv func(string) string) (*Config, error
 	if len(f.Docs) > 0 {
 		root = f.Docs[0].Body
 	}
+	if expanded := env.inlineNonStrings(text, root, add); string(expanded) != string(text) {
+		text = expanded
+		if f, err = parser.ParseBytes(text, 0); err != nil {
+			add(errLine(err), "", "%s", errMessage(err))
+			return nil, probs
+		}
+		root = nil
+		if len(f.Docs) > 0 {
+			root = f.Docs[0].Body
+		}
+	}
 	if root != nil {
 		checkKeys(root, reflect.TypeOf(Config{}), "$", add)
 	}
 
 	var cfg Config
-	if err := yaml.UnmarshalWithOptions(expanded, &cfg); err != nil {
+	if err := yaml.UnmarshalWithOptions(text, &cfg); err != nil {
 		// A value checkKeys already reported (with its line) fails decoding again.
 		if line := errLine(err); line > 0 || len(probs) == 0 {
 			add(line, "", "%s", errMessage(err))
 		}
 		return nil, probs
 	}
+	env.replaceStrings(reflect.ValueOf(&cfg))
 	cfg.applyDefaults(func(path string) bool { return lookup(f, path) != nil })
 
 	v := &validator{}
@@ -154,6 +151,9 @@ func parent(path string) string {
 func checkKeys(n ast.Node, t reflect.Type, path string, add func(int, string, string, ...any)) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if _, null := n.(*ast.NullNode); null {
+		return
 	}
 	if t == reflect.TypeOf(Duration(0)) {
 		var d Duration
