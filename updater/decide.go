@@ -140,7 +140,9 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 		st.Action, st.Reason = Quarantined, "this digest failed before; waiting for a newer one (clear with DELETE /api/v1/workloads/"+w.Key()+"/quarantine)"
 		return st
 	}
-	if st.Current != "" && want.TagStr() == tag.TagStr() {
+	// Only an index can change for one platform and not another; for a plain manifest
+	// a new digest is a new image, and asking costs GETs the registry may count as pulls.
+	if st.Current != "" && want.TagStr() == tag.TagStr() && res.Desc.MediaType.IsIndex() {
 		if old, err := v1.NewHash(st.Current); err == nil {
 			same, missing, err := u.resolver.SamePlatforms(ctx, tag.Context(), old, res.Desc.Digest, w.Platforms)
 			switch {

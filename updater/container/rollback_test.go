@@ -192,3 +192,46 @@ func TestUpdateCancelledReverts(t *testing.T) {
 		t.Errorf("after cancel: %v, want only %s = %.12s running", names, e.prefix, old.ID)
 	}
 }
+
+// The last batch is monitored like the others: a replacement without a healthcheck that
+// crashes soon after it started is caught even when no watch follows the rollout.
+func TestUpdateMonitorsLastBatch(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	bad := e.push("v2", testenv.App{Version: "v2", Mode: testenv.LateCrash, CrashAfter: 1500 * time.Millisecond, NoHealthcheck: true})
+	old := e.run("", v1.Tag.String(), nil, nil, nil)
+	p := plan()
+	p.Watch = 0
+	p.Monitor = 5 * time.Second
+	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, p, e.log)
+	must(t, r, updater.RolledBack)
+	if !strings.Contains(r.Logs, "crashing late") {
+		t.Errorf("logs %q lack the crash", r.Logs)
+	}
+	if names := e.names(); len(names) != 1 || names[e.prefix] != old.ID || !running(e.inspect(old.ID)) {
+		t.Errorf("after rollback: %v, want only %s = %.12s running", names, e.prefix, old.ID)
+	}
+}
+
+// A container started with --rm is deleted by the engine once stopped: replacing it
+// would leave nothing to roll back to, so hoist refuses and leaves it running.
+func TestUpdateRefusesAutoRemove(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	bad := e.push("v2", testenv.App{Version: "v2", Mode: testenv.LateCrash, CrashAfter: 2 * time.Second})
+	old := e.run("", v1.Tag.String(), nil, &container.HostConfig{AutoRemove: true}, nil)
+	p := plan()
+	p.Watch = 4 * time.Second
+	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, p, e.log)
+	must(t, r, updater.RefusedOutcome)
+	if !strings.Contains(r.Reason, "--rm") {
+		t.Errorf("reason %q does not say why", r.Reason)
+	}
+	names := e.names()
+	if len(names) != 1 || names[e.prefix] != old.ID {
+		t.Fatalf("containers: %v, want only %s = %.12s", names, e.prefix, old.ID)
+	}
+	if c := e.inspect(old.ID); !running(c) || c.State.StartedAt != old.State.StartedAt {
+		t.Errorf("old container: running=%v started %s, want untouched", running(c), c.State.StartedAt)
+	}
+}

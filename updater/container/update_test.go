@@ -1,7 +1,10 @@
 package container
 
 import (
+	"crypto/rand"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -198,5 +201,40 @@ func TestUpdateStartFirstNoGap(t *testing.T) {
 	}
 	if nw := e.inspect(e.prefix); nw.ID == old.ID || nw.Config.Image != v2.Image() {
 		t.Errorf("not replaced: %s %s", nw.ID, nw.Config.Image)
+	}
+}
+
+// A container with an address given by hand cannot have a copy running beside it: the
+// swap goes stop-first even when the policy asks for start-first, and keeps the address.
+func TestUpdateStaticIPStopFirst(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	v2 := e.push("v2", testenv.App{Version: "v2"})
+	var b [1]byte
+	rand.Read(b[:])
+	subnet := netip.MustParsePrefix(fmt.Sprintf("10.213.%d.0/24", b[0]))
+	ip := subnet.Addr().Next().Next().Next() // .3
+	netName := e.prefix + "-net"
+	if _, err := e.c.NetworkCreate(e.ctx, netName, client.NetworkCreateOptions{Driver: "bridge",
+		IPAM: &network.IPAM{Config: []network.IPAMConfig{{Subnet: subnet}}}}); err != nil {
+		t.Skipf("no network on %s: %v", subnet, err)
+	}
+	old := e.run("", v1.Tag.String(), nil, &container.HostConfig{NetworkMode: container.NetworkMode(netName)},
+		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{netName: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip}}}})
+
+	p := plan()
+	p.StartFirst = true
+	p.Watch = time.Second
+	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, e.log)
+	must(t, r, updater.Succeeded)
+	if !strings.HasPrefix(r.Order, "stop-first") {
+		t.Errorf("order %q, want stop-first (fixed address)", r.Order)
+	}
+	nw := e.inspect(e.prefix)
+	if nw.ID == old.ID || nw.Config.Image != v2.Image() || !running(nw) {
+		t.Fatalf("not replaced: %.12s %s running=%v", nw.ID, nw.Config.Image, running(nw))
+	}
+	if ep := nw.NetworkSettings.Networks[netName]; ep == nil || ep.IPAddress != ip {
+		t.Errorf("address on %s: %+v, want %s", netName, ep, ip)
 	}
 }

@@ -163,3 +163,40 @@ func TestUpdateNoReplicas(t *testing.T) {
 	}
 	e.assertOn(w, v2.Image(), 0)
 }
+
+// Swarm rolls back with the old spec's RollbackConfig, whose FailureAction defaults to
+// pause: an old task that fails during the rollback's monitor window leaves the service
+// rollback_paused, possibly on two images. hoist gets the rollback going again.
+func TestUpdateRollbackPausedIsResumed(t *testing.T) {
+	e := newEnv(t)
+	// The old image is flaky: it crashes 4 s after each start, inside the rollback's
+	// default 5 s monitor window.
+	v1 := e.push("v1", testenv.App{Version: "1", Mode: testenv.LateCrash, CrashAfter: 4 * time.Second})
+	v2 := e.push("v2", testenv.App{Version: "2", Mode: testenv.Crash})
+	w := e.service(v1.Image(), 1)
+
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), e.log)
+	t.Logf("%+v", res)
+	if res.Outcome != updater.RolledBack {
+		t.Fatalf("outcome %s (%s), want rolled_back", res.Outcome, res.Reason)
+	}
+	svc, err := e.b.inspect(context.Background(), w.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := specImage(svc.Spec); got != v1.Image() {
+		t.Errorf("spec image %s, want %s", got, v1.Image())
+	}
+	if st := svc.UpdateStatus; st != nil && (st.State == swarm.UpdateStatePaused || st.State == swarm.UpdateStateRollbackPaused) {
+		t.Errorf("service left %s: %s", st.State, st.Message)
+	}
+	ts, err := e.b.tasks(context.Background(), w.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range ts {
+		if tk.DesiredState == swarm.TaskStateRunning && taskImage(tk) != v1.Image() {
+			t.Errorf("task %s still wanted on %s", tk.ID, taskImage(tk))
+		}
+	}
+}

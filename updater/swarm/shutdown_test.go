@@ -2,6 +2,11 @@ package swarm
 
 import (
 	"context"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,4 +91,65 @@ func TestOutOfSequence(t *testing.T) {
 	if got.Spec.Labels["bumped"] != "3" {
 		t.Errorf("labels %v", got.Spec.Labels)
 	}
+}
+
+// cancelOnUpdate is a transport that cancels hoist's context the moment the engine has
+// accepted a service update, and reports the request as cut short when its context was
+// cancelled: what a shutdown racing the request looks like from the client.
+type cancelOnUpdate struct {
+	base   http.RoundTripper
+	cancel context.CancelFunc
+	hit    atomic.Bool
+}
+
+func (c *cancelOnUpdate) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.base.RoundTrip(req)
+	if err != nil || req.Method != http.MethodPost || !strings.HasSuffix(req.URL.Path, "/update") || !strings.Contains(req.URL.Path, "/services/") {
+		return resp, err
+	}
+	if c.hit.CompareAndSwap(false, true) {
+		c.cancel()
+		time.Sleep(50 * time.Millisecond) // let the cancellation reach the request
+	}
+	if cerr := req.Context().Err(); cerr != nil {
+		resp.Body.Close()
+		return nil, cerr
+	}
+	return resp, nil
+}
+
+// A shutdown that lands while the update request is in flight must not leave the
+// service updating unwatched: Swarm accepted it, so hoist follows it to its end.
+func TestUpdateShutdownDuringRequest(t *testing.T) {
+	e := newEnv(t)
+	host, err := client.ParseHostURL(os.Getenv("DOCKER_HOST"))
+	if err != nil || host.Scheme != "unix" {
+		t.Skip("needs DOCKER_HOST=unix://…")
+	}
+	v1 := e.push("v1", testenv.App{Version: "1"})
+	v2 := e.push("v2", testenv.App{Version: "2"})
+	w := e.service(v1.Image(), 1)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tr := &cancelOnUpdate{cancel: cancel, base: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", host.Host)
+	}}}
+	c, err := client.New(client.FromEnv, client.WithHTTPClient(&http.Client{Transport: tr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b := New(c)
+	b.shutdownGrace = 60 * time.Second
+
+	res := b.Update(ctx, []updater.Workload{w}, v2, fastPlan(), e.log)
+	t.Logf("%+v", res)
+	if !tr.hit.Load() {
+		t.Fatal("the update request was never seen")
+	}
+	if res.Outcome != updater.Succeeded {
+		t.Fatalf("outcome %s (%s), want succeeded: Swarm took the update, hoist must follow it", res.Outcome, res.Reason)
+	}
+	e.assertOn(w, v2.Image(), 1)
 }
