@@ -37,7 +37,7 @@ type Server struct {
 	trailingMu sync.Mutex
 	trailing   map[string]bool
 	now        func() time.Time
-	budget     time.Duration // how long a request waits on the sink
+	budget     time.Duration // how long one request waits on the sink, all its events together
 }
 
 // source is one mounted sender.
@@ -263,7 +263,9 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 		return http.StatusAccepted, acceptBody{Status: "ignored"}
 	}
 	handed, dup := 0, 0
-	wait := s.budget
+	// One budget for the whole request, not per event: a sink that answers just in
+	// time for each of many events must not add up past the sender's timeout.
+	deadline := time.Now().Add(s.budget)
 	for _, ev := range evs {
 		ev.Source = src.name
 		if delivery != "" {
@@ -281,9 +283,9 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 		}
 		handed++
 		outcome := "enqueued"
-		switch watched, late := s.enqueue(ev, wait); {
+		switch watched, late := s.enqueue(ev, time.Until(deadline)); {
 		case late:
-			outcome, wait = "sink_slow", 0 // do not wait on it again in this request
+			outcome = "sink_slow" // the budget is spent: the next events do not wait
 		case !watched:
 			outcome = "unwatched"
 		}
