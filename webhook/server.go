@@ -2,9 +2,12 @@ package webhook
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -250,7 +253,7 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 	now := s.now()
 	delivery := ""
 	for _, h := range src.deliveryHeaders {
-		if delivery = r.Header.Get(h); delivery != "" {
+		if delivery = deliveryID(r.Header.Get(h)); delivery != "" {
 			break
 		}
 	}
@@ -268,6 +271,7 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 	deadline := time.Now().Add(s.budget)
 	for _, ev := range evs {
 		ev.Source = src.name
+		ev.DeliveryID = deliveryID(ev.DeliveryID)
 		if delivery != "" {
 			ev.DeliveryID = delivery
 		} else if ev.DeliveryID != "" && s.seen.add(src.name+"\x00"+ev.DeliveryID, now) {
@@ -295,6 +299,25 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 		return http.StatusAccepted, acceptBody{Status: "duplicate"}
 	}
 	return http.StatusAccepted, acceptBody{Status: "accepted", Events: handed}
+}
+
+// maxDeliveryID is the longest delivery id kept as sent. Senders use UUIDs or
+// numbers; anything else still dedupes, by its hash.
+const maxDeliveryID = 64
+
+// deliveryID returns id as it is remembered and handed on: as sent when it is short
+// printable ASCII, else "sha256:<hex>" of it. The dedupe set holds dedupeMax ids for
+// a day, and ids come from headers and bodies, so what it keeps per id must not grow
+// with what a sender puts there (nor put control characters into logs downstream).
+func deliveryID(id string) string {
+	if id == "" {
+		return ""
+	}
+	if len(id) <= maxDeliveryID && !strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // enqueue hands ev to the sink. Enqueue must not block, but the answer to the sender

@@ -515,3 +515,44 @@ func TestSlowSinkManyEventsAnsweredInTime(t *testing.T) {
 		t.Fatalf("%d of %d events reached the sink", n, len(evs))
 	}
 }
+
+// TestDedupeKeysBounded: delivery ids come from headers and bodies the sender controls
+// (up to max_body). The dedupe set keeps dedupeMax of them for 24 h, so what it holds
+// per id must not grow with the id, and what is handed on must stay short.
+func TestDedupeKeysBounded(t *testing.T) {
+	cfg := allSources()
+	cfg.Limits = config.WebhookLimits{Rate: 1000, Burst: 1000}
+	h := newHarness(t, cfg)
+	long := strings.Repeat("x", 100<<10)
+	for i := 0; i < 5; i++ {
+		body := []byte(fmt.Sprintf(`{"image":"registry.example.com/team/app%d:1.0"}`, i))
+		r := validRequest("generic", body)
+		r.Header.Set("X-Hoist-Delivery", fmt.Sprintf("%d-%s", i, long))
+		if w := h.do(r); w.Code != 202 {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+		ecr := bytes.Replace(fixture(t, "ecr", "push"), []byte(`"13cde686-328b-6117-af20-0e5566167482"`), []byte(fmt.Sprintf(`"%d-%s"`, i, long)), 1)
+		ecr = bytes.Replace(ecr, []byte(`team/app`), []byte(fmt.Sprintf("team/app%d", i)), 1)
+		if w := h.do(validRequest("ecr", ecr)); w.Code != 202 || decodeBody(t, w)["events"] != 1.0 {
+			t.Fatalf("ecr %d %s", w.Code, w.Body)
+		}
+	}
+	// Replays are still recognised.
+	r := validRequest("generic", []byte(`{"image":"registry.example.com/team/app0:1.0"}`))
+	r.Header.Set("X-Hoist-Delivery", "0-"+long)
+	if w := h.do(r); decodeBody(t, w)["status"] != "duplicate" {
+		t.Fatalf("replay: %s", w.Body)
+	}
+	h.s.seen.mu.Lock()
+	for k := range h.s.seen.at {
+		if len(k) > 128 {
+			t.Errorf("dedupe key of %d bytes", len(k))
+		}
+	}
+	h.s.seen.mu.Unlock()
+	for _, ev := range h.sink.got() {
+		if len(ev.DeliveryID) > 128 {
+			t.Errorf("delivery id of %d bytes handed on", len(ev.DeliveryID))
+		}
+	}
+}
