@@ -12,10 +12,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/hoist-dev/hoist/config"
 	"github.com/hoist-dev/hoist/updater"
 	"github.com/hoist-dev/hoist/updater/container"
-	"github.com/hoist-dev/hoist/updater/swarm"
 )
 
 func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -112,14 +113,16 @@ func checkLocally(ctx context.Context, cfg *config.Config, stderr io.Writer) ([]
 			return nil, derr
 		}
 		defer os.RemoveAll(dir)
-		fmt.Fprintf(stderr, "note: %v; quarantined digests are not shown\n", err)
+		if !errors.Is(err, os.ErrNotExist) { // no store yet: nothing is quarantined
+			fmt.Fprintf(stderr, "note: %v; quarantined digests are not shown\n", err)
+		}
 		if store, err = updater.OpenStore(dir, false); err != nil {
 			return nil, err
 		}
 	}
 	defer store.Close()
 	u := updater.New(updater.Options{
-		Backends: []updater.Backend{swarm.New(dc), container.New(dc)},
+		Backends: backends(ctx, dc, container.New(dc), zerolog.Nop()),
 		Policies: set, Plans: plans, Resolver: newRegistry(cfg), Store: store,
 		Log: newLogger(cfg.Log, stderr), Concurrency: cfg.Poll.Concurrency,
 	})

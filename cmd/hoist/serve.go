@@ -18,7 +18,6 @@ import (
 	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/updater"
 	"github.com/hoist-dev/hoist/updater/container"
-	"github.com/hoist-dev/hoist/updater/swarm"
 	"github.com/hoist-dev/hoist/webhook"
 )
 
@@ -93,7 +92,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, stdout i
 	metrics := api.NewMetrics()
 	reg := newRegistry(cfg)
 	u := updater.New(updater.Options{
-		Backends: []updater.Backend{swarm.New(dc), cb},
+		Backends: backends(ctx, dc, cb, log),
 		Policies: set, Plans: plans, Resolver: reg, Store: store,
 		Log: log.With().Str("component", "updater").Logger(), Concurrency: cfg.Poll.Concurrency,
 		Count: metrics.Inc,

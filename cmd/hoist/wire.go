@@ -14,6 +14,7 @@ import (
 	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/updater"
+	"github.com/hoist-dev/hoist/updater/swarm"
 )
 
 // newLogger builds the root logger: JSON, or console when writing to a terminal.
@@ -97,4 +98,19 @@ func policies(cfg *config.Config) (*policy.Set, map[string]updater.Plan, map[str
 		}
 	}
 	return policy.NewSet(rules...), plans, intervals, nil
+}
+
+// backends returns the backends the engine supports: services only on a Swarm manager
+// (a worker or a plain engine has none to update), containers always.
+func backends(ctx context.Context, dc *client.Client, cb updater.Backend, log zerolog.Logger) []updater.Backend {
+	info, err := dc.Info(ctx, client.InfoOptions{})
+	if err == nil && info.Info.Swarm.LocalNodeState == "active" && info.Info.Swarm.ControlAvailable {
+		return []updater.Backend{swarm.New(dc), cb}
+	}
+	why := "this engine is not a Swarm manager"
+	if err != nil {
+		why = err.Error()
+	}
+	log.Info().Str("reason", why).Msg("Swarm services are not managed; standalone containers are")
+	return []updater.Backend{cb}
 }

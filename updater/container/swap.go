@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -51,6 +52,9 @@ func (b *Backend) newSwap(old container.InspectResponse, image string, p updater
 		s.order = "stop-first: publishes host ports " + strings.Join(ports, ", ")
 	case old.HostConfig != nil && old.HostConfig.NetworkMode.IsHost():
 		s.order = "stop-first: uses the host network"
+	case staticIP(old) != "":
+		// Two containers cannot hold one address: the copy would fail to start.
+		s.order = "stop-first: has the fixed address " + staticIP(old)
 	case !p.StartFirst:
 		s.order = "stop-first: the policy asks for it"
 	default:
@@ -221,4 +225,23 @@ func (s *swap) finish(ctx context.Context) error {
 		errs = append(errs, s.b.remove(ctx, s.superseded))
 	}
 	return errors.Join(errs...)
+}
+
+// staticIP is the first address a container was given by hand (--ip, --ip6) on one of
+// its networks, "" when the engine chose them all.
+func staticIP(c container.InspectResponse) string {
+	if c.NetworkSettings == nil {
+		return ""
+	}
+	for name, ep := range c.NetworkSettings.Networks {
+		if ep == nil || ep.IPAMConfig == nil {
+			continue
+		}
+		for _, a := range []netip.Addr{ep.IPAMConfig.IPv4Address, ep.IPAMConfig.IPv6Address} {
+			if a.IsValid() {
+				return a.String() + " on " + name
+			}
+		}
+	}
+	return ""
 }

@@ -35,7 +35,7 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	defer cancelGate()
 
 	var swaps []*swap
-	var skipped []string
+	var skipped, refused []string
 	for _, w := range ws {
 		id := w.ID
 		if id == "" {
@@ -51,13 +51,21 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 			skipped = append(skipped, name+" (already on the target)")
 		case !running(c):
 			skipped = append(skipped, name+" (not running)")
+		case c.HostConfig != nil && c.HostConfig.AutoRemove:
+			// Stopping it deletes it: there would be nothing to bring back if the
+			// new image failed, and nothing to keep for a manual rollback.
+			refused = append(refused, name+" (started with --rm: the engine deletes it once stopped, so it could not be brought back if the new image failed; recreate it without --rm)")
 		default:
 			swaps = append(swaps, b.newSwap(c, image, p, log))
 		}
 	}
 	if len(swaps) == 0 {
+		if len(refused) > 0 {
+			return updater.Result{Outcome: updater.RefusedOutcome, Reason: "not replaced: " + strings.Join(append(refused, skipped...), ", ")}
+		}
 		return updater.Result{Outcome: updater.Skipped, Reason: "nothing to replace: " + strings.Join(skipped, ", ")}
 	}
+	skipped = append(skipped, refused...)
 	if err := b.pull(gate, image, t.RegistryAuth); err != nil {
 		log.Error().Err(err).Msg("pull failed")
 		return updater.Result{Outcome: updater.Aborted, Reason: err.Error()}
@@ -84,7 +92,10 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 		if err := errors.Join(errs...); err != nil {
 			return b.revertAll(ctx, done, part, err, res, log)
 		}
-		if p.Monitor > 0 && i+batch < len(swaps) {
+		// Every batch is monitored, the last one too: a container without a healthcheck
+		// passes the gate as soon as it runs, and with no watch configured a crash a
+		// second later would otherwise go unnoticed (Swarm monitors every task alike).
+		if p.Monitor > 0 {
 			if err := b.watch(gate, restartsOf(part), p.Monitor); err != nil {
 				return b.revertAll(ctx, done, part, err, res, log)
 			}

@@ -75,6 +75,8 @@ func taskImage(t swarm.Task) string {
 // status must also be newer than prev: the one of a rollback hoist just asked for.
 func (b *Backend) awaitConverged(ctx context.Context, id, image string, prev *swarm.UpdateStatus, deadline time.Time) error {
 	var last string
+	resumed := 0
+	var paused *swarm.UpdateStatus // the status resume replaced
 	for {
 		svc, err := b.inspect(ctx, id)
 		if err == nil {
@@ -84,8 +86,20 @@ func (b *Backend) awaitConverged(ctx context.Context, id, image string, prev *sw
 				last = "the service's spec runs " + got
 			case prev != nil && !fresh(st, prev):
 				last = "the rollback has not started"
-			case st != nil && st.State == swarm.UpdateStateRollbackPaused:
-				return fmt.Errorf("Swarm paused the rollback: %s", st.Message)
+			case paused != nil && st != nil && !fresh(st, paused):
+				// Still the paused status; the resumed update shows a newer one, or
+				// none when no task needed replacing.
+			case st != nil && (st.State == swarm.UpdateStateRollbackPaused || st.State == swarm.UpdateStatePaused):
+				// The spec already runs image, but Swarm stopped replacing the tasks
+				// (a task failed while FailureAction is pause, the default for
+				// rollbacks): some may still run the other image. Get it going again.
+				if resumed >= maxResumes {
+					return fmt.Errorf("Swarm paused again after %d resumes: %s", resumed, st.Message)
+				}
+				resumed++
+				if err = b.resume(ctx, id); err == nil {
+					paused, last = st, "resumed the paused "+string(st.State)+" ("+st.Message+")"
+				}
 			case st != nil && (st.State == swarm.UpdateStateUpdating || st.State == swarm.UpdateStateRollbackStarted):
 				last = "Swarm update " + string(st.State)
 			default:
@@ -112,4 +126,35 @@ func (b *Backend) awaitConverged(ctx context.Context, id, image string, prev *sw
 		case <-time.After(b.poll):
 		}
 	}
+}
+
+// maxResumes bounds how often awaitConverged gets a paused update going again.
+const maxResumes = 3
+
+// resume sends a paused service's spec back with FailureAction continue for both its
+// update and rollback configs: a new update starts and replaces the tasks still on
+// another image, carrying on past failures instead of pausing again.
+func (b *Backend) resume(ctx context.Context, id string) error {
+	_, _, err := b.update(ctx, id, "", func(s swarm.Service) (swarm.ServiceSpec, bool) {
+		st := s.UpdateStatus
+		if st == nil || (st.State != swarm.UpdateStatePaused && st.State != swarm.UpdateStateRollbackPaused) {
+			return swarm.ServiceSpec{}, false
+		}
+		return continueOnFailure(s.Spec), true
+	})
+	return err
+}
+
+// continueOnFailure returns spec with FailureAction continue in its update and rollback
+// configs: for an update that restores an image, where pausing helps no one.
+func continueOnFailure(spec swarm.ServiceSpec) swarm.ServiceSpec {
+	for _, c := range []**swarm.UpdateConfig{&spec.UpdateConfig, &spec.RollbackConfig} {
+		uc := swarm.UpdateConfig{Parallelism: 1}
+		if *c != nil {
+			uc = **c
+		}
+		uc.FailureAction = swarm.UpdateFailureActionContinue
+		*c = &uc
+	}
+	return spec
 }

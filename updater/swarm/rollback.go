@@ -32,7 +32,9 @@ func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
 		prev, err = r.b.requestRollback(ctx, svc)
 	default:
 		_, _, err = r.b.update(ctx, r.id, "", func(s swarm.Service) (swarm.ServiceSpec, bool) {
-			spec := s.Spec
+			// Should a task of the old image fail, pausing or rolling "back" to the
+			// target would leave the service worse off: carry on instead.
+			spec := continueOnFailure(s.Spec)
 			cs := *spec.TaskTemplate.ContainerSpec
 			cs.Image = r.old
 			spec.TaskTemplate.ContainerSpec = &cs

@@ -95,13 +95,27 @@ func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.T
 		return result(updater.Skipped, "service already runs "+r.target)
 	}
 
-	before, sent, err := b.update(ctx, w.ID, t.RegistryAuth, func(s swarm.Service) (swarm.ServiceSpec, bool) {
+	if err := ctx.Err(); err != nil {
+		return result(updater.Aborted, "hoist is stopping: "+err.Error())
+	}
+	// From here on the request must not be cut by a shutdown: Swarm may have accepted
+	// an update whose answer never arrived, and would then roll it out unwatched.
+	// Once sent, the rollout finishes or rolls back under the shutdown grace period.
+	before, sent, err := b.update(r.work, w.ID, t.RegistryAuth, func(s swarm.Service) (swarm.ServiceSpec, bool) {
 		if s.Spec.TaskTemplate.ContainerSpec == nil || specImage(s.Spec) == r.target {
 			return swarm.ServiceSpec{}, false
 		}
 		r.old = specImage(s.Spec)
 		return targetSpec(s.Spec, r.target, p), true
 	})
+	if err != nil && before.ID != "" {
+		// The answer was lost (a timeout, a dropped connection), not necessarily the
+		// request: if Swarm took it, the rollout is under way and must be followed.
+		if now, ierr := b.inspect(r.work, w.ID); ierr == nil && specImage(now.Spec) == r.target && now.Version.Index > before.Version.Index {
+			log.Warn().Err(err).Msg("the update request failed but Swarm accepted it; following it")
+			err, sent = nil, true
+		}
+	}
 	switch {
 	case err != nil:
 		return result(updater.Aborted, err.Error())
@@ -152,9 +166,8 @@ func (r *rollout) follow(prev *swarm.UpdateStatus) (updater.Outcome, string) {
 				return updater.Succeeded, ""
 			case swarm.UpdateStatePaused:
 				return r.rollBack("Swarm paused the update: " + st.Message)
-			case swarm.UpdateStateRollbackPaused:
-				return updater.Failed, "Swarm's rollback paused: " + st.Message
-			case swarm.UpdateStateRollbackCompleted:
+			case swarm.UpdateStateRollbackPaused, swarm.UpdateStateRollbackCompleted:
+				// settle gets a paused rollback going again.
 				return r.settle(st, why)
 			}
 			r.progress = "Swarm update " + string(st.State)
