@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -36,6 +38,9 @@ func newEvent(host, path, tag, delivery string) (registry.PushEvent, error) {
 	if !validTag(tag) {
 		return registry.PushEvent{}, fmt.Errorf("%w: tag %q", errBadName, tag)
 	}
+	if !repoPath.MatchString(path) || len(host)+1+len(path) > 255 {
+		return registry.PushEvent{}, fmt.Errorf("%w: repository %q is not lowercase components of letters and digits joined by '.', '_', '__' or '-', separated by '/' (at most 255 characters with the host)", errBadName, path)
+	}
 	repo, err := name.NewRepository(host + "/" + path)
 	if err != nil {
 		return registry.PushEvent{}, fmt.Errorf("%w: %v", errBadName, err)
@@ -43,10 +48,31 @@ func newEvent(host, path, tag, delivery string) (registry.PushEvent, error) {
 	return registry.PushEvent{Repo: repo, Tag: tag, DeliveryID: delivery}, nil
 }
 
-// qualifiedHost reports whether ggcr will read h as a registry host rather than the
-// first path component.
+// repoPath is the distribution spec's repository name grammar. ggcr only checks the
+// characters, so "a/../b", "a//b", "/a" or ".." would otherwise pass and become
+// request paths.
+var repoPath = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
+
+// registryHost is a DNS name or IPv4 address, or a bracketed IPv6 address, with an
+// optional port.
+var registryHost = regexp.MustCompile(`^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$`)
+
+// qualifiedHost reports whether h is a registry host ggcr will read as one rather than
+// as the first path component: a well-formed host[:port] with a dot or a port, or
+// localhost.
 func qualifiedHost(h string) bool {
-	return h == "localhost" || (h != "" && strings.ContainsAny(h, ".:") && !strings.ContainsAny(h, "/@?# "))
+	if h == "localhost" {
+		return true
+	}
+	if len(h) > 253+6 || !registryHost.MatchString(h) || !strings.ContainsAny(h, ".:") {
+		return false
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		if p, err := strconv.Atoi(h[i+1:]); err != nil || p < 1 || p > 65535 {
+			return false
+		}
+	}
+	return true
 }
 
 // validTag is the OCI tag grammar: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}.

@@ -204,3 +204,40 @@ func TestSplitTagged(t *testing.T) {
 		}
 	}
 }
+
+// TestBadNames: names that ggcr's character check lets through but that are no
+// repository (they would become request paths such as /v2/a/../b/manifests/v1), and
+// hosts that are no host, are refused; one bad event in an envelope does not fail the
+// others.
+func TestBadNames(t *testing.T) {
+	for _, p := range []string{"a/../b", "..", "a//b", "/a", "a/", "a/./b", "a..b", "-a", "a-", "_a", ".a", "a/.hidden", "a___b", strings.Repeat("a", 250)} {
+		if ev, err := newEvent("registry.example.com", p, "v1", ""); !errors.Is(err, errBadName) {
+			t.Errorf("path %q: %v, %v", p, ev, err)
+		}
+	}
+	for _, h := range []string{"rég.example.com", "a..b", ".example.com", "-reg.example.com", "reg.example.com:", "reg.example.com:99999", "reg.example.com:0", strings.Repeat("a.", 200) + "com"} {
+		if ev, err := newEvent(h, "team/app", "v1", ""); !errors.Is(err, errBadName) {
+			t.Errorf("host %q: %v, %v", h, ev, err)
+		}
+	}
+	for _, p := range []string{"a", "team/app", "a.b/c_d/e__f/g-h/i---j", "library/nginx"} {
+		if _, err := newEvent("registry.example.com:5000", p, "v1", ""); err != nil {
+			t.Errorf("path %q: %v", p, err)
+		}
+	}
+	for _, h := range []string{"localhost", "localhost:5000", "127.0.0.1:5000", "[::1]:5000", "reg.example.com", "my-reg.example.com:443"} {
+		if _, err := newEvent(h, "team/app", "v1", ""); err != nil {
+			t.Errorf("host %q: %v", h, err)
+		}
+	}
+	body := []byte(`{"events":[
+	 {"id":"1","action":"push","target":{"repository":"team/../admin","tag":"v1"},"request":{"host":"registry.example.com"}},
+	 {"id":"2","action":"push","target":{"repository":"team/app","tag":"v1"},"request":{"host":"registry.example.com"}}]}`)
+	evs, err := parseDistribution(body)
+	if err != nil || len(evs) != 1 || evs[0].Key() != "registry.example.com/team/app:v1" {
+		t.Fatalf("%v %v", keys(evs), err)
+	}
+	if _, err := parseDockerHub([]byte(`{"push_data":{"tag":"v1"},"repository":{"repo_name":"acme/../x"}}`)); !errors.Is(err, errBadName) {
+		t.Fatalf("dockerhub: %v", err)
+	}
+}
