@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker-registry >/dev/null || need+=(docker-registry)
-command -v go >/dev/null || need+=(golang-go)
+command -v go >/dev/null || { echo "test.sh: Go is not installed; hoist needs the Go version named in go.mod (https://go.dev/dl)" >&2; exit 1; }
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "test.sh: missing ${need[*]}; run as root or apt-get install them" >&2; exit 1; fi
   echo "== installing ${need[*]}"
