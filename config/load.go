@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -84,7 +85,9 @@ func Parse(file string, data []byte, getenv func(string) string) (*Config, error
 	var cfg Config
 	if err := yaml.UnmarshalWithOptions(text, &cfg); err != nil {
 		// A value checkKeys already reported (with its line) fails decoding again.
-		if line := errLine(err); line > 0 || len(probs) == 0 {
+		line := errLine(err)
+		reported := slices.ContainsFunc(probs, func(p Problem) bool { return p.Line == line })
+		if (line > 0 && !reported) || len(probs) == 0 {
 			add(line, "", "%s", errMessage(err))
 		}
 		return nil, probs
@@ -162,6 +165,17 @@ func checkKeys(n ast.Node, t reflect.Type, path string, add func(int, string, st
 		}
 		return
 	}
+	if t == reflect.TypeOf(ByteSize(0)) {
+		var b ByteSize
+		if err := b.UnmarshalYAML([]byte(n.String())); err != nil {
+			add(n.GetToken().Position.Line, path, "%s", err.Error())
+		}
+		return
+	}
+	if want := scalarMismatch(n, t.Kind()); want != "" {
+		add(n.GetToken().Position.Line, path, "%s, not %q", want, strings.Trim(n.String(), `"'`))
+		return
+	}
 	switch node := n.(type) {
 	case *ast.MappingNode:
 		if t.Kind() == reflect.Map {
@@ -197,6 +211,34 @@ func checkKeys(n ast.Node, t reflect.Type, path string, add func(int, string, st
 			checkKeys(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i), add)
 		}
 	}
+}
+
+// scalarMismatch says what to write instead when n cannot decode into a number or
+// boolean field; "" when it can (or the field is something else). checkKeys reports
+// these itself because decoding stops at the first one.
+func scalarMismatch(n ast.Node, k reflect.Kind) string {
+	switch n.(type) {
+	case *ast.AliasNode, *ast.AnchorNode, *ast.TagNode:
+		return "" // left to the decoder
+	}
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if _, ok := n.(*ast.IntegerNode); !ok {
+			return "write a whole number such as 8"
+		}
+	case reflect.Float32, reflect.Float64:
+		switch n.(type) {
+		case *ast.IntegerNode, *ast.FloatNode:
+		default:
+			return "write a number such as 20 or 0.5"
+		}
+	case reflect.Bool:
+		if _, ok := n.(*ast.BoolNode); !ok {
+			return "write true or false"
+		}
+	}
+	return ""
 }
 
 func yamlFields(t reflect.Type) map[string]reflect.Type {
