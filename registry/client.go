@@ -23,6 +23,19 @@ type Credential struct {
 	Insecure bool
 }
 
+// String prints the credential without its password, so that %v, %+v and %#v of a
+// Credential or of Options never show it.
+func (c Credential) String() string {
+	pw := ""
+	if c.Password != "" {
+		pw = "<secret>"
+	}
+	return fmt.Sprintf("{Host:%s Username:%s Password:%s Insecure:%t}", c.Host, c.Username, pw, c.Insecure)
+}
+
+// GoString masks the password for %#v.
+func (c Credential) GoString() string { return "registry.Credential" + c.String() }
+
 // Client resolves and lists tags. Build one per process: it pings each registry once,
 // keeps one authenticated transport per registry (or per repository when the registry
 // hands out Bearer tokens) so a digest check is a single HEAD, and tracks each
