@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -91,6 +93,14 @@ func classify(err error) error {
 	}
 	if errors.Is(err, context.Canceled) {
 		return &Error{Retryable: false, Err: err} // we are shutting down
+	}
+	// A certificate the system does not trust stays untrusted until someone acts.
+	var cve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	if errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) {
+		return &Error{Retryable: false, Err: fmt.Errorf("%w (the registry's TLS certificate is not trusted: install its CA on this host, or set insecure: true for a registry without TLS)", err)}
 	}
 	// Network failures and deadlines: the next cycle may get through.
 	return &Error{Retryable: true, Err: err}
