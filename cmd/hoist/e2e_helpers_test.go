@@ -65,31 +65,43 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startHoist writes cfgBody (listen/data_dir/api are added) and runs hoist serve.
+// startHoist runs hoist serve with cfgBody (listen, data_dir and api are added) in a
+// fresh directory.
 func startHoist(t *testing.T, cfgBody string, env map[string]string) *hoistProc {
 	t.Helper()
-	dir := t.TempDir()
+	h, _ := startHoistAt(t, t.TempDir(), cfgBody, env)
+	return h
+}
+
+// startHoistAt is startHoist with the data directory under dir, so a second hoist can
+// be started on the first one's store. The returned stop reports how long serve took
+// to return.
+func startHoistAt(t *testing.T, dir, cfgBody string, env map[string]string) (*hoistProc, func() time.Duration) {
+	t.Helper()
 	addr := freePort(t)
 	token := randHex(16)
-	cfg := fmt.Sprintf("listen: %s\ndata_dir: %s\napi: { token: %s }\nlog: { level: debug, format: json }\n%s", addr, filepath.Join(dir, "data"), token, cfgBody)
-	path := filepath.Join(dir, "hoist.yaml")
+	cfg := fmt.Sprintf("listen: %s\ndata_dir: %s\napi: { token: %s }\nlog: { level: debug, format: json }\n%s",
+		addr, filepath.Join(dir, "data"), token, cfgBody)
+	path := filepath.Join(dir, "hoist-"+randHex(3)+".yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
 	getenv := func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
 		}
 		return os.Getenv(k)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve", "--config", path}, getenv, io.Discard, logs) }()
 	h := &hoistProc{URL: "http://" + addr, Config: path, Token: token, logs: logs}
 	var once sync.Once
-	h.stop = func() {
+	var took time.Duration
+	stop := func() time.Duration {
 		once.Do(func() {
+			start := time.Now()
 			cancel()
 			select {
 			case err := <-done:
@@ -97,14 +109,17 @@ func startHoist(t *testing.T, cfgBody string, env map[string]string) *hoistProc 
 					t.Errorf("hoist serve: %v", err)
 				}
 			case <-time.After(3 * time.Minute):
-				t.Errorf("hoist serve did not stop")
+				t.Errorf("hoist serve did not stop within 3m")
 			}
+			took = time.Since(start)
 		})
+		return took
 	}
+	h.stop = func() { stop() }
 	t.Cleanup(func() {
-		h.stop()
+		stop()
 		if t.Failed() {
-			t.Logf("hoist logs:\n%s", logs.String())
+			t.Logf("hoist (%s) logs:\n%s", path, logs.String())
 		}
 	})
 	deadline := time.Now().Add(20 * time.Second)
@@ -118,7 +133,7 @@ func startHoist(t *testing.T, cfgBody string, env map[string]string) *hoistProc 
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return h
+				return h, stop
 			}
 		}
 		if time.Now().After(deadline) {

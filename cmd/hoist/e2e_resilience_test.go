@@ -216,70 +216,6 @@ func budgetOf(t *testing.T, h *hoistProc, host string) registry.Budget {
 	return registry.Budget{}
 }
 
-// startHoistAt is startHoist with the data directory under dir, so a second hoist can
-// be started on the first one's store. The returned stop reports how long serve took
-// to return.
-func startHoistAt(t *testing.T, dir, cfgBody string) (*hoistProc, func() time.Duration) {
-	t.Helper()
-	addr := freePort(t)
-	token := randHex(16)
-	cfg := fmt.Sprintf("listen: %s\ndata_dir: %s\napi: { token: %s }\nlog: { level: debug, format: json }\n%s",
-		addr, filepath.Join(dir, "data"), token, cfgBody)
-	path := filepath.Join(dir, "hoist-"+randHex(3)+".yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--config", path}, os.Getenv, io.Discard, logs) }()
-	h := &hoistProc{URL: "http://" + addr, Config: path, Token: token, logs: logs}
-	var once sync.Once
-	var took time.Duration
-	stop := func() time.Duration {
-		once.Do(func() {
-			start := time.Now()
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("hoist serve: %v", err)
-				}
-			case <-time.After(3 * time.Minute):
-				t.Errorf("hoist serve did not stop within 3m")
-			}
-			took = time.Since(start)
-		})
-		return took
-	}
-	h.stop = func() { stop() }
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("hoist (%s) logs:\n%s", path, logs.String())
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		select {
-		case err := <-done:
-			t.Fatalf("hoist serve exited: %v\n%s", err, logs.String())
-		default:
-		}
-		resp, err := http.Get(h.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return h, stop
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hoist did not come up: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // Stopping hoist in the middle of a rollout neither abandons it half-way nor leaves its
 // record "running": serve returns with the service on one image, and the next hoist on
 // the same data_dir shows how the rollout ended.
@@ -300,7 +236,7 @@ func TestE2EShutdownMidRollout(t *testing.T) {
     health: { watch: 10s, timeout: 3m }
 `, svc)
 	dir := t.TempDir()
-	h, stop := startHoistAt(t, dir, "poll: { interval: 1s }\n"+pol)
+	h, stop := startHoistAt(t, dir, "poll: { interval: 1s }\n"+pol, nil)
 
 	d2 := testenv.PushApp(t, repo+":stable", testenv.App{Version: "2"})
 	img2 := repo + ":stable@" + d2.String()
@@ -358,7 +294,7 @@ func TestE2EShutdownMidRollout(t *testing.T) {
 	}
 
 	// A new hoist on the same store: the record has an end, consistent with the service.
-	h2, _ := startHoistAt(t, dir, "poll: { interval: 0 }\n"+pol)
+	h2, _ := startHoistAt(t, dir, "poll: { interval: 0 }\n"+pol, nil)
 	rs := h2.rollouts(t, key)
 	if len(rs) != 1 {
 		t.Fatalf("%d rollout records after restart, want 1: %+v", len(rs), rs)
