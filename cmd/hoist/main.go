@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -15,7 +16,8 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if err != errUsage {
+		// Usage and validation problems were printed already.
+		if !errors.Is(err, errUsage) && !errors.Is(err, errInvalid) {
 			fmt.Fprintln(os.Stderr, "hoist:", err)
 		}
 		os.Exit(exitCode(err))

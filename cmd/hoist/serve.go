@@ -31,7 +31,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	listen := fs.String("listen", "", "address to listen on (overrides listen:)")
 	dataDir := fs.String("data-dir", "", "directory of the embedded store (overrides data_dir:)")
 	dockerHost := fs.String("docker-host", "", "Docker host URL (overrides docker.host:)")
-	pollEvery := fs.Duration("poll-interval", -1, "poll interval, 0 = off (overrides poll.interval:)")
+	pollEvery := fs.String("poll-interval", "", "poll interval such as 30s or 5m, 0 = off (overrides poll.interval:)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (overrides log.level:)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -49,11 +49,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if *dockerHost != "" {
 		cfg.Docker.Host = *dockerHost
 	}
-	if *pollEvery >= 0 {
-		cfg.Poll.Interval = config.Duration(*pollEvery)
+	if *pollEvery != "" {
+		var d config.Duration
+		if err := d.UnmarshalYAML([]byte(*pollEvery)); err != nil {
+			return fmt.Errorf("--poll-interval: %w", err)
+		}
+		cfg.Poll.Interval = d
 	}
 	if *logLevel != "" {
-		cfg.Log.Level = *logLevel
+		switch *logLevel {
+		case "debug", "info", "warn", "error":
+			cfg.Log.Level = *logLevel
+		default:
+			return fmt.Errorf("--log-level %q: use debug, info, warn or error", *logLevel)
+		}
 	}
 	log := newLogger(cfg.Log, stderr)
 	return serve(ctx, cfg, log, stdout)
