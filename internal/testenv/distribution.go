@@ -19,7 +19,7 @@ func Distribution(t testing.TB, notifyURL, token string) string {
 	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
-		missing(t, "docker-registry is not installed (apt-get install docker-registry)")
+		Missing(t, "docker-registry is not installed (apt-get install docker-registry)")
 	}
 	dir := t.TempDir()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -21,18 +21,18 @@ func Docker(t testing.TB) *client.Client {
 		var info client.SystemInfoResult
 		info, err = c.Info(ctx, client.InfoOptions{})
 		if err == nil && info.Info.Swarm.LocalNodeState != "active" {
-			missing(t, "the Docker engine is not in Swarm mode (docker swarm init --advertise-addr 127.0.0.1)")
+			Missing(t, "the Docker engine is not in Swarm mode (docker swarm init --advertise-addr 127.0.0.1)")
 		}
 	}
 	if err != nil {
-		missing(t, "no Docker engine reachable ("+err.Error()+"); run: eval \"$(scripts/engine.sh start)\"")
+		Missing(t, "no Docker engine reachable ("+err.Error()+"); run: eval \"$(scripts/engine.sh start)\"")
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
 }
 
-// missing skips, or fails under CI=true, because a real dependency is absent.
-func missing(t testing.TB, why string) {
+// Missing skips, or fails under CI=true, because a real dependency is absent.
+func Missing(t testing.TB, why string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("required for this test and missing in CI: %s", why)

@@ -217,7 +217,7 @@ func TestUpdateStaticIPStopFirst(t *testing.T) {
 	netName := e.prefix + "-net"
 	if _, err := e.c.NetworkCreate(e.ctx, netName, client.NetworkCreateOptions{Driver: "bridge",
 		IPAM: &network.IPAM{Config: []network.IPAMConfig{{Subnet: subnet}}}}); err != nil {
-		t.Skipf("no network on %s: %v", subnet, err)
+		testenv.Missing(t, fmt.Sprintf("a bridge network on %s: %v", subnet, err))
 	}
 	old := e.run("", v1.Tag.String(), nil, &container.HostConfig{NetworkMode: container.NetworkMode(netName)},
 		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{netName: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip}}}})

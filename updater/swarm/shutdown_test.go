@@ -124,7 +124,7 @@ func TestUpdateShutdownDuringRequest(t *testing.T) {
 	e := newEnv(t)
 	host, err := client.ParseHostURL(os.Getenv("DOCKER_HOST"))
 	if err != nil || host.Scheme != "unix" {
-		t.Skip("needs DOCKER_HOST=unix://…")
+		testenv.Missing(t, "DOCKER_HOST=unix://… (this test wraps the socket transport)")
 	}
 	v1 := e.push("v1", testenv.App{Version: "1"})
 	v2 := e.push("v2", testenv.App{Version: "2"})
