@@ -109,7 +109,11 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, stdout i
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// Bodies are small and must arrive promptly; answers may take long (a manual
+	// rollback waits for convergence), so there is no write timeout.
 	e.Server.ReadHeaderTimeout = 5 * time.Second
+	e.Server.ReadTimeout = 30 * time.Second
+	e.Server.IdleTimeout = 2 * time.Minute
 	api.New(ctx, u, cfg.API.Token.Value(), metrics).WithBudget(reg).Register(e)
 	webhook.New(cfg.Webhooks, u, log.With().Str("component", "webhook").Logger()).Register(e)
 
