@@ -50,6 +50,9 @@ stop() {
   for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
   kill -9 "$pid" 2>/dev/null || true
   pkill -f "containerd.*$root" 2>/dev/null || true
+  # Mounts the engine left behind (overlay layers, netns) would keep $root busy.
+  grep " $root/" /proc/mounts 2>/dev/null | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -f "$root/dockerd.pid"
 }
 
 case "${1:-start}" in
