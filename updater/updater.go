@@ -340,14 +340,14 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 		return nil, err
 	}
 	ws := all[:0:0]
+	var refs []name.Reference // what digest policies follow; semver ones list tags instead
 	for _, w := range all {
-		if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); due == nil || (rule != nil && due(rule)) {
-			ws = append(ws, w)
+		rule, _ := u.policies.For(w.Kind, w.Name, w.Labels)
+		if due != nil && (rule == nil || !due(rule)) {
+			continue
 		}
-	}
-	var refs []name.Reference
-	for _, w := range ws {
-		if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); rule == nil || rule.Update == policy.Semver {
+		ws = append(ws, w)
+		if rule == nil || rule.Update == policy.Semver {
 			continue
 		}
 		if tag, _, err := imageRef(u.resolver, w.Image); err == nil {
@@ -461,8 +461,7 @@ func (u *Updater) ClearQuarantine(key string) (int, error) { return u.store.Clea
 // Store returns the read half of the store.
 func (u *Updater) Store() RolloutReader { return u.store }
 
-// Workloads lists workloads with what a check would do, without contacting the registry
-// for semver listings more than a check does.
+// Workloads lists workloads with what a check would do; it changes nothing.
 func (u *Updater) Workloads(ctx context.Context) ([]Status, error) { return u.Check(ctx, false, "") }
 
 // noteOnce records a digest that needs no rollout (equivalent) or cannot have one

@@ -21,15 +21,12 @@ var errUsage = errors.New("usage")
 // errInvalid means hoist validate found problems (they were printed).
 var errInvalid = errors.New("configuration is not valid")
 
+// exitCode is 2 for a usage error, 1 for anything else (an invalid file included).
 func exitCode(err error) int {
-	switch {
-	case errors.Is(err, errUsage):
+	if errors.Is(err, errUsage) {
 		return 2
-	case errors.Is(err, errInvalid):
-		return 1
-	default:
-		return 1
 	}
+	return 1
 }
 
 const usage = `hoist keeps Docker Swarm services and standalone containers on the newest image
@@ -100,10 +97,8 @@ func newFlagSet(name, summary string, stderr io.Writer) *flag.FlagSet {
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	// flag has printed the problem (or the help asked for) already.
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errUsage
-		}
 		return errUsage
 	}
 	return nil

@@ -65,10 +65,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	log := newLogger(cfg.Log, stderr)
-	return serve(ctx, cfg, log, stdout)
+	return serve(ctx, cfg, log)
 }
 
-func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, stdout io.Writer) error {
+func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	set, plans, intervals, err := policies(cfg)
 	if err != nil {
 		return err

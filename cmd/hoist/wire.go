@@ -42,18 +42,6 @@ func newLogger(cfg config.Log, w io.Writer) zerolog.Logger {
 // connectDocker builds the engine client and checks that the engine answers; the API
 // version is negotiated on first use.
 func connectDocker(ctx context.Context, cfg config.Docker) (*client.Client, error) {
-	c, err := newDocker(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.Ping(ctx, client.PingOptions{}); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("docker engine at %s: %w", c.DaemonHost(), err)
-	}
-	return c, nil
-}
-
-func newDocker(cfg config.Docker) (*client.Client, error) {
 	opts := []client.Opt{client.FromEnv}
 	if cfg.Host != "" {
 		opts = append(opts, client.WithHost(cfg.Host))
@@ -61,6 +49,10 @@ func newDocker(cfg config.Docker) (*client.Client, error) {
 	c, err := client.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	if _, err := c.Ping(ctx, client.PingOptions{}); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("docker engine at %s: %w", c.DaemonHost(), err)
 	}
 	return c, nil
 }
