@@ -20,6 +20,7 @@ import (
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
+	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -250,4 +251,30 @@ func waitRunning(t *testing.T, dc *client.Client, name, image string, want int, 
 		time.Sleep(250 * time.Millisecond)
 	}
 	t.Fatalf("service %s: fewer than %d tasks running %s after %s", name, want, image, timeout)
+}
+
+// swarmApp is a service running v1 of the test program, pushed to its own registry.
+type swarmApp struct {
+	dc   *client.Client
+	reg  *testenv.Registry
+	svc  string // service name: prefix + random suffix
+	repo string // registry host + path
+	tag  string
+	img1 string // the pinned v1 image the service runs
+}
+
+// newSwarmApp pushes v1 as <registry>/<path><svc>:<tag> and runs it as a service.
+func newSwarmApp(t *testing.T, prefix, path, tag string, replicas uint64) *swarmApp {
+	t.Helper()
+	a := &swarmApp{dc: testenv.Docker(t), reg: testenv.NewRegistry(t), svc: prefix + randHex(3), tag: tag}
+	a.repo = a.reg.Host + "/" + path + a.svc
+	a.img1 = a.push(t, testenv.App{Version: "1"})
+	createService(t, a.dc, a.svc, a.img1, replicas, nil)
+	return a
+}
+
+// push pushes app under the tag and returns the pinned image (repo:tag@digest).
+func (a *swarmApp) push(t *testing.T, app testenv.App) string {
+	t.Helper()
+	return a.repo + ":" + a.tag + "@" + testenv.PushApp(t, a.repo+":"+a.tag, app).String()
 }

@@ -5,38 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/updater"
 )
-
-// pushIndex pushes a multi-arch index of the given per-platform images as ref.
-func pushIndex(t *testing.T, ref string, imgs map[string]v1.Image) v1.Hash {
-	t.Helper()
-	var adds []mutate.IndexAddendum
-	for plat, img := range imgs {
-		os, arch, _ := strings.Cut(plat, "/")
-		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: os, Architecture: arch}}})
-	}
-	idx := mutate.AppendManifests(empty.Index, adds...)
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(tag, idx); err != nil {
-		t.Fatalf("push index %s: %v", ref, err)
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
 
 // A multi-arch tag whose index changed only for a platform the service does not run on
 // restarts nothing (and says so once); an index that drops the service's platform is
@@ -51,13 +24,13 @@ func TestE2EMultiArch(t *testing.T) {
 	arm := func(v string) v1.Image {
 		return testenv.Image(t, testenv.App{Version: v, Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}})
 	}
-	i1 := pushIndex(t, repo+":stable", map[string]v1.Image{"linux/amd64": amd1, "linux/arm64": arm("1")})
+	i1 := testenv.PushIndex(t, repo+":stable", map[string]v1.Image{"linux/amd64": amd1, "linux/arm64": arm("1")})
 	img1 := repo + ":stable@" + i1.String()
 	createService(t, dc, svc, img1, 1, nil)
 	h := startHoist(t, "poll: { interval: 1s }\n"+policyYAML(svc, "3s"), nil)
 
 	// Only arm64 changed: equivalent for this amd64 service.
-	i2 := pushIndex(t, repo+":stable", map[string]v1.Image{"linux/amd64": amd1, "linux/arm64": arm("2")})
+	i2 := testenv.PushIndex(t, repo+":stable", map[string]v1.Image{"linux/amd64": amd1, "linux/arm64": arm("2")})
 	r := h.waitRollout(t, "service/"+svc, time.Minute)
 	if r.Outcome != updater.Skipped || !strings.Contains(r.Reason, "not the image of any platform") || !strings.HasSuffix(r.To, i2.String()) {
 		t.Fatalf("index changed for arm64 only: %s to %s (%s), want skipped", r.Outcome, r.To, r.Reason)
@@ -71,7 +44,7 @@ func TestE2EMultiArch(t *testing.T) {
 	}
 
 	// The new index lacks amd64: refused with a reason.
-	pushIndex(t, repo+":stable", map[string]v1.Image{"linux/arm64": arm("3")})
+	testenv.PushIndex(t, repo+":stable", map[string]v1.Image{"linux/arm64": arm("3")})
 	deadline := time.Now().Add(time.Minute)
 	for {
 		rs := h.rollouts(t, "service/"+svc)
@@ -91,7 +64,7 @@ func TestE2EMultiArch(t *testing.T) {
 	}
 
 	// A real amd64 change rolls out, pinned to the index digest.
-	i4 := pushIndex(t, repo+":stable", map[string]v1.Image{"linux/amd64": testenv.Image(t, testenv.App{Version: "4"}), "linux/arm64": arm("4")})
+	i4 := testenv.PushIndex(t, repo+":stable", map[string]v1.Image{"linux/amd64": testenv.Image(t, testenv.App{Version: "4"}), "linux/arm64": arm("4")})
 	deadline = time.Now().Add(2 * time.Minute)
 	for {
 		rs := h.rollouts(t, "service/"+svc)

@@ -221,14 +221,9 @@ func budgetOf(t *testing.T, h *hoistProc, host string) registry.Budget {
 // the same data_dir shows how the rollout ended.
 func TestE2EShutdownMidRollout(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
-	svc := "e2e-shutdown-" + randHex(3)
-	repo := reg.Host + "/" + svc
-	d1 := testenv.PushApp(t, repo+":stable", testenv.App{Version: "1"})
-	img1 := repo + ":stable@" + d1.String()
 	const replicas = 2
-	createService(t, dc, svc, img1, replicas, nil)
+	a := newSwarmApp(t, "e2e-shutdown-", "", "stable", replicas)
+	dc, svc, img1 := a.dc, a.svc, a.img1
 	pol := fmt.Sprintf(`policies:
   - name: e2e
     match: { services: [%q] }
@@ -238,8 +233,7 @@ func TestE2EShutdownMidRollout(t *testing.T) {
 	dir := t.TempDir()
 	h, stop := startHoistAt(t, dir, "poll: { interval: 1s }\n"+pol, nil)
 
-	d2 := testenv.PushApp(t, repo+":stable", testenv.App{Version: "2"})
-	img2 := repo + ":stable@" + d2.String()
+	img2 := a.push(t, testenv.App{Version: "2"})
 	key := "service/" + svc
 	deadline := time.Now().Add(30 * time.Second)
 	for {

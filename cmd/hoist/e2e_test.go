@@ -53,19 +53,13 @@ func sampleMin(t *testing.T, tick time.Duration, f func() int) (min func() int, 
 // (start-first).
 func TestE2EDistributionWebhook(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
-	svc := "e2e-dist-" + randHex(3)
-	repo := reg.Host + "/" + svc
-	d1 := testenv.PushApp(t, repo+":stable", testenv.App{Version: "1"})
-	img1 := repo + ":stable@" + d1.String()
-	createService(t, dc, svc, img1, 2, nil)
+	a := newSwarmApp(t, "e2e-dist-", "", "stable", 2)
+	dc, reg, svc := a.dc, a.reg, a.svc
 
 	tok := randHex(16)
 	h := startHoist(t, "poll: { interval: 0 }\nwebhooks:\n  distribution: { token: "+tok+" }\n"+policyYAML(svc, "5s"), nil)
 
-	d2 := testenv.PushApp(t, repo+":stable", testenv.App{Version: "2"})
-	img2 := repo + ":stable@" + d2.String()
+	img2 := a.push(t, testenv.App{Version: "2"})
 	min, stop := sampleMin(t, 100*time.Millisecond, func() int { return runningTasks(t, dc, svc, "") })
 
 	// The payload names a digest that does not exist: hoist must ignore it.
@@ -135,20 +129,15 @@ func TestE2EDistributionWebhook(t *testing.T) {
 // Polling finds the new digest by itself.
 func TestE2EPolling(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
-	svc := "e2e-poll-" + randHex(3)
-	repo := reg.Host + "/" + svc
-	d1 := testenv.PushApp(t, repo+":latest", testenv.App{Version: "1"})
-	createService(t, dc, svc, repo+":latest@"+d1.String(), 1, nil)
+	a := newSwarmApp(t, "e2e-poll-", "", "latest", 1)
+	dc, svc := a.dc, a.svc
 	h := startHoist(t, "poll: { interval: 1s }\n"+policyYAML(svc, "3s"), nil)
 
-	d2 := testenv.PushApp(t, repo+":latest", testenv.App{Version: "2"})
+	want := a.push(t, testenv.App{Version: "2"})
 	r := h.waitRollout(t, "service/"+svc, 2*time.Minute)
 	if r.Outcome != updater.Succeeded || r.Trigger != "poll" {
 		t.Fatalf("rollout %s via %s (%s), want succeeded via poll", r.Outcome, r.Trigger, r.Reason)
 	}
-	want := repo + ":latest@" + d2.String()
 	if got := serviceImage(t, dc, svc); got != want {
 		t.Fatalf("service image %s, want %s", got, want)
 	}
@@ -171,13 +160,8 @@ func TestE2EBadImagesRollBack(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			dc := testenv.Docker(t)
-			reg := testenv.NewRegistry(t)
-			svc := "e2e-" + tc.name + "-" + randHex(3)
-			repo := reg.Host + "/" + svc
-			d1 := testenv.PushApp(t, repo+":prod", testenv.App{Version: "1"})
-			img1 := repo + ":prod@" + d1.String()
-			createService(t, dc, svc, img1, 2, nil)
+			a := newSwarmApp(t, "e2e-"+tc.name+"-", "", "prod", 2)
+			dc, svc, img1 := a.dc, a.svc, a.img1
 			h := startHoist(t, "poll: { interval: 1s }\n"+policyYAML(svc, "15s"), nil)
 
 			bad := tc.app
@@ -185,7 +169,7 @@ func TestE2EBadImagesRollBack(t *testing.T) {
 			// start-first keeps the old tasks running until new ones are healthy, so a
 			// bad image that never becomes healthy never lowers the running count.
 			min, stop := sampleMin(t, 100*time.Millisecond, func() int { return runningTasks(t, dc, svc, img1) })
-			d2 := testenv.PushApp(t, repo+":prod", bad)
+			img2 := a.push(t, bad)
 			r := h.waitRollout(t, "service/"+svc, 3*time.Minute)
 			stop()
 			if m := min(); m < 2 && tc.app.Mode != testenv.LateCrash {
@@ -221,15 +205,15 @@ func TestE2EBadImagesRollBack(t *testing.T) {
 			for _, st := range sts {
 				if st.Workload.Name == svc {
 					found = true
-					if st.Action != updater.Quarantined || !strings.HasSuffix(st.Target, d2.String()) {
-						t.Errorf("check says %s → %s (%s), want quarantined %s", st.Action, st.Target, st.Reason, d2)
+					if st.Action != updater.Quarantined || st.Target != img2 {
+						t.Errorf("check says %s → %s (%s), want quarantined %s", st.Action, st.Target, st.Reason, img2)
 					}
 				}
 			}
 			if !found {
 				t.Errorf("check did not list service %s: %s", svc, out.String())
 			}
-			t.Logf("rolled back %s: %s", d2, r.Reason)
+			t.Logf("rolled back %s: %s", img2, r.Reason)
 		})
 	}
 }
@@ -238,16 +222,12 @@ func TestE2EBadImagesRollBack(t *testing.T) {
 // images come through a mirror (webhooks.dockerhub.host).
 func TestE2EDockerHubWebhook(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
-	svc := "e2e-hub-" + randHex(3)
-	repo := reg.Host + "/acme/" + svc
-	d1 := testenv.PushApp(t, repo+":latest", testenv.App{Version: "1"})
-	createService(t, dc, svc, repo+":latest@"+d1.String(), 1, nil)
+	a := newSwarmApp(t, "e2e-hub-", "acme/", "latest", 1)
+	dc, reg, svc := a.dc, a.reg, a.svc
 	tok := randHex(16)
 	h := startHoist(t, "poll: { interval: 0 }\nwebhooks:\n  dockerhub: { token: "+tok+", host: \""+reg.Host+"\" }\n"+policyYAML(svc, "3s"), nil)
 
-	d2 := testenv.PushApp(t, repo+":latest", testenv.App{Version: "2"})
+	want := a.push(t, testenv.App{Version: "2"})
 	body := fmt.Sprintf(`{"callback_url":"https://registry.hub.docker.com/u/acme/%s/hook/x/",
 	  "push_data":{"images":[],"pushed_at":1.417566161e+09,"pusher":"alice","tag":"latest"},
 	  "repository":{"repo_name":"acme/%s","namespace":"acme","name":%q,"is_private":true,"status":"Active","date_created":1.417494799e+09}}`, svc, svc, svc)
@@ -261,7 +241,6 @@ func TestE2EDockerHubWebhook(t *testing.T) {
 	if r.Outcome != updater.Succeeded || r.Trigger != "dockerhub" {
 		t.Fatalf("rollout %s via %s (%s), want succeeded via dockerhub", r.Outcome, r.Trigger, r.Reason)
 	}
-	want := repo + ":latest@" + d2.String()
 	if got := serviceImage(t, dc, svc); got != want {
 		t.Fatalf("service image %s, want %s", got, want)
 	}

@@ -143,14 +143,36 @@ func Image(t testing.TB, a App) v1.Image {
 func PushApp(t testing.TB, ref string, a App) v1.Hash {
 	t.Helper()
 	img := Image(t, a)
+	return push(t, ref, img, func(tag name.Tag) error { return remote.Write(tag, img) })
+}
+
+// PushIndex pushes a multi-arch index of per-platform images ("linux/amd64" → image) as
+// ref and returns the index digest.
+func PushIndex(t testing.TB, ref string, imgs map[string]v1.Image) v1.Hash {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	for plat, img := range imgs {
+		p, err := v1.ParsePlatform(plat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: p}})
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	return push(t, ref, idx, func(tag name.Tag) error { return remote.WriteIndex(tag, idx) })
+}
+
+// push writes something with a digest under ref and returns that digest.
+func push(t testing.TB, ref string, what interface{ Digest() (v1.Hash, error) }, write func(name.Tag) error) v1.Hash {
+	t.Helper()
 	tag, err := name.NewTag(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(tag, img); err != nil {
+	if err := write(tag); err != nil {
 		t.Fatalf("push %s: %v", ref, err)
 	}
-	d, err := img.Digest()
+	d, err := what.Digest()
 	if err != nil {
 		t.Fatal(err)
 	}
