@@ -96,6 +96,13 @@ func key(id uint64) []byte {
 
 // Begin records a rollout that starts now and returns its id.
 func (s *Store) Begin(r Rollout) (uint64, error) {
+	r.Outcome = Running
+	return s.Add(r)
+}
+
+// Add writes a new record as given, ended or not, in one transaction, and returns its
+// ID: a reader never sees a note that ended at once as "running" first.
+func (s *Store) Add(r Rollout) (uint64, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRollouts)
 		id, err := b.NextSequence()
@@ -103,7 +110,6 @@ func (s *Store) Begin(r Rollout) (uint64, error) {
 			return err
 		}
 		r.ID = id
-		r.Outcome = Running
 		v, err := json.Marshal(r)
 		if err != nil {
 			return err

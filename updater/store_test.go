@@ -50,3 +50,30 @@ func TestStoreSurvivesRestart(t *testing.T) {
 		t.Fatalf("second clear: %v", err)
 	}
 }
+
+// A note that ended when it was made is written whole: it is never "running", not even
+// between two writes, and a restart does not take it for an interrupted rollout.
+func TestStoreAddEndedRecord(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	id, err := s.Add(Rollout{Workload: "service/web", From: "a", To: "b", Trigger: "poll", Started: now, Ended: now, Outcome: RefusedOutcome, Reason: "no linux/amd64"})
+	if err != nil || id == 0 {
+		t.Fatalf("add: %d %v", id, err)
+	}
+	rs, _ := s.Rollouts("service/web", 10)
+	if len(rs) != 1 || rs[0].ID != id || rs[0].Outcome != RefusedOutcome || rs[0].Reason != "no linux/amd64" {
+		t.Fatalf("after add: %+v", rs)
+	}
+	s.Close()
+	if s, err = OpenStore(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if ab, err := s.Interrupted(now); err != nil || len(ab) != 0 {
+		t.Fatalf("an ended note taken for interrupted: %+v %v", ab, err)
+	}
+}

@@ -477,17 +477,11 @@ func (u *Updater) noteOnce(w Workload, st Status, trigger string) {
 	}
 	u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
 	now := time.Now()
-	r := Rollout{Workload: w.Key(), From: w.Image, To: st.Target, Trigger: trigger, Started: now}
-	id, err := u.store.Begin(r)
-	if err != nil {
-		u.log.Error().Err(err).Msg("record")
-		return
-	}
-	r.ID, r.Ended, r.Outcome, r.Reason = id, now, Skipped, st.Reason
+	r := Rollout{Workload: w.Key(), From: w.Image, To: st.Target, Trigger: trigger, Started: now, Ended: now, Outcome: Skipped, Reason: st.Reason}
 	if st.Action == Refused {
 		r.Outcome = RefusedOutcome
 	}
-	if err := u.store.Put(r); err != nil {
+	if _, err := u.store.Add(r); err != nil {
 		u.log.Error().Err(err).Msg("record")
 	}
 }
