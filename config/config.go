@@ -81,6 +81,9 @@ type Rollout struct {
 	MaxFailureRatio float64  `yaml:"max_failure_ratio" json:"max_failure_ratio"`
 	// KeepPrevious keeps a replaced container (stopped, renamed) this long for a manual rollback.
 	KeepPrevious Duration `yaml:"keep_previous" json:"keep_previous"`
+	// Written names the Swarm settings above the file sets (parallelism, delay, order,
+	// monitor, max_failure_ratio). A Swarm service keeps its own value for the others.
+	Written []string `yaml:"-" json:"-"`
 }
 
 // Health configures hoist's own health watch.
@@ -92,7 +95,7 @@ type Health struct {
 	HTTP    *HTTPProbe `yaml:"http" json:"http,omitempty"`
 }
 
-// HTTPProbe is an optional HTTP check against a new container.
+// HTTPProbe is an optional HTTP check against new containers or service tasks.
 type HTTPProbe struct {
 	Port int    `yaml:"port" json:"port"`
 	Path string `yaml:"path" json:"path"`
@@ -131,6 +134,12 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 			p.Update = "digest"
 		}
 		r := &p.Rollout
+		r.Written = nil
+		for _, k := range []string{"parallelism", "delay", "order", "monitor", "max_failure_ratio"} {
+			if set(pathf("$.policies[%d].rollout.%s", i, k)) {
+				r.Written = append(r.Written, k)
+			}
+		}
 		if r.Parallelism == 0 {
 			r.Parallelism = 1
 		}

@@ -48,6 +48,14 @@ func TestParseGood(t *testing.T) {
 	if api.Update != "semver" || api.Semver != "~1.4" || api.Rollout.Parallelism != 1 || api.Rollout.Order != "start-first" {
 		t.Errorf("api policy defaults: %+v", api)
 	}
+	// What the file writes is told apart from defaults: a Swarm service keeps its own
+	// value for the rest.
+	if got, want := strings.Join(web.Rollout.Written, ","), "parallelism,delay,order,monitor,max_failure_ratio"; got != want {
+		t.Errorf("web rollout written: %q, want %q", got, want)
+	}
+	if len(api.Rollout.Written) != 0 {
+		t.Errorf("api rollout written: %q, want none", api.Rollout.Written)
+	}
 }
 
 func TestDefaults(t *testing.T) {

@@ -60,9 +60,29 @@ type Plan struct {
 	// Timeout bounds the rollout, watch included.
 	Timeout      time.Duration
 	KeepPrevious time.Duration
-	// HTTPProbe, when set, is checked against new containers.
+	// HTTPProbe, when set, is checked against new containers and service tasks.
 	HTTPProbe *HTTPProbe
+	// Written says which rollout settings the policy wrote itself. A Swarm service that
+	// has its own update config keeps its values for the others.
+	Written PlanFields
 }
+
+// PlanFields is a set of a Plan's Swarm rollout settings.
+type PlanFields uint8
+
+// The Swarm rollout settings a policy may write.
+const (
+	FieldParallelism PlanFields = 1 << iota
+	FieldDelay
+	FieldOrder
+	FieldMonitor
+	FieldMaxFailureRatio
+
+	AllFields = FieldParallelism | FieldDelay | FieldOrder | FieldMonitor | FieldMaxFailureRatio
+)
+
+// Has reports whether f includes every field of g.
+func (f PlanFields) Has(g PlanFields) bool { return f&g == g }
 
 // HTTPProbe is an HTTP GET that must answer 2xx or 3xx.
 type HTTPProbe struct {

@@ -81,6 +81,12 @@ func policies(cfg *config.Config) (*policy.Set, map[string]updater.Plan, map[str
 			Monitor: p.Rollout.Monitor.D(), MaxFailureRatio: p.Rollout.MaxFailureRatio,
 			Watch: p.Health.Watch.D(), Timeout: p.Health.Timeout.D(), KeepPrevious: p.Rollout.KeepPrevious.D(),
 		}
+		for _, k := range p.Rollout.Written {
+			plan.Written |= map[string]updater.PlanFields{
+				"parallelism": updater.FieldParallelism, "delay": updater.FieldDelay, "order": updater.FieldOrder,
+				"monitor": updater.FieldMonitor, "max_failure_ratio": updater.FieldMaxFailureRatio,
+			}[k]
+		}
 		if h := p.Health.HTTP; h != nil {
 			plan.HTTPProbe = &updater.HTTPProbe{Port: h.Port, Path: h.Path}
 		}

@@ -13,14 +13,15 @@ const mod = "github.com/hoist-dev/hoist/"
 // allowed lists, per package, the hoist packages it may import. Anything else is a
 // broken layer.
 var allowed = map[string][]string{
-	"config":            {},
-	"policy":            {},
-	"registry":          {},
-	"webhook":           {"config", "registry"},
-	"updater":           {"policy", "registry"},
-	"updater/swarm":     {"updater", "policy"},
-	"updater/container": {"updater", "policy"},
-	"api":               {"updater", "policy", "registry"},
+	"config":                 {},
+	"policy":                 {},
+	"registry":               {},
+	"webhook":                {"config", "registry"},
+	"updater":                {"policy", "registry"},
+	"updater/swarm":          {"updater", "policy", "updater/internal/probe"},
+	"updater/container":      {"updater", "policy", "updater/internal/probe"},
+	"updater/internal/probe": {},
+	"api":                    {"updater", "policy", "registry"},
 }
 
 // dockerOK are the only packages that may import the Docker client.

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/hoist-dev/hoist/updater"
+	"github.com/hoist-dev/hoist/updater/internal/probe"
 )
 
 // UnhealthyError says why a container failed its health gate or watch.
@@ -117,59 +116,15 @@ func (b *Backend) watch(ctx context.Context, ids map[string]int, d time.Duration
 	}
 }
 
-// probe GETs the HTTP probe. It goes to the published loopback port when the container
-// publishes the probe port on the host (container IPs are not reachable from every host,
-// e.g. rootless or Desktop engines), else to the container's IP.
+// probe GETs the HTTP probe: on the published loopback port when the container
+// publishes the probe port on the host, else on the container's IP.
 func (b *Backend) probe(ctx context.Context, c container.InspectResponse, p *updater.HTTPProbe) error {
-	addr := ""
-	if c.NetworkSettings != nil {
-		for port, bs := range c.NetworkSettings.Ports {
-			if int(port.Num()) != p.Port || port.Proto() != "tcp" {
-				continue
-			}
-			for _, bnd := range bs {
-				if bnd.HostPort == "" {
-					continue
-				}
-				ip := "127.0.0.1"
-				if bnd.HostIP.IsValid() && !bnd.HostIP.IsUnspecified() {
-					ip = bnd.HostIP.String()
-				}
-				addr = net.JoinHostPort(ip, bnd.HostPort)
-				break
-			}
-		}
-		if addr == "" {
-			for _, ep := range c.NetworkSettings.Networks {
-				if ep != nil && ep.IPAddress.IsValid() {
-					addr = net.JoinHostPort(ep.IPAddress.String(), strconv.Itoa(p.Port))
-					break
-				}
-			}
-		}
-	}
+	addr := probe.ContainerAddr(c, p.Port)
 	if addr == "" {
 		return fmt.Errorf("http probe: no address for port %d", p.Port)
 	}
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	url := "http://" + addr + "/" + strings.TrimPrefix(p.Path, "/")
-	req, err := http.NewRequestWithContext(pctx, http.MethodGet, url, nil)
-	if err != nil {
-		return fmt.Errorf("http probe: %w", err)
-	}
-	resp, err := noRedirect.Do(req)
-	if err != nil {
-		return fmt.Errorf("http probe %s: %w", url, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
-		return fmt.Errorf("http probe %s: status %d", url, resp.StatusCode)
-	}
-	return nil
+	return probe.Get(ctx, addr, p.Path)
 }
-
-var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // tailLogs returns the last lines a container wrote, for the rollout record.
 func (b *Backend) tailLogs(ctx context.Context, id string, tty bool) string {

@@ -52,9 +52,10 @@ func (e *env) push(tag string, a testenv.App) updater.Target {
 	return updater.Target{Tag: tg, Digest: d}
 }
 
-// fastPlan is a plan short enough for tests.
+// fastPlan is a plan short enough for tests, every setting written by the policy.
 func fastPlan() updater.Plan {
 	return updater.Plan{
+		Written:     updater.AllFields,
 		Parallelism: 1,
 		Delay:       time.Second,
 		Monitor:     2 * time.Second,
@@ -72,20 +73,30 @@ func (e *env) service(image string, replicas uint64) updater.Workload {
 // create creates a service on image in mode and waits until it runs.
 func (e *env) create(image string, mode swarm.ServiceMode) updater.Workload {
 	e.t.Helper()
+	return e.createWith(image, mode, nil)
+}
+
+// createWith is create with a last say on the spec.
+func (e *env) createWith(image string, mode swarm.ServiceMode, edit func(*swarm.ServiceSpec)) updater.Workload {
+	e.t.Helper()
 	var buf [4]byte
 	rand.Read(buf[:])
 	svcName := "hoist-test-" + hex.EncodeToString(buf[:])
 	ctx := context.Background()
 	grace := time.Second
 	restartDelay := 500 * time.Millisecond
-	res, err := e.c.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: swarm.ServiceSpec{
+	spec := swarm.ServiceSpec{
 		Annotations: swarm.Annotations{Name: svcName, Labels: map[string]string{"hoist.test": "swarm"}},
 		TaskTemplate: swarm.TaskSpec{
 			ContainerSpec: &swarm.ContainerSpec{Image: image, StopGracePeriod: &grace},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny, Delay: &restartDelay},
 		},
 		Mode: mode,
-	}})
+	}
+	if edit != nil {
+		edit(&spec)
+	}
+	res, err := e.c.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec})
 	if err != nil {
 		e.t.Fatalf("create service: %v", err)
 	}

@@ -1,10 +1,13 @@
 package swarm
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/api/types/swarm"
+
+	"github.com/hoist-dev/hoist/updater"
 )
 
 func TestFresh(t *testing.T) {
@@ -79,5 +82,72 @@ func TestFailedTask(t *testing.T) {
 	}
 	if _, ok := failedTask(tasks[:2], "new", done); ok {
 		t.Error("a failure during the update counted after it")
+	}
+}
+
+func TestTargetSpec(t *testing.T) {
+	two := uint64(2)
+	base := func(edit func(*swarm.ServiceSpec)) swarm.ServiceSpec {
+		s := swarm.ServiceSpec{
+			TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "old"}},
+			Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &two}},
+		}
+		if edit != nil {
+			edit(&s)
+		}
+		return s
+	}
+	own := func(s *swarm.ServiceSpec) {
+		s.UpdateConfig = &swarm.UpdateConfig{Parallelism: 2, Delay: 10 * time.Second, Order: swarm.UpdateOrderStopFirst, Monitor: 7 * time.Second, FailureAction: swarm.UpdateFailureActionPause, MaxFailureRatio: 0.5}
+	}
+	hostPort := func(s *swarm.ServiceSpec) {
+		s.EndpointSpec = &swarm.EndpointSpec{Ports: []swarm.PortConfig{{TargetPort: 80, PublishedPort: 8080, PublishMode: swarm.PortConfigPublishModeHost}}}
+	}
+	plan := updater.Plan{Parallelism: 1, StartFirst: true, Monitor: 3 * time.Second}
+	with := func(p updater.Plan, f updater.PlanFields) updater.Plan { p.Written = f; return p }
+	for _, tc := range []struct {
+		name    string
+		spec    swarm.ServiceSpec
+		plan    updater.Plan
+		want    swarm.UpdateConfig
+		wantWhy string
+	}{
+		{"no config of its own: hoist's defaults", base(nil), plan,
+			swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStartFirst, Monitor: 3 * time.Second}, "start-first (hoist's default)"},
+		{"host-mode port: stop-first", base(hostPort), plan,
+			swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStopFirst, Monitor: 3 * time.Second}, "stop-first (the service publishes a port in host mode"},
+		{"policy order wins over a host-mode port", base(hostPort), with(plan, updater.FieldOrder),
+			swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStartFirst, Monitor: 3 * time.Second}, "start-first (from the policy)"},
+		{"its own config, policy writes monitor only", base(own), with(plan, updater.FieldMonitor),
+			swarm.UpdateConfig{Parallelism: 2, Delay: 10 * time.Second, Order: swarm.UpdateOrderStopFirst, Monitor: 3 * time.Second, MaxFailureRatio: 0.5}, "stop-first (the service's own update config)"},
+		{"its own config, policy writes everything", base(own), with(plan, updater.AllFields),
+			swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStartFirst, Monitor: 3 * time.Second}, "start-first (from the policy)"},
+	} {
+		got, why := targetSpec(tc.spec, "new", tc.plan)
+		tc.want.FailureAction = swarm.UpdateFailureActionRollback
+		if got.TaskTemplate.ContainerSpec.Image != "new" || tc.spec.TaskTemplate.ContainerSpec.Image != "old" {
+			t.Errorf("%s: image %s (input now %s), want new (input untouched)", tc.name, got.TaskTemplate.ContainerSpec.Image, tc.spec.TaskTemplate.ContainerSpec.Image)
+		}
+		if *got.UpdateConfig != tc.want {
+			t.Errorf("%s: update config %+v, want %+v", tc.name, *got.UpdateConfig, tc.want)
+		}
+		if !strings.HasPrefix(why, tc.wantWhy) {
+			t.Errorf("%s: order %q, want %q", tc.name, why, tc.wantWhy)
+		}
+		rc := got.RollbackConfig
+		if rc == nil || rc.FailureAction != swarm.UpdateFailureActionContinue || rc.Order != tc.want.Order || rc.Parallelism != tc.want.Parallelism {
+			t.Errorf("%s: rollback config %+v, want the update's order and parallelism, failure action continue", tc.name, rc)
+		}
+	}
+
+	// A rollback config of its own is kept, but never pauses.
+	s := base(own)
+	s.RollbackConfig = &swarm.UpdateConfig{Parallelism: 3, FailureAction: swarm.UpdateFailureActionPause}
+	got, _ := targetSpec(s, "new", plan)
+	if rc := got.RollbackConfig; rc.Parallelism != 3 || rc.FailureAction != swarm.UpdateFailureActionContinue {
+		t.Errorf("own rollback config: %+v, want parallelism 3, failure action continue", rc)
+	}
+	if s.RollbackConfig.FailureAction != swarm.UpdateFailureActionPause {
+		t.Error("targetSpec changed its input's rollback config")
 	}
 }

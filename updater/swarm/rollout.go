@@ -30,12 +30,14 @@ type rollout struct {
 	stopping bool
 	// progress is the last known state, for timeout reasons.
 	progress string
+	// probe runs the policy's HTTP probe during the watch, when it has one.
+	probe *prober
 }
 
 // Update moves each service in ws to t in turn. If one does not succeed, the ones
 // already moved are rolled back, so a group ends together on the target or before it.
 func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.Target, p updater.Plan, log zerolog.Logger) updater.Result {
-	res := updater.Result{Outcome: updater.Skipped, Reason: "no service to update", Order: order(p)}
+	res := updater.Result{Outcome: updater.Skipped, Reason: "no service to update", Order: string(order(p))}
 	var moved []updater.Workload
 	for _, w := range ws {
 		r := b.updateOne(ctx, w, t, p, log.With().Str("service", w.Name).Logger())
@@ -70,14 +72,16 @@ func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.T
 		b: b, log: log, plan: p,
 		id: w.ID, name: w.Name, target: t.Image(),
 		parent: ctx, work: context.WithoutCancel(ctx), start: time.Now(),
+		probe: newProber(p.HTTPProbe),
 	}
 	timeout := p.Timeout
 	if timeout <= 0 {
 		timeout = b.defaultTimeout
 	}
 	r.deadline = r.start.Add(timeout)
+	orderWhy := string(order(p)) + " (from the policy)"
 	result := func(o updater.Outcome, reason string) updater.Result {
-		return updater.Result{Outcome: o, Reason: reason, Order: order(p) + " (from the policy)"}
+		return updater.Result{Outcome: o, Reason: reason, Order: orderWhy}
 	}
 	if err := ctx.Err(); err != nil {
 		return result(updater.Aborted, "hoist is stopping: "+err.Error())
@@ -106,7 +110,9 @@ func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.T
 			return swarm.ServiceSpec{}, false
 		}
 		r.old = specImage(s.Spec)
-		return targetSpec(s.Spec, r.target, p), true
+		spec, why := targetSpec(s.Spec, r.target, p)
+		orderWhy = why
+		return spec, true
 	})
 	if err != nil && before.ID != "" {
 		// The answer was lost (a timeout, a dropped connection), not necessarily the
@@ -162,6 +168,9 @@ func (r *rollout) follow(prev *swarm.UpdateStatus) (updater.Outcome, string) {
 				}
 				if ok, reason := r.watch(at); !ok {
 					return r.rollBack(reason)
+				}
+				if r.probe != nil {
+					return updater.Succeeded, r.probe.skipped
 				}
 				return updater.Succeeded, ""
 			case swarm.UpdateStatePaused:

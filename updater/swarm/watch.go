@@ -55,9 +55,11 @@ func describe(t swarm.Task) string {
 
 // watch follows a service Swarm reported completed: it waits until every wanted task
 // runs the target, then keeps looking for plan.Watch. A new task that stops on its
-// own in that time fails the rollout.
+// own in that time fails the rollout, and so does one that keeps failing the policy's
+// HTTP probe; with a probe, the watch ends only once every reachable task answered.
 func (r *rollout) watch(completedAt time.Time) (ok bool, reason string) {
-	var watchEnd time.Time
+	var watchEnd, probed time.Time
+	probesOK := true
 	for {
 		svc, err := r.b.inspect(r.work, r.id)
 		if err == nil {
@@ -70,15 +72,22 @@ func (r *rollout) watch(completedAt time.Time) (ok bool, reason string) {
 					return false, fmt.Sprintf("%s %s after the update completed", describe(f), f.Status.Timestamp.Sub(completedAt).Round(time.Second))
 				}
 				c := converged(svc.Spec, ts, r.target)
+				r.progress = c.String()
+				if c.done() && r.probe != nil && time.Since(probed) >= probeEvery {
+					probed = time.Now()
+					var failed string
+					if failed, probesOK = r.probeTasks(svc, ts); failed != "" {
+						return false, failed + " after the update completed"
+					}
+				}
 				switch {
 				case watchEnd.IsZero() && c.done():
 					watchEnd = time.Now().Add(r.plan.Watch)
 					r.log.Info().Str("tasks", c.String()).Dur("watch", r.plan.Watch).Msg("converged; watching the new tasks")
-				case !watchEnd.IsZero() && time.Now().After(watchEnd) && c.done():
+				case !watchEnd.IsZero() && time.Now().After(watchEnd) && c.done() && probesOK:
 					r.log.Info().Str("tasks", c.String()).Msg("watch passed")
 					return true, ""
 				}
-				r.progress = c.String()
 			}
 		}
 		if err != nil {
@@ -88,4 +97,25 @@ func (r *rollout) watch(completedAt time.Time) (ok bool, reason string) {
 			return false, r.timeoutReason("watching")
 		}
 	}
+}
+
+// probeEvery spaces HTTP probes during the watch.
+const probeEvery = time.Second
+
+// probeTasks runs one round of the HTTP probe. It returns why the rollout fails, if it
+// does, and whether every reachable task has answered.
+func (r *rollout) probeTasks(svc swarm.Service, ts []swarm.Task) (failed string, allPassed bool) {
+	addrs := r.probeAddrs(svc, ts, r.target)
+	if len(addrs) == 0 {
+		if r.probe.skipped == "" {
+			r.probe.skipped = fmt.Sprintf("HTTP probe not run: no new task is reachable on port %d from this node (publish the port in host mode, or in ingress mode)", r.probe.p.Port)
+			r.log.Warn().Msg(r.probe.skipped)
+		}
+		return "", true
+	}
+	failed, allPassed = r.probe.check(r.work, addrs)
+	if !allPassed {
+		r.progress += "; " + r.probe.pending(addrs)
+	}
+	return failed, allPassed
 }

@@ -1,0 +1,85 @@
+// Package probe is the HTTP health probe both backends run against new containers:
+// where to send it, and what counts as an answer.
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+)
+
+// Timeout bounds one probe request.
+const Timeout = 2 * time.Second
+
+// HostAddr is the loopback address of port when the container publishes it on the
+// host, or "". Container IPs are not reachable from every host (rootless or Desktop
+// engines, overlay networks), a published port is.
+func HostAddr(c container.InspectResponse, port int) string {
+	if c.NetworkSettings == nil {
+		return ""
+	}
+	for p, bs := range c.NetworkSettings.Ports {
+		if int(p.Num()) != port || p.Proto() != "tcp" {
+			continue
+		}
+		for _, bnd := range bs {
+			if bnd.HostPort == "" {
+				continue
+			}
+			ip := "127.0.0.1"
+			if bnd.HostIP.IsValid() && !bnd.HostIP.IsUnspecified() {
+				ip = bnd.HostIP.String()
+			}
+			return net.JoinHostPort(ip, bnd.HostPort)
+		}
+	}
+	return ""
+}
+
+// ContainerAddr is HostAddr, or else port on the container's first network address.
+func ContainerAddr(c container.InspectResponse, port int) string {
+	if a := HostAddr(c, port); a != "" {
+		return a
+	}
+	if c.NetworkSettings == nil {
+		return ""
+	}
+	for _, ep := range c.NetworkSettings.Networks {
+		if ep != nil && ep.IPAddress.IsValid() {
+			return net.JoinHostPort(ep.IPAddress.String(), strconv.Itoa(port))
+		}
+	}
+	return ""
+}
+
+// Get asks http://addr/path once. Any 2xx or 3xx answer passes; redirects are not
+// followed. The error names the URL and what went wrong.
+func Get(ctx context.Context, addr, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	url := "http://" + addr + "/" + strings.TrimPrefix(path, "/")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("http probe: %w", err)
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		return fmt.Errorf("http probe %s: %w", url, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+		return fmt.Errorf("http probe %s: status %d", url, resp.StatusCode)
+	}
+	return nil
+}
+
+var noRedirect = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
+}
