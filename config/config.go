@@ -63,6 +63,8 @@ type Policy struct {
 	Interval *Duration `yaml:"interval" json:"interval,omitempty"`
 	Rollout  Rollout   `yaml:"rollout" json:"rollout"`
 	Health   Health    `yaml:"health" json:"health"`
+	// When limits when rollouts start: maintenance windows and a minimum digest age.
+	When When `yaml:"when" json:"when"`
 }
 
 // Match selects workloads. Globs are matched against names; every label must match.

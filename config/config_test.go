@@ -53,6 +53,12 @@ func TestParseGood(t *testing.T) {
 	if got, want := strings.Join(web.Rollout.Written, ","), "parallelism,delay,order,monitor,max_failure_ratio"; got != want {
 		t.Errorf("web rollout written: %q, want %q", got, want)
 	}
+	w := web.When
+	if w.Timezone != "Europe/Berlin" || w.MinAge.D() != 2*time.Hour || len(w.Windows) != 2 ||
+		len(w.Windows[0].Days) != 5 || w.Windows[0].Days[4] != Weekday(time.Friday) || w.Windows[0].From.String() != "22:00" || w.Windows[0].To.String() != "02:00" ||
+		len(w.Windows[1].Days) != 0 || w.Windows[1].From.String() != "12:30" || w.Windows[1].To.String() != "13:00:30" {
+		t.Errorf("web when: %+v", w)
+	}
 	if len(api.Rollout.Written) != 0 {
 		t.Errorf("api rollout written: %q, want none", api.Rollout.Written)
 	}

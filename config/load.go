@@ -150,6 +150,8 @@ func parent(path string) string {
 	return path[:i]
 }
 
+type bytesUnmarshaler interface{ UnmarshalYAML([]byte) error }
+
 // checkKeys reports every mapping key that t has no field for, recursively.
 func checkKeys(n ast.Node, t reflect.Type, path string, add func(int, string, string, ...any)) {
 	for t.Kind() == reflect.Pointer {
@@ -158,16 +160,9 @@ func checkKeys(n ast.Node, t reflect.Type, path string, add func(int, string, st
 	if _, null := n.(*ast.NullNode); null {
 		return
 	}
-	if t == reflect.TypeOf(Duration(0)) {
-		var d Duration
-		if err := d.UnmarshalYAML([]byte(n.String())); err != nil {
-			add(n.GetToken().Position.Line, path, "%s", err.Error())
-		}
-		return
-	}
-	if t == reflect.TypeOf(ByteSize(0)) {
-		var b ByteSize
-		if err := b.UnmarshalYAML([]byte(n.String())); err != nil {
+	// Scalars with their own syntax (durations, sizes, clocks, days) check themselves.
+	if u, ok := reflect.New(t).Interface().(bytesUnmarshaler); ok {
+		if err := u.UnmarshalYAML([]byte(n.String())); err != nil {
 			add(n.GetToken().Position.Line, path, "%s", err.Error())
 		}
 		return

@@ -40,6 +40,8 @@ type Rule struct {
 	Update     Strategy
 	// Range is set when Update is Semver.
 	Range *semver.Constraints
+	// When limits when rollouts start (any time, when empty).
+	When When
 }
 
 // NewRule compiles a rule. rangeText is only read for the Semver strategy.

@@ -40,7 +40,9 @@ const (
 	// Equivalent: the tag's index changed, but not for any platform the workload runs on.
 	Equivalent Action = "equivalent"
 	// Refused: the new digest lacks a platform the workload runs on.
-	Refused    Action = "refused"
+	Refused Action = "refused"
+	// Deferred: an update waits for the policy's window or for the digest to age.
+	Deferred   Action = "deferred"
 	NoPolicy   Action = "no-policy"
 	CheckError Action = "error"
 )
@@ -55,6 +57,8 @@ type Status struct {
 	Target string `json:"target,omitempty"`
 	Action Action `json:"action"`
 	Reason string `json:"reason,omitempty"`
+	// NotBefore is when a deferred update may start.
+	NotBefore time.Time `json:"not_before,omitzero"`
 
 	target Target
 	rule   *policy.Rule
@@ -165,7 +169,42 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 		st.Reason = "the running digest is unknown; the rollout pins it"
 	}
 	st.Action = WouldUpdate
+	u.gate(&st, rule)
 	return st
+}
+
+// gate defers an update the policy's when does not allow yet: the digest is younger
+// than min_age, or no window is open.
+func (u *Updater) gate(st *Status, rule *policy.Rule) {
+	when := rule.When
+	if when.MinAge <= 0 && len(when.Windows) == 0 {
+		return
+	}
+	now := u.now()
+	seen := now
+	if when.MinAge > 0 {
+		ref := st.target.Tag.Context().Name() + "@" + st.target.Digest.String()
+		s, err := u.store.FirstSeen(ref, now)
+		if err != nil {
+			u.log.Warn().Err(err).Str("digest", ref).Msg("remember when a digest was first seen")
+		}
+		seen = s
+	}
+	at := when.Earliest(seen, now)
+	if !at.After(now) {
+		return
+	}
+	st.Action, st.NotBefore = Deferred, at
+	ripe := seen.Add(when.MinAge)
+	if ripe.After(now) {
+		st.Reason = fmt.Sprintf("digest first seen %s ago; policy %s waits %s (min_age)", now.Sub(seen).Round(time.Second), rule.Name, when.MinAge)
+		if at.After(ripe) {
+			st.Reason += ", then for its window (" + when.String() + ")"
+		}
+	} else {
+		st.Reason = fmt.Sprintf("outside policy %s's windows (%s)", rule.Name, when.String())
+	}
+	st.Reason += "; rolls out from " + at.UTC().Format(time.RFC3339)
 }
 
 // tagListAge is how long a semver policy reuses a tag list between checks.

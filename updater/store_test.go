@@ -77,3 +77,45 @@ func TestStoreAddEndedRecord(t *testing.T) {
 		t.Fatalf("an ended note taken for interrupted: %+v %v", ab, err)
 	}
 }
+
+// A digest's first sighting is kept across restarts and never moved by later ones;
+// old sightings can be forgotten.
+func TestStoreFirstSeen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	if got, err := s.FirstSeen("r/app@sha256:aa", t0); err != nil || !got.Equal(t0) {
+		t.Fatalf("first sighting: %s %v", got, err)
+	}
+	if got, _ := s.FirstSeen("r/app@sha256:aa", t0.Add(time.Hour)); !got.Equal(t0) {
+		t.Fatalf("second sighting moved it: %s", got)
+	}
+	s.FirstSeen("r/app@sha256:bb", t0.Add(2*time.Hour))
+	s.Close()
+
+	if s, err = OpenStore(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FirstSeen("r/app@sha256:aa", t0.Add(3*time.Hour)); !got.Equal(t0) {
+		t.Fatalf("after a restart: %s, want %s", got, t0)
+	}
+	if n, err := s.ForgetSeen(t0.Add(time.Hour)); n != 1 || err != nil {
+		t.Fatalf("forget: %d %v, want 1", n, err)
+	}
+	if got, _ := s.FirstSeen("r/app@sha256:bb", t0.Add(5*time.Hour)); !got.Equal(t0.Add(2 * time.Hour)) {
+		t.Fatalf("a recent sighting was forgotten: %s", got)
+	}
+	s.Close()
+
+	ro, err := OpenStore(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if got, err := ro.FirstSeen("r/app@sha256:cc", t0.Add(9*time.Hour)); err != nil || !got.Equal(t0.Add(9*time.Hour)) {
+		t.Fatalf("read-only store, unknown digest: %s %v, want now", got, err)
+	}
+}

@@ -30,6 +30,8 @@ type Options struct {
 	ListTTL time.Duration
 	// Count, when set, counts what happens (name, label pairs), for metrics.
 	Count func(name string, labels ...string)
+	// Now is the clock policy windows and digest ages are read on (default time.Now).
+	Now func() time.Time
 }
 
 // Updater decides, queues and records rollouts.
@@ -43,6 +45,7 @@ type Updater struct {
 	concurrency int
 	listTTL     time.Duration
 	count       func(name string, labels ...string)
+	now         func() time.Time
 
 	mu      sync.Mutex
 	pending map[string]registry.PushEvent // coalesced by repo:tag
@@ -50,7 +53,9 @@ type Updater struct {
 	jobs    map[string]*job // by job key (workload, or container group)
 	running sync.WaitGroup
 
-	noted map[string]bool // workload@digest already recorded as equivalent/refused
+	noted  map[string]bool        // workload@digest already recorded as equivalent/refused
+	timers map[string]*time.Timer // repo:tag → wake-up for a deferred update
+	wakeAt map[string]time.Time   // when each timer fires
 
 	listMu   sync.Mutex
 	listed   []Workload
@@ -69,7 +74,11 @@ func New(o Options) *Updater {
 		backends: map[policy.Kind]Backend{}, policies: o.Policies, plans: o.Plans,
 		resolver: o.Resolver, store: o.Store, log: o.Log, concurrency: o.Concurrency, listTTL: o.ListTTL,
 		pending: map[string]registry.PushEvent{}, wake: make(chan struct{}, 1), jobs: map[string]*job{},
-		count: o.Count, noted: map[string]bool{},
+		count: o.Count, noted: map[string]bool{}, now: o.Now,
+		timers: map[string]*time.Timer{}, wakeAt: map[string]time.Time{},
+	}
+	if u.now == nil {
+		u.now = time.Now
 	}
 	if u.count == nil {
 		u.count = func(string, ...string) {}
@@ -119,6 +128,13 @@ func (u *Updater) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			u.mu.Lock()
+			for k, t := range u.timers {
+				t.Stop()
+				delete(u.timers, k)
+				delete(u.wakeAt, k)
+			}
+			u.mu.Unlock()
 			u.running.Wait()
 			return nil
 		case <-u.wake:
@@ -224,6 +240,8 @@ func (u *Updater) process(ctx context.Context, key, trigger string) {
 			u.noteOnce(w, st, trigger)
 		case Quarantined, WatchOnly:
 			u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
+		case Deferred:
+			u.deferUntil(w, st)
 		}
 	}
 	if len(group) == 0 {
@@ -366,10 +384,42 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 			u.Enqueue(registry.PushEvent{Repo: st.tag.Context(), Tag: st.tag.TagStr(), Source: trigger})
 		case apply && (st.Action == Equivalent || st.Action == Refused):
 			u.noteOnce(w, st, trigger)
+		case apply && st.Action == Deferred:
+			u.deferUntil(w, st)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Workload.Key() < out[j].Workload.Key() })
 	return out, nil
+}
+
+// deferUntil arranges a re-check of a deferred update when its policy allows it, so it
+// starts on time even with polling off. It logs the deferral once per digest.
+// The wake-up does not depend on the caller's context (an API request's ends with it);
+// Run stops pending wake-ups when it returns.
+func (u *Updater) deferUntil(w Workload, st Status) {
+	k := st.tag.String()
+	at := st.NotBefore.Add(100 * time.Millisecond) // the clock must read NotBefore or later
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if seen := "deferred/" + w.Key() + "@" + st.target.Digest.String(); !u.noted[seen] {
+		u.noted[seen] = true
+		u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Time("not_before", st.NotBefore).Msg(st.Reason)
+	}
+	if prev, ok := u.wakeAt[k]; ok && !prev.After(at) && prev.After(u.now()) {
+		return // an earlier wake-up for this tag is pending
+	}
+	if t := u.timers[k]; t != nil {
+		t.Stop()
+	}
+	ev := registry.PushEvent{Repo: st.tag.Context(), Tag: st.tag.TagStr(), Source: "schedule"}
+	u.wakeAt[k] = at
+	u.timers[k] = time.AfterFunc(at.Sub(u.now()), func() {
+		u.mu.Lock()
+		delete(u.timers, k)
+		delete(u.wakeAt, k)
+		u.mu.Unlock()
+		u.Enqueue(ev)
+	})
 }
 
 // ErrNoWorkload is returned when a manual action names no known workload.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// Policies name time zones; the image has no zoneinfo of its own.
+	_ "time/tzdata"
 )
 
 func main() {

@@ -148,6 +148,9 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 				if err := cb.Prune(ctx); err != nil {
 					log.Warn().Err(err).Msg("prune expired previous containers")
 				}
+				if _, err := store.ForgetSeen(time.Now().Add(-seenKept(cfg))); err != nil {
+					log.Warn().Err(err).Msg("forget old digest sightings")
+				}
 			}
 		}
 	}()
@@ -170,4 +173,14 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// seenKept is how long hoist remembers when it first saw a digest: well past the
+// longest min_age, so a digest's age is never reset while a policy waits on it.
+func seenKept(cfg *config.Config) time.Duration {
+	keep := 30 * 24 * time.Hour
+	for _, p := range cfg.Policies {
+		keep = max(keep, 2*p.When.MinAge.D())
+	}
+	return keep
 }

@@ -75,6 +75,9 @@ func policies(cfg *config.Config) (*policy.Set, map[string]updater.Plan, map[str
 		if err != nil {
 			return nil, nil, nil, err
 		}
+		if r.When, err = when(p.When); err != nil {
+			return nil, nil, nil, fmt.Errorf("policy %s: %w", p.Name, err)
+		}
 		rules = append(rules, r)
 		plan := updater.Plan{
 			Parallelism: p.Rollout.Parallelism, Delay: p.Rollout.Delay.D(), StartFirst: p.Rollout.Order == "start-first",
@@ -111,4 +114,27 @@ func backends(ctx context.Context, dc *client.Client, cb updater.Backend, log ze
 	}
 	log.Info().Str("reason", why).Msg("Swarm services are not managed; standalone containers are")
 	return []updater.Backend{cb}
+}
+
+// when compiles a policy's when: windows read in its time zone, and the minimum age.
+func when(w config.When) (policy.When, error) {
+	out := policy.When{MinAge: w.MinAge.D()}
+	if w.Timezone != "" {
+		loc, err := time.LoadLocation(w.Timezone)
+		if err != nil {
+			return out, fmt.Errorf("timezone %q: %w", w.Timezone, err)
+		}
+		out.Location = loc
+	}
+	for _, cw := range w.Windows {
+		win := policy.Window{
+			From: policy.Clock{Hour: cw.From.Hour(), Minute: cw.From.Minute(), Second: cw.From.Second()},
+			To:   policy.Clock{Hour: cw.To.Hour(), Minute: cw.To.Minute(), Second: cw.To.Second()},
+		}
+		for _, d := range cw.Days {
+			win.Days[d] = true
+		}
+		out.Windows = append(out.Windows, win)
+	}
+	return out, nil
 }

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoist-dev/hoist/internal/testenv"
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// status asks the running hoist what it would do for one workload (GET /api/v1/workloads).
+func (h *hoistProc) status(t *testing.T, key string) updater.Status {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.URL+"/api/v1/workloads", nil)
+	req.Header.Set("Authorization", "Bearer "+h.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sts []updater.Status
+	if err := json.NewDecoder(resp.Body).Decode(&sts); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sts {
+		if st.Workload.Key() == key {
+			return st
+		}
+	}
+	t.Fatalf("%s not among the workloads", key)
+	return updater.Status{}
+}
+
+// check runs POST /api/v1/check: one pass that hands updates to the updater.
+func (h *hoistProc) check(t *testing.T) {
+	t.Helper()
+	if code := post(t, h.URL+"/api/v1/check", map[string]string{"Authorization": "Bearer " + h.Token}, ""); code != 200 {
+		t.Fatalf("POST /api/v1/check: %d", code)
+	}
+}
+
+// A digest younger than the policy's min_age waits, and rolls out by itself once it is
+// old enough: polling is off and no event comes after the first check.
+func TestE2EWhenMinAge(t *testing.T) {
+	t.Parallel()
+	a := newSwarmApp(t, "e2e-age-", "", "stable", 1)
+	h := startHoist(t, "poll: { interval: 0 }\n"+policyYAML(a.svc, "2s")+"    when: { min_age: 8s }\n", nil)
+	key := "service/" + a.svc
+
+	img2 := a.push(t, testenv.App{Version: "2"})
+	seen := time.Now()
+	h.check(t)
+	st := h.status(t, key)
+	if st.Action != updater.Deferred || !strings.Contains(st.Reason, "min_age") || st.NotBefore.Before(seen.Add(7*time.Second)) {
+		t.Fatalf("fresh digest: %s (%s) not before %s; want deferred for min_age", st.Action, st.Reason, st.NotBefore)
+	}
+	time.Sleep(4 * time.Second)
+	if rs := h.rollouts(t, key); len(rs) != 0 {
+		t.Fatalf("rolled out before min_age: %+v", rs)
+	}
+
+	r := h.waitRollout(t, key, 2*time.Minute)
+	if r.Outcome != updater.Succeeded || r.To != img2 || r.Trigger != "schedule" {
+		t.Fatalf("after min_age: %s to %s by %q (%s); want succeeded to %s by schedule", r.Outcome, r.To, r.Trigger, r.Reason, img2)
+	}
+	if age := r.Started.Sub(seen); age < 8*time.Second {
+		t.Fatalf("rollout started %s after the digest was first seen; min_age is 8s", age)
+	}
+	t.Logf("rollout started %s after the digest was first seen", r.Started.Sub(seen).Round(time.Millisecond))
+}
+
+// Outside the policy's window nothing rolls out, however often hoist polls; when the
+// window opens, the update starts by itself.
+func TestE2EWhenWindow(t *testing.T) {
+	t.Parallel()
+	a := newSwarmApp(t, "e2e-window-", "", "stable", 1)
+	// A window that opens in 15 s, read in a zone other than the machine's, and lasts
+	// 10 minutes.
+	zone, _ := time.LoadLocation("Asia/Kolkata") // UTC+05:30: the half hour shows the zone is used
+	opens := time.Now().In(zone).Add(15 * time.Second).Truncate(time.Second)
+	closes := opens.Add(10 * time.Minute)
+	when := fmt.Sprintf("    when: { timezone: Asia/Kolkata, windows: [ { from: %q, to: %q } ] }\n", opens.Format("15:04:05"), closes.Format("15:04:05"))
+	h := startHoist(t, "poll: { interval: 1s }\n"+policyYAML(a.svc, "2s")+when, nil)
+	key := "service/" + a.svc
+
+	img2 := a.push(t, testenv.App{Version: "2"})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := h.status(t, key)
+		if st.Action == updater.Deferred {
+			if !strings.Contains(st.Reason, "outside policy e2e's windows") || !st.NotBefore.Equal(opens) {
+				t.Fatalf("deferred: %s, not before %s; want the window named, opening at %s", st.Reason, st.NotBefore, opens)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("new digest outside the window: %s (%s), want deferred", st.Action, st.Reason)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if wait := time.Until(opens) - 2*time.Second; wait > 0 {
+		time.Sleep(wait)
+	}
+	if rs := h.rollouts(t, key); len(rs) != 0 || serviceImage(t, a.dc, a.svc) != a.img1 {
+		t.Fatalf("rolled out outside the window: %+v", rs)
+	}
+
+	r := h.waitRollout(t, key, 2*time.Minute)
+	if r.Outcome != updater.Succeeded || r.To != img2 {
+		t.Fatalf("in the window: %s to %s (%s); want succeeded to %s", r.Outcome, r.To, r.Reason, img2)
+	}
+	if r.Started.Before(opens) {
+		t.Fatalf("rollout started %s, before the window opened at %s", r.Started, opens)
+	}
+	t.Logf("window opened %s; rollout started %s later (trigger %s)", opens.UTC().Format(time.TimeOnly), r.Started.Sub(opens).Round(time.Millisecond), r.Trigger)
+}
