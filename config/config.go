@@ -12,6 +12,7 @@ type Config struct {
 	Webhooks   Webhooks   `yaml:"webhooks" json:"webhooks"`
 	Poll       Poll       `yaml:"poll" json:"poll"`
 	Log        Log        `yaml:"log" json:"log"`
+	Notify     []Notify   `yaml:"notify" json:"notify,omitempty"`
 	Policies   []Policy   `yaml:"policies" json:"policies"`
 }
 
@@ -129,6 +130,15 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	}
 	if c.Log.Format == "" {
 		c.Log.Format = "auto"
+	}
+	for i := range c.Notify {
+		n := &c.Notify[i]
+		if n.Format == "" {
+			n.Format = "json"
+		}
+		if len(n.On) == 0 {
+			n.On = append([]string{}, DefaultNotifyOn...)
+		}
 	}
 	for i := range c.Policies {
 		p := &c.Policies[i]

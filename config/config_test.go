@@ -27,12 +27,17 @@ func TestParseGood(t *testing.T) {
 	}
 	cfg, err := Parse("testdata/good.yaml", b, env(map[string]string{
 		"REGISTRY_PASSWORD": "s3cret-pw", "HOIST_API_TOKEN": "api-token-0123456789", "HOIST_DISTRIBUTION_TOKEN": "dist-token-0123456789",
+		"SLACK_HOOK": "https://hooks.slack.com/services/T0/B0/s3cr3t",
 	}))
 	if err != nil {
 		t.Fatalf("good config: %v", err)
 	}
 	if cfg.Registries[0].Password.Value() != "s3cret-pw" {
 		t.Errorf("password not substituted from the environment")
+	}
+	if n := cfg.Notify; len(n) != 2 || n[0].URL.Value() != "https://hooks.slack.com/services/T0/B0/s3cr3t" || n[0].Format != "slack" ||
+		strings.Join(n[0].On, ",") != "succeeded,rolled_back,failed,refused" || n[1].Format != "json" || strings.Join(n[1].On, ",") != "rolled_back,failed" {
+		t.Errorf("notify: %+v", n)
 	}
 	if cfg.Poll.Interval.D() != 5*time.Minute {
 		t.Errorf("poll interval %v", cfg.Poll.Interval.D())

@@ -56,6 +56,9 @@ func (c *Config) validate(v *validator) {
 		v.addf("$.log.format", "log format %q: use auto, json or console", c.Log.Format)
 	}
 	c.Webhooks.validate(v)
+	for i := range c.Notify {
+		c.Notify[i].validate(v, pathf("$.notify[%d]", i))
+	}
 	if len(c.Policies) == 0 {
 		v.addf("$.policies", "no policies: add at least one under policies:, or hoist has nothing to update")
 	}

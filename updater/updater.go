@@ -32,6 +32,9 @@ type Options struct {
 	Count func(name string, labels ...string)
 	// Now is the clock policy windows and digest ages are read on (default time.Now).
 	Now func() time.Time
+	// OnRecord, when set, is handed every record once it has ended (a rollout, a manual
+	// action, a refused or equivalent digest). It must not block.
+	OnRecord func(Rollout)
 }
 
 // Updater decides, queues and records rollouts.
@@ -46,6 +49,7 @@ type Updater struct {
 	listTTL     time.Duration
 	count       func(name string, labels ...string)
 	now         func() time.Time
+	onRecord    func(Rollout)
 
 	mu      sync.Mutex
 	pending map[string]registry.PushEvent // coalesced by repo:tag
@@ -74,11 +78,14 @@ func New(o Options) *Updater {
 		backends: map[policy.Kind]Backend{}, policies: o.Policies, plans: o.Plans,
 		resolver: o.Resolver, store: o.Store, log: o.Log, concurrency: o.Concurrency, listTTL: o.ListTTL,
 		pending: map[string]registry.PushEvent{}, wake: make(chan struct{}, 1), jobs: map[string]*job{},
-		count: o.Count, noted: map[string]bool{}, now: o.Now,
+		count: o.Count, noted: map[string]bool{}, now: o.Now, onRecord: o.OnRecord,
 		timers: map[string]*time.Timer{}, wakeAt: map[string]time.Time{},
 	}
 	if u.now == nil {
 		u.now = time.Now
+	}
+	if u.onRecord == nil {
+		u.onRecord = func(Rollout) {}
 	}
 	if u.count == nil {
 		u.count = func(string, ...string) {}
@@ -296,6 +303,7 @@ func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
 		if err := u.store.Put(r); err != nil {
 			log.Error().Err(err).Msg("record rollout end")
 		}
+		u.onRecord(r)
 		if res.Outcome == RolledBack || res.Outcome == Failed {
 			q := Quarantine{Workload: w.Key(), Digest: t.Digest.String(), Since: end, Reason: res.Reason, Rollout: ids[i]}
 			if err := u.store.Quarantine(q); err != nil {
@@ -498,6 +506,7 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 		if perr := u.store.Put(r); perr != nil {
 			u.log.Error().Err(perr).Msg("record manual action")
 		}
+		u.onRecord(r)
 		u.invalidate()
 		u.log.Info().Str("workload", key).Str("action", what).AnErr("error", err).Msg("manual " + what)
 		return err
@@ -531,7 +540,10 @@ func (u *Updater) noteOnce(w Workload, st Status, trigger string) {
 	if st.Action == Refused {
 		r.Outcome = RefusedOutcome
 	}
-	if _, err := u.store.Add(r); err != nil {
+	id, err := u.store.Add(r)
+	if err != nil {
 		u.log.Error().Err(err).Msg("record")
 	}
+	r.ID = id
+	u.onRecord(r)
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -277,4 +278,46 @@ func newSwarmApp(t *testing.T, prefix, path, tag string, replicas uint64) *swarm
 func (a *swarmApp) push(t *testing.T, app testenv.App) string {
 	t.Helper()
 	return a.repo + ":" + a.tag + "@" + testenv.PushApp(t, a.repo+":"+a.tag, app).String()
+}
+
+// sink is an HTTP endpoint that records the notifications hoist POSTs to it.
+type sink struct {
+	URL  string
+	mu   sync.Mutex
+	msgs []string
+}
+
+func newSink(t *testing.T) *sink {
+	t.Helper()
+	s := &sink{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.msgs = append(s.msgs, string(b))
+		s.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL + "/hook/" + randHex(8)
+	return s
+}
+
+func (s *sink) received() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string{}, s.msgs...)
+}
+
+// wait returns the messages once there are at least n, failing after 10 s.
+func (s *sink) wait(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got := s.received(); len(got) >= n || time.Now().After(deadline) {
+			if len(got) < n {
+				t.Fatalf("notifications: got %d, want %d: %q", len(got), n, got)
+			}
+			return got
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

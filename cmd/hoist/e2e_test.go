@@ -162,7 +162,8 @@ func TestE2EBadImagesRollBack(t *testing.T) {
 			t.Parallel()
 			a := newSwarmApp(t, "e2e-"+tc.name+"-", "", "prod", 2)
 			dc, svc, img1 := a.dc, a.svc, a.img1
-			h := startHoist(t, "poll: { interval: 1s }\n"+policyYAML(svc, "15s"), nil)
+			chat := newSink(t)
+			h := startHoist(t, "poll: { interval: 1s }\nnotify: [ { url: "+chat.URL+", format: slack, on: [rolled_back, failed] } ]\n"+policyYAML(svc, "15s"), nil)
 
 			bad := tc.app
 			bad.Version = "2-" + tc.name
@@ -212,6 +213,12 @@ func TestE2EBadImagesRollBack(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("check did not list service %s: %s", svc, out.String())
+			}
+			// One message for the chat, none for the quarantined digest's later checks.
+			var msg struct{ Text string }
+			if got := chat.wait(t, 1); len(got) != 1 || json.Unmarshal([]byte(got[0]), &msg) != nil ||
+				!strings.HasPrefix(msg.Text, "hoist: service/"+svc+" rolled back: ") || !strings.Contains(msg.Text, r.Reason) {
+				t.Errorf("notifications %q; want one Slack text saying service/%s rolled back, and why", got, svc)
 			}
 			t.Logf("rolled back %s: %s", img2, r.Reason)
 		})

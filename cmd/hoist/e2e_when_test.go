@@ -48,7 +48,8 @@ func (h *hoistProc) check(t *testing.T) {
 func TestE2EWhenMinAge(t *testing.T) {
 	t.Parallel()
 	a := newSwarmApp(t, "e2e-age-", "", "stable", 1)
-	h := startHoist(t, "poll: { interval: 0 }\n"+policyYAML(a.svc, "2s")+"    when: { min_age: 8s }\n", nil)
+	ops := newSink(t)
+	h := startHoist(t, "poll: { interval: 0 }\nnotify: [ { url: "+ops.URL+" } ]\n"+policyYAML(a.svc, "2s")+"    when: { min_age: 8s }\n", nil)
 	key := "service/" + a.svc
 
 	img2 := a.push(t, testenv.App{Version: "2"})
@@ -69,6 +70,12 @@ func TestE2EWhenMinAge(t *testing.T) {
 	}
 	if age := r.Started.Sub(seen); age < 8*time.Second {
 		t.Fatalf("rollout started %s after the digest was first seen; min_age is 8s", age)
+	}
+	// The JSON sink hears of the success (and of nothing while the digest waited).
+	var ev struct{ Workload, To, Outcome, Trigger string }
+	if got := ops.wait(t, 1); len(got) != 1 || json.Unmarshal([]byte(got[0]), &ev) != nil ||
+		ev.Workload != key || ev.To != img2 || ev.Outcome != "succeeded" || ev.Trigger != "schedule" {
+		t.Errorf("notifications %q; want one JSON event: %s succeeded to %s by schedule", got, key, img2)
 	}
 	t.Logf("rollout started %s after the digest was first seen", r.Started.Sub(seen).Round(time.Millisecond))
 }

@@ -100,11 +100,19 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	}
 	metrics := api.NewMetrics()
 	reg := newRegistry(cfg)
+	// Notifications outlive the updater: rollouts that end during shutdown are reported.
+	notifier := newNotifier(cfg, log.With().Str("component", "notify").Logger())
+	nctx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
+	notified := make(chan struct{})
+	go func() { notifier.Run(nctx); close(notified) }()
+	defer func() { stopNotify(); <-notified }()
+
 	u := updater.New(updater.Options{
 		Backends: backends(ctx, dc, cb, log),
 		Policies: set, Plans: plans, Resolver: reg, Store: store,
 		Log: log.With().Str("component", "updater").Logger(), Concurrency: cfg.Poll.Concurrency,
-		Count: metrics.Inc,
+		Count:    metrics.Inc,
+		OnRecord: func(r updater.Rollout) { notifier.Send(notifyEvent(r)) },
 	})
 
 	e := echo.New()

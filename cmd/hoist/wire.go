@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/notify"
 	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/updater"
@@ -137,4 +138,23 @@ func when(w config.When) (policy.When, error) {
 		out.Windows = append(out.Windows, win)
 	}
 	return out, nil
+}
+
+// newNotifier builds the sinks of the notify section.
+func newNotifier(cfg *config.Config, log zerolog.Logger) *notify.Notifier {
+	sinks := make([]notify.Sink, len(cfg.Notify))
+	for i, n := range cfg.Notify {
+		var f notify.Format = notify.JSON{}
+		if n.Format == "slack" {
+			f = notify.Slack{}
+		}
+		sinks[i] = notify.Sink{URL: n.URL.Value(), Format: f, On: n.On}
+	}
+	return notify.New(sinks, log, notify.Options{})
+}
+
+// notifyEvent is what a sink is told of a record.
+func notifyEvent(r updater.Rollout) notify.Event {
+	return notify.Event{Workload: r.Workload, From: r.From, To: r.To, Outcome: string(r.Outcome), Reason: r.Reason,
+		Trigger: r.Trigger, Started: r.Started, Ended: r.Ended}
 }

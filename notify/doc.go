@@ -1,0 +1,11 @@
+// Package notify tells people what hoist did: when a rollout ends (or an update is
+// refused), each configured sink gets a message — a JSON document for any HTTP
+// endpoint, or a Slack-compatible text message (Slack, Mattermost, Rocket.Chat, Discord's
+// /slack endpoint).
+//
+// Sending never blocks the updater: messages go through a bounded queue, and a sink
+// that fails is retried a few times with backoff, then given up on and logged. A sink's
+// URL may hold a token, so only its host is ever logged.
+//
+// notify imports no other hoist package.
+package notify
