@@ -67,30 +67,36 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 // checkViaServer asks a running hoist serve (GET /api/v1/workloads: a check that
 // changes nothing). It fails when no server answers.
 func checkViaServer(ctx context.Context, cfg *config.Config) ([]updater.Status, error) {
+	var sts []updater.Status
+	return sts, apiGet(ctx, cfg, "/api/v1/workloads", &sts)
+}
+
+// apiGet GETs path from the running hoist serve of cfg and decodes the JSON answer
+// into out. It fails at once when no server answers or the API is off.
+func apiGet(ctx context.Context, cfg *config.Config, path string, out any) error {
 	if !cfg.API.Token.IsSet() {
-		return nil, errors.New("api.token not set")
+		return errors.New("api.token not set")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, serverURL(cfg)+"/api/v1/workloads", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, serverURL(cfg)+path, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+cfg.API.Token.Value())
 	c := http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: time.Second}).DialContext}}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("server answered %s", resp.Status)
+		return fmt.Errorf("server answered %s", resp.Status)
 	}
-	var sts []updater.Status
-	if err := json.NewDecoder(resp.Body).Decode(&sts); err != nil {
-		return nil, fmt.Errorf("decode server answer: %w", err)
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decode server answer: %w", err)
 	}
-	return sts, nil
+	return nil
 }
 
 // checkLocally runs the check in this process.

@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hoist-dev/hoist/updater"
 )
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (string, string, error) {
@@ -72,5 +76,44 @@ func TestUsage(t *testing.T) {
 	_, _, err = runCLI(t, nil, "rollback", "--config", "x.yaml", "web")
 	if err == nil || !strings.Contains(err.Error(), "KIND/NAME") {
 		t.Fatalf("rollback without kind: %v", err)
+	}
+}
+
+// history reads the store itself when no hoist serve answers.
+func TestHistoryFromStore(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, "data_dir: "+filepath.Join(dir, "data")+"\npolicies:\n  - name: web\n    match: { services: [web] }\n")
+	_, stderr, err := runCLI(t, nil, "history", "--config", cfg)
+	if err != nil || !strings.Contains(stderr, "no rollouts recorded") {
+		t.Fatalf("no store yet: %v %q", err, stderr)
+	}
+
+	s, err := updater.OpenStore(filepath.Join(dir, "data"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	pinned := "reg.example.com/web:1@sha256:" + strings.Repeat("b", 64)
+	s.Add(updater.Rollout{Workload: "service/web", To: pinned, Trigger: "poll", Started: t0, Ended: t0.Add(17 * time.Second), Outcome: updater.RolledBack, Reason: "task x exited\n(exit 3)"})
+	s.Add(updater.Rollout{Workload: "service/api", To: pinned, Trigger: "dockerhub", Started: t0.Add(time.Minute), Ended: t0.Add(80 * time.Second), Outcome: updater.Succeeded})
+	s.Close()
+
+	out, _, err := runCLI(t, nil, "history", "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[1], "2 ") || !strings.Contains(lines[1], "service/api") ||
+		!strings.Contains(lines[2], "rolled_back  17s") || !strings.Contains(lines[2], "reg.example.com/web:1@sha256:bbbbbbbbbbbb ") ||
+		!strings.Contains(lines[2], "task x exited (exit 3)") {
+		t.Fatalf("history table, newest first:\n%s", out)
+	}
+	out, _, err = runCLI(t, nil, "history", "--config", cfg, "--json", "service/web")
+	var rs []updater.Rollout
+	if err != nil || json.Unmarshal([]byte(out), &rs) != nil || len(rs) != 1 || rs[0].Workload != "service/web" || rs[0].To != pinned {
+		t.Fatalf("history --json service/web: %v\n%s", err, out)
+	}
+	if _, _, err := runCLI(t, nil, "history", "--config", cfg, "web"); err == nil || !strings.Contains(err.Error(), "KIND/NAME") {
+		t.Fatalf("history web: %v", err)
 	}
 }

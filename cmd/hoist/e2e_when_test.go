@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +79,15 @@ func TestE2EWhenMinAge(t *testing.T) {
 	if got := ops.wait(t, 1); len(got) != 1 || json.Unmarshal([]byte(got[0]), &ev) != nil ||
 		ev.Workload != key || ev.To != img2 || ev.Outcome != "succeeded" || ev.Trigger != "schedule" {
 		t.Errorf("notifications %q; want one JSON event: %s succeeded to %s by schedule", got, key, img2)
+	}
+	// hoist history asks the running serve (which holds the store).
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"history", "--json", "--config", h.Config, key}, os.Getenv, &out, &errb); err != nil {
+		t.Fatalf("hoist history: %v\n%s", err, errb.String())
+	}
+	var hist []updater.Rollout
+	if err := json.Unmarshal(out.Bytes(), &hist); err != nil || len(hist) != 1 || hist[0].ID != r.ID || hist[0].Outcome != updater.Succeeded {
+		t.Fatalf("hoist history: %v %s; want the one rollout", err, out.String())
 	}
 	t.Logf("rollout started %s after the digest was first seen", r.Started.Sub(seen).Round(time.Millisecond))
 }

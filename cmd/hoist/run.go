@@ -39,6 +39,7 @@ Usage:
   hoist validate --config hoist.yaml   check the file; print every problem with file:line
   hoist rollback --config hoist.yaml KIND/NAME   return a workload to its previous image (via the running server)
   hoist finish   --config hoist.yaml KIND/NAME   drop the previous container kept for rollback
+  hoist history  --config hoist.yaml [KIND/NAME] recorded rollouts, newest first (--json, --limit N)
   hoist version                        print the version
 
 The config file defaults to $HOIST_CONFIG, then ./hoist.yaml. Run "hoist COMMAND -h"
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runValidate(rest, getenv, stdout, stderr)
 	case "rollback", "finish":
 		return runManual(ctx, cmd, rest, getenv, stdout, stderr)
+	case "history":
+		return runHistory(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "hoist %s\n", version)
 		return nil
