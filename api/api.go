@@ -26,6 +26,7 @@ type Updater interface {
 	Check(ctx context.Context, apply bool, trigger string) ([]updater.Status, error)
 	Rollback(ctx context.Context, key string) error
 	Finish(ctx context.Context, key string) error
+	Approve(ctx context.Context, key, digest string) (updater.Status, error)
 	ClearQuarantine(key string) (int, error)
 	Store() updater.RolloutReader
 }
@@ -66,6 +67,7 @@ func (s *Server) Register(e *echo.Echo) {
 	g.POST("/check", s.check)
 	g.POST("/workloads/:kind/:name/rollback", s.rollback)
 	g.POST("/workloads/:kind/:name/finish", s.finish)
+	g.POST("/workloads/:kind/:name/approve", s.approve)
 	g.DELETE("/workloads/:kind/:name/quarantine", s.clearQuarantine)
 	g.GET("/registries", s.registries)
 }
@@ -162,6 +164,27 @@ func (s *Server) manual(c echo.Context, do func(context.Context, string) error) 
 		return echo.NewHTTPError(http.StatusConflict, err.Error())
 	}
 	return c.JSON(http.StatusOK, map[string]string{"workload": key, "status": "done"})
+}
+
+// approve lets the update waiting for a workload's approval go ahead; ?digest= names
+// the digest reviewed, and must still be the one waiting.
+func (s *Server) approve(c echo.Context) error {
+	key, err := workloadKey(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(s.base, 2*time.Minute)
+	defer cancel()
+	st, err := s.u.Approve(ctx, key, c.QueryParam("digest"))
+	switch {
+	case errors.Is(err, updater.ErrNoWorkload):
+		return echo.NewHTTPError(http.StatusNotFound, err.Error())
+	case errors.Is(err, updater.ErrNothingToApprove):
+		return echo.NewHTTPError(http.StatusConflict, err.Error())
+	case err != nil:
+		return echo.NewHTTPError(http.StatusBadGateway, err.Error())
+	}
+	return c.JSON(http.StatusOK, st)
 }
 
 func (s *Server) clearQuarantine(c echo.Context) error {

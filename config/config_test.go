@@ -36,7 +36,7 @@ func TestParseGood(t *testing.T) {
 		t.Errorf("password not substituted from the environment")
 	}
 	if n := cfg.Notify; len(n) != 2 || n[0].URL.Value() != "https://hooks.slack.com/services/T0/B0/s3cr3t" || n[0].Format != "slack" ||
-		strings.Join(n[0].On, ",") != "succeeded,rolled_back,failed,refused" || n[1].Format != "json" || strings.Join(n[1].On, ",") != "rolled_back,failed" {
+		strings.Join(n[0].On, ",") != "succeeded,rolled_back,failed,refused,awaiting_approval" || n[1].Format != "json" || strings.Join(n[1].On, ",") != "rolled_back,failed" {
 		t.Errorf("notify: %+v", n)
 	}
 	if cfg.Poll.Interval.D() != 5*time.Minute {

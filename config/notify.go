@@ -13,16 +13,17 @@ type Notify struct {
 	// Format is json (the event as a document, the default) or slack ({"text": …},
 	// also taken by Mattermost, Rocket.Chat and Discord's /slack endpoint).
 	Format string `yaml:"format" json:"format"`
-	// On lists the outcomes sent; default: succeeded, rolled_back, failed, refused.
+	// On lists the outcomes sent; default: succeeded, rolled_back, failed, refused,
+	// awaiting_approval.
 	On []string `yaml:"on" json:"on"`
 }
 
 // Outcomes a notification can be sent for.
-var notifyOutcomes = []string{"succeeded", "rolled_back", "failed", "refused", "skipped", "aborted"}
+var notifyOutcomes = []string{"succeeded", "rolled_back", "failed", "refused", "awaiting_approval", "skipped", "aborted"}
 
 // DefaultNotifyOn is what a sink gets when it lists no outcomes: what changed a
-// workload, or should have and did not.
-var DefaultNotifyOn = []string{"succeeded", "rolled_back", "failed", "refused"}
+// workload, should have and did not, or waits for someone.
+var DefaultNotifyOn = []string{"succeeded", "rolled_back", "failed", "refused", "awaiting_approval"}
 
 func (n *Notify) validate(v *validator, at string) {
 	u, err := url.Parse(n.URL.Value())

@@ -14,6 +14,8 @@ type When struct {
 	Timezone string `yaml:"timezone" json:"timezone,omitempty"`
 	// MinAge is how long hoist must have known a digest before rolling it out.
 	MinAge Duration `yaml:"min_age" json:"min_age"`
+	// Approve holds each new digest until an operator runs hoist approve (or the API).
+	Approve bool `yaml:"approve" json:"approve,omitempty"`
 }
 
 // Window is a daily time range, on some days of the week. A window whose to is not

@@ -26,12 +26,13 @@ func (Slack) Body(e Event) (string, []byte, error) {
 }
 
 var verbs = map[string]string{
-	"succeeded":   "updated",
-	"rolled_back": "rolled back",
-	"failed":      "FAILED (and its rollback too; look at it)",
-	"refused":     "refused an update",
-	"skipped":     "needed no restart",
-	"aborted":     "update aborted",
+	"succeeded":         "updated",
+	"rolled_back":       "rolled back",
+	"failed":            "FAILED (and its rollback too; look at it)",
+	"refused":           "refused an update",
+	"skipped":           "needed no restart",
+	"awaiting_approval": "waits for approval",
+	"aborted":           "update aborted",
 }
 
 // Text is a one-line, human account of e.

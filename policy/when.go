@@ -14,6 +14,8 @@ type When struct {
 	// Location is the time zone the windows are read in (UTC when nil).
 	Location *time.Location
 	MinAge   time.Duration
+	// Approve holds every new digest until an operator approves it for the workload.
+	Approve bool
 }
 
 // Window is a daily time range on some days of the week. A window whose To is not after

@@ -106,6 +106,9 @@ const (
 	RefusedOutcome Outcome = "refused"
 	// Aborted: hoist stopped before the rollout started (shutdown, engine error).
 	Aborted Outcome = "aborted"
+	// AwaitingApprovalOutcome is what notifications call an update held for approval;
+	// no rollout record has it.
+	AwaitingApprovalOutcome Outcome = "awaiting_approval"
 )
 
 // Result is what a backend reports about one rollout.

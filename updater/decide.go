@@ -42,9 +42,11 @@ const (
 	// Refused: the new digest lacks a platform the workload runs on.
 	Refused Action = "refused"
 	// Deferred: an update waits for the policy's window or for the digest to age.
-	Deferred   Action = "deferred"
-	NoPolicy   Action = "no-policy"
-	CheckError Action = "error"
+	Deferred Action = "deferred"
+	// AwaitingApproval: the policy holds new digests until an operator approves them.
+	AwaitingApproval Action = "awaiting-approval"
+	NoPolicy         Action = "no-policy"
+	CheckError       Action = "error"
 )
 
 // Status is one workload's state as a check sees it.
@@ -177,6 +179,14 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 // than min_age, or no window is open.
 func (u *Updater) gate(st *Status, rule *policy.Rule) {
 	when := rule.When
+	if when.Approve {
+		key, digest := st.Workload.Key(), st.target.Digest.String()
+		if ok, err := u.store.IsApproved(key, digest); !ok || err != nil {
+			st.Action = AwaitingApproval
+			st.Reason = fmt.Sprintf("policy %s holds new digests for approval: hoist approve %s --digest %s", rule.Name, key, digest)
+			return
+		}
+	}
 	if when.MinAge <= 0 && len(when.Windows) == 0 {
 		return
 	}

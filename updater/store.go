@@ -16,6 +16,7 @@ var (
 	bucketRollouts   = []byte("rollouts")
 	bucketQuarantine = []byte("quarantine")
 	bucketSeen       = []byte("seen")
+	bucketApproved   = []byte("approved")
 )
 
 // Rollout is the record of one rollout.
@@ -72,7 +73,7 @@ func OpenStore(dir string, readOnly bool) (*Store, error) {
 		return s, nil
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketRollouts, bucketQuarantine, bucketSeen} {
+		for _, b := range [][]byte{bucketRollouts, bucketQuarantine, bucketSeen, bucketApproved} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -307,4 +308,33 @@ func (s *Store) ForgetSeen(before time.Time) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// Approval records that an operator let a digest roll out to a workload.
+type Approval struct {
+	Workload string    `json:"workload"`
+	Digest   string    `json:"digest"`
+	At       time.Time `json:"at"`
+}
+
+// Approve records an approval.
+func (s *Store) Approve(a Approval) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		v, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketApproved).Put([]byte(a.Workload+"@"+a.Digest), v)
+	})
+}
+
+// IsApproved reports whether digest was approved for workload.
+func (s *Store) IsApproved(workload, digest string) (bool, error) {
+	var hit bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketApproved)
+		hit = b != nil && b.Get([]byte(workload+"@"+digest)) != nil
+		return nil
+	})
+	return hit, err
 }

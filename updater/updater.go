@@ -35,6 +35,9 @@ type Options struct {
 	// OnRecord, when set, is handed every record once it has ended (a rollout, a manual
 	// action, a refused or equivalent digest). It must not block.
 	OnRecord func(Rollout)
+	// OnHold, when set, is handed an update that waits for an operator's approval, once
+	// per workload and digest (Outcome AwaitingApprovalOutcome; not a stored record).
+	OnHold func(Rollout)
 }
 
 // Updater decides, queues and records rollouts.
@@ -50,6 +53,7 @@ type Updater struct {
 	count       func(name string, labels ...string)
 	now         func() time.Time
 	onRecord    func(Rollout)
+	onHold      func(Rollout)
 
 	mu      sync.Mutex
 	pending map[string]registry.PushEvent // coalesced by repo:tag
@@ -78,7 +82,7 @@ func New(o Options) *Updater {
 		backends: map[policy.Kind]Backend{}, policies: o.Policies, plans: o.Plans,
 		resolver: o.Resolver, store: o.Store, log: o.Log, concurrency: o.Concurrency, listTTL: o.ListTTL,
 		pending: map[string]registry.PushEvent{}, wake: make(chan struct{}, 1), jobs: map[string]*job{},
-		count: o.Count, noted: map[string]bool{}, now: o.Now, onRecord: o.OnRecord,
+		count: o.Count, noted: map[string]bool{}, now: o.Now, onRecord: o.OnRecord, onHold: o.OnHold,
 		timers: map[string]*time.Timer{}, wakeAt: map[string]time.Time{},
 	}
 	if u.now == nil {
@@ -86,6 +90,9 @@ func New(o Options) *Updater {
 	}
 	if u.onRecord == nil {
 		u.onRecord = func(Rollout) {}
+	}
+	if u.onHold == nil {
+		u.onHold = func(Rollout) {}
 	}
 	if u.count == nil {
 		u.count = func(string, ...string) {}
@@ -249,6 +256,8 @@ func (u *Updater) process(ctx context.Context, key, trigger string) {
 			u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
 		case Deferred:
 			u.deferUntil(w, st)
+		case AwaitingApproval:
+			u.hold(w, st, trigger)
 		}
 	}
 	if len(group) == 0 {
@@ -394,6 +403,8 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 			u.noteOnce(w, st, trigger)
 		case apply && st.Action == Deferred:
 			u.deferUntil(w, st)
+		case apply && st.Action == AwaitingApproval:
+			u.hold(w, st, trigger)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Workload.Key() < out[j].Workload.Key() })
@@ -428,6 +439,70 @@ func (u *Updater) deferUntil(w Workload, st Status) {
 		u.mu.Unlock()
 		u.Enqueue(ev)
 	})
+}
+
+// hold tells, once per workload and digest, that an update waits for approval.
+func (u *Updater) hold(w Workload, st Status, trigger string) {
+	k := "approval/" + w.Key() + "@" + st.target.Digest.String()
+	u.mu.Lock()
+	seen := u.noted[k]
+	u.noted[k] = true
+	u.mu.Unlock()
+	if seen {
+		return
+	}
+	u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
+	now := u.now()
+	u.onHold(Rollout{Workload: w.Key(), From: w.Image, To: st.Target, Trigger: trigger, Started: now, Ended: now,
+		Outcome: AwaitingApprovalOutcome, Reason: st.Reason})
+}
+
+// ErrNothingToApprove is returned by Approve when no update waits for approval, or
+// when the one waiting is not the digest the operator named.
+var ErrNothingToApprove = errors.New("nothing to approve")
+
+// Approve lets the update waiting for key's approval roll out: the digest its policy
+// would move it to now, which must be digest when one is given (approve what was
+// reviewed, not what was pushed since). The approval covers every workload that rolls
+// out with key (a container group). It returns key's status after the approval.
+func (u *Updater) Approve(ctx context.Context, key, digest string) (Status, error) {
+	ws, err := u.workloads(ctx, true)
+	if err != nil {
+		return Status{}, err
+	}
+	var st Status
+	var rule *policy.Rule
+	for _, w := range ws {
+		if w.Key() == key {
+			st = u.decide(ctx, w, nil)
+			rule = st.rule
+		}
+	}
+	switch {
+	case st.Workload.Key() != key:
+		return st, fmt.Errorf("%w: %s (use kind/name, e.g. service/web)", ErrNoWorkload, key)
+	case st.Action != AwaitingApproval:
+		why := string(st.Action)
+		if st.Reason != "" {
+			why += ": " + st.Reason
+		}
+		return st, fmt.Errorf("%w: %s is %s", ErrNothingToApprove, key, why)
+	case digest != "" && digest != st.target.Digest.String():
+		return st, fmt.Errorf("%w: %s waits for approval of %s, not %s (a newer push replaced it; review that one)", ErrNothingToApprove, key, st.target.Digest, digest)
+	}
+	job := u.jobKey(st.Workload, rule)
+	now := u.now()
+	for _, w := range ws {
+		if r, _ := u.policies.For(w.Kind, w.Name, w.Labels); r == nil || u.jobKey(w, r) != job {
+			continue
+		}
+		if err := u.store.Approve(Approval{Workload: w.Key(), Digest: st.target.Digest.String(), At: now}); err != nil {
+			return st, fmt.Errorf("record approval: %w", err)
+		}
+		u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Msg("approved")
+	}
+	u.Enqueue(registry.PushEvent{Repo: st.tag.Context(), Tag: st.tag.TagStr(), Source: "approve"})
+	return u.decide(ctx, st.Workload, nil), nil
 }
 
 // ErrNoWorkload is returned when a manual action names no known workload.

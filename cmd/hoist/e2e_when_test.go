@@ -137,3 +137,61 @@ func TestE2EWhenWindow(t *testing.T) {
 	}
 	t.Logf("window opened %s; rollout started %s later (trigger %s)", opens.UTC().Format(time.TimeOnly), r.Started.Sub(opens).Round(time.Millisecond), r.Trigger)
 }
+
+// A policy with when.approve holds each new digest: nothing rolls out, however often
+// hoist polls, until an operator approves that very digest; the next push is held again.
+func TestE2EWhenApprove(t *testing.T) {
+	t.Parallel()
+	a := newSwarmApp(t, "e2e-approve-", "", "stable", 1)
+	ops := newSink(t)
+	h := startHoist(t, "poll: { interval: 1s }\nnotify: [ { url: "+ops.URL+", on: [awaiting_approval, succeeded] } ]\n"+policyYAML(a.svc, "2s")+"    when: { approve: true }\n", nil)
+	key := "service/" + a.svc
+	cli := func(args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), append(args, "--config", h.Config, key), os.Getenv, &out, &errb)
+		return out.String() + errb.String(), err
+	}
+
+	img2 := a.push(t, testenv.App{Version: "2"})
+	d2 := img2[strings.Index(img2, "@")+1:]
+	var ev struct{ Workload, To, Outcome, Reason string }
+	if got := ops.wait(t, 1); json.Unmarshal([]byte(got[0]), &ev) != nil || ev.Outcome != "awaiting_approval" || ev.To != img2 || !strings.Contains(ev.Reason, "hoist approve "+key) {
+		t.Fatalf("notification %q; want awaiting_approval of %s with the command to approve it", got, img2)
+	}
+	if st := h.status(t, key); st.Action != updater.AwaitingApproval || st.Target != img2 {
+		t.Fatalf("status %s → %s (%s), want awaiting-approval of %s", st.Action, st.Target, st.Reason, img2)
+	}
+	time.Sleep(4 * time.Second) // four poll cycles
+	if rs := h.rollouts(t, key); len(rs) != 0 || len(ops.received()) != 1 {
+		t.Fatalf("without approval: %d rollouts, %d notifications; want none and the one", len(rs), len(ops.received()))
+	}
+
+	// Approving a digest that is not the one waiting is refused and changes nothing.
+	if out, err := cli("approve", "--digest", "sha256:"+strings.Repeat("0", 64)); err == nil || !strings.Contains(err.Error(), "waits for approval of "+d2) {
+		t.Fatalf("approve the wrong digest: %v %s", err, out)
+	}
+	out, err := cli("approve", "--digest", d2)
+	if err != nil || !strings.Contains(out, "approved "+img2) {
+		t.Fatalf("approve: %v %s", err, out)
+	}
+	r := h.waitRollout(t, key, 2*time.Minute)
+	if r.Outcome != updater.Succeeded || r.To != img2 || r.Trigger != "approve" {
+		t.Fatalf("after approval: %s to %s by %q (%s)", r.Outcome, r.To, r.Trigger, r.Reason)
+	}
+	if out, err := cli("approve"); err == nil || !strings.Contains(err.Error(), "nothing to approve") {
+		t.Fatalf("approve with nothing waiting: %v %s", err, out)
+	}
+
+	// The next push waits for its own approval.
+	img3 := a.push(t, testenv.App{Version: "3"})
+	deadline := time.Now().Add(30 * time.Second)
+	for st := h.status(t, key); st.Action != updater.AwaitingApproval || st.Target != img3; st = h.status(t, key) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after a new push: %s → %s (%s), want awaiting-approval of %s", st.Action, st.Target, st.Reason, img3)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if rs := h.rollouts(t, key); len(rs) != 1 {
+		t.Fatalf("%d rollouts, want only the approved one", len(rs))
+	}
+}

@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/updater"
 )
 
 // runManual asks the running server to roll a workload back or finish its upgrade, so
@@ -20,10 +22,15 @@ func runManual(ctx context.Context, cmd string, args []string, getenv func(strin
 	summary := map[string]string{
 		"rollback": "Return a workload to the image it had before its last rollout. For a container the\nkept previous container comes back; for a service Swarm's previous spec is restored.",
 		"finish":   "Drop the previous container kept for a manual rollback (Rancher's finish upgrade).",
+		"approve":  "Let the update held by a policy with when.approve roll out: the digest hoist check\nshows for the workload (all containers of its group with it).",
 	}[cmd]
 	fs := newFlagSet(cmd+" KIND/NAME", summary+"\nThe running hoist serve does the work; its address and API token come from the config.", stderr)
 	c.bind(fs, getenv)
 	server := fs.String("server", "", "base URL of the running hoist (default: from listen:)")
+	var digest *string
+	if cmd == "approve" {
+		digest = fs.String("digest", "", "the digest reviewed (sha256:…); refused if a newer one is waiting now")
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -47,6 +54,9 @@ func runManual(ctx context.Context, cmd string, args []string, getenv func(strin
 		base = serverURL(cfg)
 	}
 	url := strings.TrimRight(base, "/") + "/api/v1/workloads/" + key + "/" + cmd
+	if digest != nil && *digest != "" {
+		url += "?digest=" + neturl.QueryEscape(*digest)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 11*time.Minute)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
@@ -69,6 +79,17 @@ func runManual(ctx context.Context, cmd string, args []string, getenv func(strin
 			body.Message = strings.TrimSpace(string(b))
 		}
 		return fmt.Errorf("%s %s: %s (HTTP %d)", cmd, key, body.Message, resp.StatusCode)
+	}
+	if cmd == "approve" {
+		var st updater.Status
+		if json.Unmarshal(b, &st) == nil {
+			next := "rolling out now"
+			if st.Action == updater.Deferred {
+				next = st.Reason
+			}
+			fmt.Fprintf(stdout, "approved %s for %s: %s\n", st.Target, key, next)
+			return nil
+		}
 	}
 	fmt.Fprintf(stdout, "%s %s: done\n", cmd, key)
 	return nil

@@ -39,6 +39,7 @@ Usage:
   hoist validate --config hoist.yaml   check the file; print every problem with file:line
   hoist rollback --config hoist.yaml KIND/NAME   return a workload to its previous image (via the running server)
   hoist finish   --config hoist.yaml KIND/NAME   drop the previous container kept for rollback
+  hoist approve  --config hoist.yaml KIND/NAME   let an update held for approval roll out (--digest D)
   hoist history  --config hoist.yaml [KIND/NAME] recorded rollouts, newest first (--json, --limit N)
   hoist version                        print the version
 
@@ -60,7 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runCheck(ctx, rest, getenv, stdout, stderr)
 	case "validate":
 		return runValidate(rest, getenv, stdout, stderr)
-	case "rollback", "finish":
+	case "rollback", "finish", "approve":
 		return runManual(ctx, cmd, rest, getenv, stdout, stderr)
 	case "history":
 		return runHistory(ctx, rest, getenv, stdout, stderr)

@@ -113,6 +113,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		Log: log.With().Str("component", "updater").Logger(), Concurrency: cfg.Poll.Concurrency,
 		Count:    metrics.Inc,
 		OnRecord: func(r updater.Rollout) { notifier.Send(notifyEvent(r)) },
+		OnHold:   func(r updater.Rollout) { notifier.Send(notifyEvent(r)) },
 	})
 
 	e := echo.New()

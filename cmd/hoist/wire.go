@@ -119,7 +119,7 @@ func backends(ctx context.Context, dc *client.Client, cb updater.Backend, log ze
 
 // when compiles a policy's when: windows read in its time zone, and the minimum age.
 func when(w config.When) (policy.When, error) {
-	out := policy.When{MinAge: w.MinAge.D()}
+	out := policy.When{MinAge: w.MinAge.D(), Approve: w.Approve}
 	if w.Timezone != "" {
 		loc, err := time.LoadLocation(w.Timezone)
 		if err != nil {
