@@ -28,6 +28,8 @@ const (
 	Crash     Mode = "crash"     // exits 300 ms after start
 	Unhealthy Mode = "unhealthy" // runs, but its HEALTHCHECK fails
 	LateCrash Mode = "latecrash" // healthy, then exits after CrashAfter
+	// LateUnhealthy keeps running, but its health endpoint fails after CrashAfter.
+	LateUnhealthy Mode = "lateunhealthy"
 )
 
 // App describes one image of the test program.

@@ -94,10 +94,16 @@ func (b *Backend) waitHealthy(ctx context.Context, id string, probe *updater.HTT
 }
 
 // watch keeps checking the containers (id → restart count) for d: any exit, restart
-// or unhealthy status fails.
-func (b *Backend) watch(ctx context.Context, ids map[string]int, d time.Duration) error {
+// or unhealthy status fails, and so do probeFailures HTTP probes in a row.
+func (b *Backend) watch(ctx context.Context, ids map[string]int, d time.Duration, p *updater.HTTPProbe) error {
 	end := time.Now().Add(d)
+	fails := map[string]int{}
+	var probed time.Time
 	for {
+		probeNow := p != nil && time.Since(probed) >= probeEvery
+		if probeNow {
+			probed = time.Now()
+		}
 		for id, restarts := range ids {
 			c, err := b.inspect(ctx, id)
 			if err != nil {
@@ -105,6 +111,16 @@ func (b *Backend) watch(ctx context.Context, ids map[string]int, d time.Duration
 			}
 			if _, err := judge(c, restarts); err != nil {
 				return err
+			}
+			if !probeNow {
+				continue
+			}
+			if err := b.probe(ctx, c, p); err != nil {
+				if fails[id]++; fails[id] >= probeFailures {
+					return &UnhealthyError{strings.TrimPrefix(c.Name, "/"), fmt.Sprintf("%v (%d times in a row)", err, fails[id])}
+				}
+			} else {
+				fails[id] = 0
 			}
 		}
 		if !time.Now().Before(end) {
@@ -115,6 +131,13 @@ func (b *Backend) watch(ctx context.Context, ids map[string]int, d time.Duration
 		}
 	}
 }
+
+// During a watch the HTTP probe runs every probeEvery; probeFailures in a row fail it
+// (one lost request is not a broken version).
+const (
+	probeEvery    = time.Second
+	probeFailures = 3
+)
 
 // probe GETs the HTTP probe: on the published loopback port when the container
 // publishes the probe port on the host, else on the container's IP.

@@ -235,3 +235,24 @@ func TestUpdateRefusesAutoRemove(t *testing.T) {
 		t.Errorf("old container: running=%v started %s, want untouched", running(c), c.State.StartedAt)
 	}
 }
+
+// A container with no HEALTHCHECK whose HTTP endpoint starts failing after the gate
+// passed is caught by the policy's HTTP probe during the watch and rolled back.
+func TestUpdateHTTPProbeDuringWatch(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "v1", NoHealthcheck: true})
+	bad := e.push("v2", testenv.App{Version: "v2", Mode: testenv.LateUnhealthy, CrashAfter: 2 * time.Second, NoHealthcheck: true})
+	old := e.run("", v1.Tag.String(), nil, &container.HostConfig{}, nil)
+
+	p := plan()
+	p.HTTPProbe = &updater.HTTPProbe{Port: 8080, Path: "/healthz"}
+	p.Watch = 8 * time.Second
+	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, p, e.log)
+	must(t, r, updater.RolledBack)
+	if !strings.Contains(r.Reason, "status 500 (3 times in a row)") {
+		t.Errorf("reason %q, want the probe's 500s", r.Reason)
+	}
+	if names := e.names(); len(names) != 1 || names[e.prefix] != old.ID || !running(e.inspect(old.ID)) {
+		t.Fatalf("containers after rollback: %v, want the old %.12s running", names, old.ID)
+	}
+}

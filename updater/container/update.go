@@ -96,13 +96,13 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 		// passes the gate as soon as it runs, and with no watch configured a crash a
 		// second later would otherwise go unnoticed (Swarm monitors every task alike).
 		if p.Monitor > 0 {
-			if err := b.watch(gate, restartsOf(part), p.Monitor); err != nil {
+			if err := b.watch(gate, restartsOf(part), p.Monitor, p.HTTPProbe); err != nil {
 				return b.revertAll(ctx, done, part, err, res, log)
 			}
 		}
 	}
 	log.Info().Dur("watch", p.Watch).Msg("all replaced; watching")
-	if err := b.watch(gate, restartsOf(done), p.Watch); err != nil {
+	if err := b.watch(gate, restartsOf(done), p.Watch, p.HTTPProbe); err != nil {
 		return b.revertAll(ctx, done, done, err, res, log)
 	}
 	var errs []error

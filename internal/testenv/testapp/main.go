@@ -1,6 +1,7 @@
 // Command testapp is the tiny static program hoist's tests build into images. Its -mode
 // decides how it misbehaves: healthy, crash (exits at start), unhealthy (its health
-// endpoint fails), latecrash (healthy, then exits after -crash-after).
+// endpoint fails), latecrash (healthy, then exits after -crash-after), lateunhealthy
+// (healthy, then its health endpoint fails after -crash-after, the process running on).
 package main
 
 import (
@@ -14,10 +15,10 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "healthy", "healthy | crash | unhealthy | latecrash")
+	mode := flag.String("mode", "healthy", "healthy | crash | unhealthy | latecrash | lateunhealthy")
 	listen := flag.String("listen", ":8080", "HTTP address")
 	check := flag.Bool("check", false, "health-check the running instance and exit 0 or 1")
-	crashAfter := flag.Duration("crash-after", 8*time.Second, "latecrash: exit after this long")
+	crashAfter := flag.Duration("crash-after", 8*time.Second, "latecrash: exit after this long; lateunhealthy: fail /healthz after this long")
 	flag.Parse()
 
 	if *check {
@@ -44,9 +45,10 @@ func main() {
 		}()
 	}
 
+	started := time.Now()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if *mode == "unhealthy" {
+		if *mode == "unhealthy" || (*mode == "lateunhealthy" && time.Since(started) > *crashAfter) {
 			http.Error(w, "unhealthy as asked", http.StatusInternalServerError)
 			return
 		}
