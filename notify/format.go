@@ -42,7 +42,7 @@ func Text(e Event) string {
 		verb = e.Outcome
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "hoist: %s %s: %s → %s", e.Workload, verb, short(e.From), short(e.To))
+	fmt.Fprintf(&b, "hoist: %s %s: %s → %s", e.Workload, verb, ShortImage(e.From), ShortImage(e.To))
 	if e.Reason != "" {
 		fmt.Fprintf(&b, " (%s)", e.Reason)
 	}
@@ -55,8 +55,8 @@ func Text(e Event) string {
 	return b.String()
 }
 
-// short keeps a pinned image readable: "repo:tag@sha256:0123456789ab".
-func short(image string) string {
+// ShortImage keeps a pinned image readable: "repo:tag@sha256:0123456789ab".
+func ShortImage(image string) string {
 	if i := strings.Index(image, "@sha256:"); i >= 0 && len(image) > i+20 {
 		return image[:i+20]
 	}

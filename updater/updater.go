@@ -418,12 +418,11 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 func (u *Updater) deferUntil(w Workload, st Status) {
 	k := st.tag.String()
 	at := st.NotBefore.Add(100 * time.Millisecond) // the clock must read NotBefore or later
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if seen := "deferred/" + w.Key() + "@" + st.target.Digest.String(); !u.noted[seen] {
-		u.noted[seen] = true
+	if u.firstTime("deferred/" + w.Key() + "@" + st.target.Digest.String()) {
 		u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Time("not_before", st.NotBefore).Msg(st.Reason)
 	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	if prev, ok := u.wakeAt[k]; ok && !prev.After(at) && prev.After(u.now()) {
 		return // an earlier wake-up for this tag is pending
 	}
@@ -443,12 +442,7 @@ func (u *Updater) deferUntil(w Workload, st Status) {
 
 // hold tells, once per workload and digest, that an update waits for approval.
 func (u *Updater) hold(w Workload, st Status, trigger string) {
-	k := "approval/" + w.Key() + "@" + st.target.Digest.String()
-	u.mu.Lock()
-	seen := u.noted[k]
-	u.noted[k] = true
-	u.mu.Unlock()
-	if seen {
+	if !u.firstTime("approval/" + w.Key() + "@" + st.target.Digest.String()) {
 		return
 	}
 	u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
@@ -598,19 +592,23 @@ func (u *Updater) Store() RolloutReader { return u.store }
 // Workloads lists workloads with what a check would do; it changes nothing.
 func (u *Updater) Workloads(ctx context.Context) ([]Status, error) { return u.Check(ctx, false, "") }
 
+// firstTime reports whether k is seen for the first time (and remembers it).
+func (u *Updater) firstTime(k string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	seen := u.noted[k]
+	u.noted[k] = true
+	return !seen
+}
+
 // noteOnce records a digest that needs no rollout (equivalent) or cannot have one
 // (refused) once per workload, so the history says why nothing happened.
 func (u *Updater) noteOnce(w Workload, st Status, trigger string) {
-	k := w.Key() + "@" + st.target.Digest.String()
-	u.mu.Lock()
-	seen := u.noted[k]
-	u.noted[k] = true
-	u.mu.Unlock()
-	if seen {
+	if !u.firstTime(w.Key() + "@" + st.target.Digest.String()) {
 		return
 	}
 	u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
-	now := time.Now()
+	now := u.now()
 	r := Rollout{Workload: w.Key(), From: w.Image, To: st.Target, Trigger: trigger, Started: now, Ended: now, Outcome: Skipped, Reason: st.Reason}
 	if st.Action == Refused {
 		r.Outcome = RefusedOutcome

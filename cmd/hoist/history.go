@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hoist-dev/hoist/notify"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -82,17 +83,9 @@ func runHistory(ctx context.Context, args []string, getenv func(string) string, 
 			took = r.Ended.Sub(r.Started).Round(time.Second).String()
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.Local().Format("2006-01-02 15:04:05"),
-			r.Workload, r.Outcome, took, shortImage(r.To), r.Trigger, oneLine(r.Reason))
+			r.Workload, r.Outcome, took, notify.ShortImage(r.To), r.Trigger, oneLine(r.Reason))
 	}
 	return tw.Flush()
-}
-
-// shortImage keeps a pinned image readable: "repo:tag@sha256:0123456789ab".
-func shortImage(image string) string {
-	if i := strings.Index(image, "@sha256:"); i >= 0 && len(image) > i+20 {
-		return image[:i+20]
-	}
-	return image
 }
 
 // oneLine keeps a table row on one line.
