@@ -63,6 +63,8 @@ func TestAuthAndRoutes(t *testing.T) {
 		{"POST", "/api/v1/workloads/service/nope/rollback", "Bearer " + token, 404, "no such workload"},
 		{"POST", "/api/v1/workloads/container/nope/finish", "Bearer " + token, 404, "no such workload"},
 		{"DELETE", "/api/v1/workloads/service/nope/quarantine", "Bearer " + token, 404, "nothing quarantined"},
+		{"POST", "/api/v1/workloads/service/nope/approve", "Bearer " + token, 404, "no such workload"},
+		{"POST", "/api/v1/workloads/service/nope/approve", "", 401, "bearer token"},
 	}
 	for _, c := range cases {
 		w := do(e, c.method, c.path, c.auth)
