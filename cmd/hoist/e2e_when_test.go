@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -25,6 +26,10 @@ func (h *hoistProc) status(t *testing.T, key string) updater.Status {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET /api/v1/workloads: %s %s", resp.Status, b)
+	}
 	var sts []updater.Status
 	if err := json.NewDecoder(resp.Body).Decode(&sts); err != nil {
 		t.Fatal(err)

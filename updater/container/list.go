@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/moby/moby/client"
 
@@ -35,6 +36,9 @@ func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
 			continue
 		}
 		c, err := b.inspect(ctx, s.ID)
+		if cerrdefs.IsNotFound(err) {
+			continue // removed since the listing (a short-lived container): not a workload
+		}
 		if err != nil {
 			return nil, err
 		}
