@@ -60,6 +60,7 @@ type Updater struct {
 	wake    chan struct{}
 	jobs    map[string]*job // by job key (workload, or container group)
 	running sync.WaitGroup
+	stopped bool // Run has returned or is returning: schedule starts nothing
 
 	noted  map[string]bool        // workload@digest already recorded as equivalent/refused
 	timers map[string]*time.Timer // repo:tag → wake-up for a deferred update
@@ -143,6 +144,7 @@ func (u *Updater) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			u.mu.Lock()
+			u.stopped = true
 			for k, t := range u.timers {
 				t.Stop()
 				delete(u.timers, k)
@@ -164,7 +166,22 @@ func (u *Updater) dispatch(ctx context.Context) {
 	u.mu.Unlock()
 	ws, err := u.workloads(ctx, false)
 	if err != nil {
-		u.log.Error().Err(err).Msg("list workloads")
+		// The engine did not answer: keep the events (newer ones for the same tag win)
+		// and try again shortly, rather than lose a push until the next one.
+		u.log.Error().Err(err).Int("events", len(evs)).Dur("retry_in", retryList).Msg("list workloads; events kept for a retry")
+		u.mu.Lock()
+		for k, ev := range evs {
+			if _, newer := u.pending[k]; !newer {
+				u.pending[k] = ev
+			}
+		}
+		u.mu.Unlock()
+		time.AfterFunc(retryList, func() {
+			select {
+			case u.wake <- struct{}{}:
+			default:
+			}
+		})
 		return
 	}
 	for _, ev := range evs {
@@ -190,6 +207,9 @@ func (u *Updater) dispatch(ctx context.Context) {
 	}
 }
 
+// retryList is how long events wait when listing workloads failed.
+const retryList = 5 * time.Second
+
 // jobKey serialises rollouts: one per service, one per group of containers that share a
 // policy and an image.
 func (u *Updater) jobKey(w Workload, rule *policy.Rule) string {
@@ -205,6 +225,9 @@ func (u *Updater) jobKey(w Workload, rule *policy.Rule) string {
 func (u *Updater) schedule(ctx context.Context, key, trigger string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.stopped {
+		return // Run is waiting for the rollouts in flight; no new one starts
+	}
 	if j, ok := u.jobs[key]; ok {
 		j.again, j.trigger = true, trigger
 		return
@@ -235,7 +258,12 @@ func (u *Updater) schedule(ctx context.Context, key, trigger string) {
 func (u *Updater) process(ctx context.Context, key, trigger string) {
 	ws, err := u.workloads(ctx, true)
 	if err != nil {
-		u.log.Error().Err(err).Str("job", key).Msg("list workloads")
+		u.log.Error().Err(err).Str("job", key).Dur("retry_in", retryList).Msg("list workloads; retrying")
+		time.AfterFunc(retryList, func() {
+			if ctx.Err() == nil {
+				u.schedule(ctx, key, trigger)
+			}
+		})
 		return
 	}
 	var group []Status

@@ -1,0 +1,94 @@
+package updater
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/internal/testenv"
+	"github.com/hoist-dev/hoist/policy"
+	"github.com/hoist-dev/hoist/registry"
+)
+
+// flakyEngine is a backend whose engine does not answer the first listings: a corner a
+// real engine reaches only when it restarts, which the tests of the real backends
+// cannot time. Everything else here is real: registry, resolver, store, updater.
+type flakyEngine struct {
+	mu      sync.Mutex
+	calls   int
+	failOn  map[int]bool // which listings fail (1 is the first)
+	w       Workload
+	updated chan Target
+}
+
+func (f *flakyEngine) Kind() policy.Kind { return policy.Service }
+
+func (f *flakyEngine) List(ctx context.Context) ([]Workload, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.failOn[f.calls] {
+		return nil, errors.New("Cannot connect to the Docker daemon")
+	}
+	return []Workload{f.w}, nil
+}
+
+func (f *flakyEngine) Update(ctx context.Context, ws []Workload, t Target, p Plan, log zerolog.Logger) Result {
+	f.updated <- t
+	return Result{Outcome: Succeeded}
+}
+
+func (f *flakyEngine) Rollback(ctx context.Context, w Workload) error { return nil }
+func (f *flakyEngine) Finish(ctx context.Context, w Workload) error   { return nil }
+
+// A push that arrives while the engine cannot list workloads is kept and acted on once
+// the engine answers again, not dropped until the next push: whether the listing fails
+// when the event is dispatched, or when its rollout job lists afresh.
+func TestEventSurvivesListingFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		failOn map[int]bool
+	}{
+		{"at dispatch", map[int]bool{1: true, 2: true}}, // nothing listed yet: dispatch lists (2)
+		{"in the job", map[int]bool{2: true}},           // Run lists (1); dispatch reuses that; the job lists afresh (2)
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reg := testenv.NewRegistry(t)
+			ref := reg.Host + "/app:stable"
+			d1 := testenv.PushApp(t, ref, testenv.App{Version: "1"})
+			store, err := OpenStore(t.TempDir(), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			rule, _ := policy.NewRule("p", []string{"app"}, nil, nil, policy.Digest, "")
+			eng := &flakyEngine{failOn: tc.failOn, updated: make(chan Target, 1),
+				w: Workload{Kind: policy.Service, ID: "x", Name: "app", Image: ref + "@" + d1.String()}}
+			u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
+				Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { u.Run(ctx); close(done) }()
+			defer func() { cancel(); <-done }()
+
+			d2 := testenv.PushApp(t, ref, testenv.App{Version: "2"})
+			tag, _ := name.NewTag(ref)
+			time.Sleep(100 * time.Millisecond) // Run's first listing is done
+			u.Enqueue(registry.PushEvent{Repo: tag.Context(), Tag: "stable", Source: "distribution"})
+			select {
+			case got := <-eng.updated:
+				if got.Digest != d2 {
+					t.Fatalf("rolled out %s, want the pushed %s", got.Digest, d2)
+				}
+			case <-time.After(3 * retryList):
+				t.Fatal("the event was lost when the engine did not answer")
+			}
+		})
+	}
+}
