@@ -4,29 +4,34 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/labstack/echo/v4"
 )
 
-// Metrics counts what hoist does, in the Prometheus text format. Label values are only
-// hoist's own words (source names, outcomes), never text from a payload.
+// Metrics holds what hoist measures, in the Prometheus text format: counters, gauges
+// and summaries (sum and count). Label values are only hoist's own words (source names,
+// outcomes, actions, policy names from the config), never text from a payload.
 type Metrics struct {
 	mu       sync.Mutex
-	counters map[string]uint64 // "name{labels}" → value
+	counters map[string]float64 // "name{labels}" → value
+	gauges   map[string]float64
+	sums     map[string]float64 // summaries: "name{labels}" → sum; counts in counts
+	counts   map[string]uint64
 }
 
-// NewMetrics returns empty counters.
-func NewMetrics() *Metrics { return &Metrics{counters: map[string]uint64{}} }
+// NewMetrics returns empty metrics.
+func NewMetrics() *Metrics {
+	return &Metrics{counters: map[string]float64{}, gauges: map[string]float64{}, sums: map[string]float64{}, counts: map[string]uint64{}}
+}
 
-// Inc adds one to a counter; labels are name, value pairs.
-func (m *Metrics) Inc(name string, labels ...string) {
-	if m == nil {
-		return
-	}
+// series writes name{labels}; labels are name, value pairs.
+func series(name, suffix string, labels []string) string {
 	var b strings.Builder
 	b.WriteString(name)
+	b.WriteString(suffix)
 	if len(labels) > 0 {
 		b.WriteByte('{')
 		for i := 0; i+1 < len(labels); i += 2 {
@@ -37,28 +42,80 @@ func (m *Metrics) Inc(name string, labels ...string) {
 		}
 		b.WriteByte('}')
 	}
+	return b.String()
+}
+
+// Inc adds one to a counter.
+func (m *Metrics) Inc(name string, labels ...string) {
+	if m == nil {
+		return
+	}
+	k := series(name, "", labels)
 	m.mu.Lock()
-	m.counters[b.String()]++
+	m.counters[k]++
+	m.mu.Unlock()
+}
+
+// Set sets a gauge.
+func (m *Metrics) Set(name string, v float64, labels ...string) {
+	if m == nil {
+		return
+	}
+	k := series(name, "", labels)
+	m.mu.Lock()
+	m.gauges[k] = v
+	m.mu.Unlock()
+}
+
+// Observe adds one observation to a summary (its _sum and _count).
+func (m *Metrics) Observe(name string, v float64, labels ...string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.sums[series(name, "_sum", labels)] += v
+	m.counts[series(name, "_count", labels)]++
 	m.mu.Unlock()
 }
 
 func (m *Metrics) serve(c echo.Context) error {
+	type line struct{ key, kind, value string }
 	m.mu.Lock()
-	keys := make([]string, 0, len(m.counters))
-	for k := range m.counters {
-		keys = append(keys, k)
+	var lines []line
+	for k, v := range m.counters {
+		lines = append(lines, line{k, "counter", strconv.FormatFloat(v, 'g', -1, 64)})
 	}
-	sort.Strings(keys)
-	var b strings.Builder
-	typed := map[string]bool{}
-	for _, k := range keys {
-		n, _, _ := strings.Cut(k, "{")
-		if !typed[n] {
-			fmt.Fprintf(&b, "# TYPE %s counter\n", n)
-			typed[n] = true
-		}
-		fmt.Fprintf(&b, "%s %d\n", k, m.counters[k])
+	for k, v := range m.gauges {
+		lines = append(lines, line{k, "gauge", strconv.FormatFloat(v, 'g', -1, 64)})
+	}
+	for k, v := range m.sums {
+		lines = append(lines, line{k, "summary", strconv.FormatFloat(v, 'g', -1, 64)})
+	}
+	for k, v := range m.counts {
+		lines = append(lines, line{k, "summary", strconv.FormatUint(v, 10)})
 	}
 	m.mu.Unlock()
+	family := func(l line) string {
+		n, _, _ := strings.Cut(l.key, "{")
+		if l.kind == "summary" {
+			n = strings.TrimSuffix(strings.TrimSuffix(n, "_sum"), "_count")
+		}
+		return n
+	}
+	sort.Slice(lines, func(i, j int) bool {
+		if fi, fj := family(lines[i]), family(lines[j]); fi != fj {
+			return fi < fj
+		}
+		return lines[i].key < lines[j].key
+	})
+	var b strings.Builder
+	typed := map[string]bool{}
+	for _, l := range lines {
+		if n := family(l); !typed[n] {
+			fmt.Fprintf(&b, "# TYPE %s %s\n", n, l.kind)
+			typed[n] = true
+		}
+		fmt.Fprintf(&b, "%s %s\n", l.key, l.value)
+	}
 	return c.Blob(http.StatusOK, "text/plain; version=0.0.4", []byte(b.String()))
 }

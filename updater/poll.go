@@ -52,12 +52,37 @@ func (u *Updater) Poll(ctx context.Context, def time.Duration, intervals map[str
 			u.log.Warn().Err(err).Msg("poll cycle failed")
 			continue
 		}
+		took := time.Since(now)
+		u.observe("hoist_poll_cycle_duration_seconds", took.Seconds())
+		u.gaugeActions(dueSet, sts)
 		n := 0
 		for _, st := range sts {
 			if st.Action == WouldUpdate {
 				n++
 			}
 		}
-		u.log.Debug().Int("workloads", len(sts)).Int("updates", n).Dur("took", time.Since(now)).Msg("poll cycle")
+		u.log.Debug().Int("workloads", len(sts)).Int("updates", n).Dur("took", took).Msg("poll cycle")
+	}
+}
+
+// actions are every Action a policy's workloads can be in, for the gauges.
+var actions = []Action{UpToDate, WouldUpdate, Deferred, AwaitingApproval, Quarantined, WatchOnly, Equivalent, Refused, CheckError}
+
+// gaugeActions sets hoist_workloads{policy,action} for the policies a cycle checked:
+// how many of their workloads are in each state (alert on quarantined or error).
+func (u *Updater) gaugeActions(checked map[string]bool, sts []Status) {
+	n := map[string]map[Action]int{}
+	for p := range checked {
+		n[p] = map[Action]int{}
+	}
+	for _, st := range sts {
+		if m, ok := n[st.Policy]; ok {
+			m[st.Action]++
+		}
+	}
+	for p, m := range n {
+		for _, a := range actions {
+			u.gauge("hoist_workloads", float64(m[a]), "policy", p, "action", string(a))
+		}
 	}
 }

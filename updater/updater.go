@@ -30,6 +30,9 @@ type Options struct {
 	ListTTL time.Duration
 	// Count, when set, counts what happens (name, label pairs), for metrics.
 	Count func(name string, labels ...string)
+	// Observe and Gauge, when set, record durations (summaries) and current states.
+	Observe func(name string, v float64, labels ...string)
+	Gauge   func(name string, v float64, labels ...string)
 	// Now is the clock policy windows and digest ages are read on (default time.Now).
 	Now func() time.Time
 	// OnRecord, when set, is handed every record once it has ended (a rollout, a manual
@@ -51,6 +54,8 @@ type Updater struct {
 	concurrency int
 	listTTL     time.Duration
 	count       func(name string, labels ...string)
+	observe     func(name string, v float64, labels ...string)
+	gauge       func(name string, v float64, labels ...string)
 	now         func() time.Time
 	onRecord    func(Rollout)
 	onHold      func(Rollout)
@@ -97,6 +102,13 @@ func New(o Options) *Updater {
 	}
 	if u.count == nil {
 		u.count = func(string, ...string) {}
+	}
+	u.observe, u.gauge = o.Observe, o.Gauge
+	if u.observe == nil {
+		u.observe = func(string, float64, ...string) {}
+	}
+	if u.gauge == nil {
+		u.gauge = func(string, float64, ...string) {}
 	}
 	if u.concurrency < 1 {
 		u.concurrency = 8
@@ -329,6 +341,7 @@ func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
 	res := b.Update(ctx, ws, t, plan, log)
 	end := time.Now()
 	u.count("hoist_rollouts_total", "kind", string(first.Workload.Kind), "outcome", string(res.Outcome))
+	u.observe("hoist_rollout_duration_seconds", end.Sub(now).Seconds(), "kind", string(first.Workload.Kind), "outcome", string(res.Outcome))
 	ev := log.Info()
 	if res.Outcome != Succeeded && res.Outcome != Skipped {
 		ev = log.Warn()

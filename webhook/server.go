@@ -41,6 +41,15 @@ type Server struct {
 	trailing   map[string]bool
 	now        func() time.Time
 	budget     time.Duration // how long one request waits on the sink, all its events together
+	count      func(name string, labels ...string)
+}
+
+// Option tunes a Server.
+type Option func(*Server)
+
+// WithCount counts rejected requests (hoist_webhook_rejected_total{source,reason}) with f.
+func WithCount(f func(name string, labels ...string)) Option {
+	return func(s *Server) { s.count = f }
 }
 
 // source is one mounted sender.
@@ -67,9 +76,10 @@ const (
 // one are left out (config validation has already said why). New reads no request;
 // the only I/O is reading the GAR OIDC keys file, whose failure is logged and makes
 // GAR refuse requests until the file can be read.
-func New(cfg config.Webhooks, sink Sink, log zerolog.Logger) *Server {
+func New(cfg config.Webhooks, sink Sink, log zerolog.Logger, opts ...Option) *Server {
 	lim := cfg.Limits.WithDefaults()
 	s := &Server{
+		count:    func(string, ...string) {},
 		sink:     sink,
 		log:      log,
 		rejected: log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Minute}),
@@ -143,6 +153,9 @@ func New(cfg config.Webhooks, sink Sink, log zerolog.Logger) *Server {
 		add(c.Secret, &source{name: "generic", parse: parseGeneric,
 			auth:            &hmacSHA256{key: []byte(c.Secret.Value()), headers: []sigHeader{{"X-Hoist-Signature", "sha256="}}},
 			deliveryHeaders: []string{"X-Hoist-Delivery"}})
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	return s
 }
@@ -222,6 +235,7 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 	fail := func(status int, outcome, msg string) (int, acceptBody) {
 		s.rejected.Warn().Str("source", src.name).Str("outcome", outcome).Str("reason", msg).
 			Str("remote", r.RemoteAddr).Msg("webhook rejected")
+		s.count("hoist_webhook_rejected_total", "source", src.name, "reason", outcome)
 		return status, acceptBody{Status: msg}
 	}
 	if r.ContentLength > s.maxBody {
@@ -248,6 +262,7 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 		} else {
 			s.rejected.Warn().Str("source", src.name).Str("outcome", "bad_request").Msg("webhook payload is malformed")
 		}
+		s.count("hoist_webhook_rejected_total", "source", src.name, "reason", "bad_request")
 		return http.StatusBadRequest, acceptBody{Status: err.Error()}
 	}
 	now := s.now()

@@ -321,3 +321,15 @@ func (s *sink) wait(t *testing.T, n int) []string {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// metrics returns what GET /metrics answers.
+func (h *hoistProc) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get(h.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -107,16 +105,19 @@ func TestE2EDistributionWebhook(t *testing.T) {
 	if m := min(); m < 2 {
 		t.Errorf("running tasks dropped to %d during a start-first rollout of 2 replicas", m)
 	}
-	// Metrics count the rollout (labels are hoist's own words only).
-	resp, err := http.Get(h.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(mb), `hoist_rollouts_total{kind="service",outcome="succeeded"} 1`) ||
-		!strings.Contains(string(mb), `hoist_events_total{source="distribution",result="accepted"}`) {
-		t.Errorf("metrics lack the rollout or the events:\n%s", mb)
+	// Metrics count the rollout, its duration and the rejected request (labels are
+	// hoist's own words only).
+	mb := h.metrics(t)
+	for _, want := range []string{
+		`hoist_rollouts_total{kind="service",outcome="succeeded"} 1`,
+		`hoist_rollout_duration_seconds_count{kind="service",outcome="succeeded"} 1`,
+		`hoist_events_total{source="distribution",result="accepted"}`,
+		`hoist_webhook_rejected_total{source="distribution",reason="unauthorized"} 1`,
+		"# TYPE hoist_rollout_duration_seconds summary",
+	} {
+		if !strings.Contains(mb, want) {
+			t.Errorf("metrics lack %s:\n%s", want, mb)
+		}
 	}
 	// The same event again is a no-op: the service is already on the digest.
 	post(t, h.URL+"/webhooks/distribution", hdr, event(svc))
@@ -213,6 +214,10 @@ func TestE2EBadImagesRollBack(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("check did not list service %s: %s", svc, out.String())
+			}
+			// Alerting can see it: the policy has one quarantined workload.
+			if mb := h.metrics(t); !strings.Contains(mb, `hoist_workloads{policy="e2e",action="quarantined"} 1`) {
+				t.Errorf("metrics lack the quarantined workload:\n%s", mb)
 			}
 			// One message for the chat, none for the quarantined digest's later checks.
 			var msg struct{ Text string }

@@ -112,6 +112,8 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		Policies: set, Plans: plans, Resolver: reg, Store: store,
 		Log: log.With().Str("component", "updater").Logger(), Concurrency: cfg.Poll.Concurrency,
 		Count:    metrics.Inc,
+		Observe:  metrics.Observe,
+		Gauge:    metrics.Set,
 		OnRecord: func(r updater.Rollout) { notifier.Send(notifyEvent(r)) },
 		OnHold:   func(r updater.Rollout) { notifier.Send(notifyEvent(r)) },
 	})
@@ -124,7 +126,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	e.Server.ReadTimeout = 30 * time.Second
 	e.Server.IdleTimeout = 2 * time.Minute
 	api.New(ctx, u, cfg.API.Token.Value(), metrics).WithBudget(reg).Register(e)
-	webhook.New(cfg.Webhooks, u, log.With().Str("component", "webhook").Logger()).Register(e)
+	webhook.New(cfg.Webhooks, u, log.With().Str("component", "webhook").Logger(), webhook.WithCount(metrics.Inc)).Register(e)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
