@@ -20,6 +20,9 @@ type Config struct {
 type Docker struct {
 	// Host is a Docker host URL; empty means DOCKER_HOST or the usual socket.
 	Host string `yaml:"host" json:"host,omitempty"`
+	// PruneImages removes the image of a container hoist replaced (once the kept
+	// previous container is gone too) when no other container uses it.
+	PruneImages bool `yaml:"prune_images" json:"prune_images,omitempty"`
 }
 
 // Registry holds credentials and transport settings for one registry host.

@@ -91,6 +91,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 
 	// Recovery and pruning touch only containers this hoist's policies govern.
 	cb := container.New(dc, container.WithLogger(log.With().Str("component", "container").Logger()),
+		container.WithImagePruning(cfg.Docker.PruneImages),
 		container.WithScope(func(name string, labels map[string]string) bool {
 			r, _ := set.For(policy.Container, name, labels)
 			return r != nil

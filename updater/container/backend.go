@@ -53,6 +53,8 @@ type Backend struct {
 	now         func() time.Time
 	// scope, when set, says which containers Recover and Prune may touch.
 	scope func(name string, labels map[string]string) bool
+	// pruneImages removes the image of a container hoist discards once nothing uses it.
+	pruneImages bool
 }
 
 // inScope reports whether Recover and Prune may touch the container called name.
@@ -76,6 +78,12 @@ func WithScope(in func(name string, labels map[string]string) bool) Option {
 // WithGracePeriod bounds how long a swap may take to finish or reverse after its
 // context was cancelled (shutdown). It also bounds manual rollbacks' health wait.
 func WithGracePeriod(d time.Duration) Option { return func(b *Backend) { b.grace = d } }
+
+// WithImagePruning removes the image of a container hoist discards (replaced, expired,
+// rolled back from) once no container uses it, so hosts do not fill up with old
+// versions. Docker refuses to remove an image a container still uses or that has other
+// tags; hoist leaves such images alone.
+func WithImagePruning(on bool) Option { return func(b *Backend) { b.pruneImages = on } }
 
 // WithRecoverWait bounds how long Recover waits for a half-swapped container's health.
 func WithRecoverWait(d time.Duration) Option { return func(b *Backend) { b.recoverWait = d } }

@@ -40,6 +40,31 @@ func (b *Backend) remove(ctx context.Context, id string) error {
 	return nil
 }
 
+// discard removes a container hoist is done with and, with image pruning, its image
+// when no other container uses it. Only the container's removal can fail it.
+func (b *Backend) discard(ctx context.Context, id string) error {
+	img := ""
+	if c, err := b.inspect(ctx, id); err == nil {
+		img = c.Image
+	}
+	if err := b.remove(ctx, id); err != nil {
+		return err
+	}
+	if !b.pruneImages || img == "" {
+		return nil
+	}
+	_, err := b.c.ImageRemove(ctx, img, client.ImageRemoveOptions{PruneChildren: true})
+	switch {
+	case err == nil:
+		b.log.Info().Str("image", img).Msg("image removed: no container uses it")
+	case cerrdefs.IsConflict(err) || cerrdefs.IsNotFound(err):
+		b.log.Debug().Str("image", img).Err(err).Msg("image kept")
+	default:
+		b.log.Warn().Str("image", img).Err(err).Msg("could not remove an unused image")
+	}
+	return nil
+}
+
 func (b *Backend) setRestart(ctx context.Context, id string, p container.RestartPolicy) error {
 	if _, err := b.c.ContainerUpdate(ctx, id, client.ContainerUpdateOptions{RestartPolicy: &p}); err != nil {
 		return fmt.Errorf("set restart policy of container %.12s to %s: %w", id, p.Name, err)

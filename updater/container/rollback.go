@@ -64,7 +64,7 @@ func (b *Backend) Rollback(ctx context.Context, w updater.Workload) error {
 		}
 	}
 	log.Info().Msg("manual rollback: previous container back")
-	return b.remove(ctx, curID)
+	return b.discard(ctx, curID)
 }
 
 // unrollback undoes the first n steps of a manual rollback.
@@ -89,7 +89,7 @@ func (b *Backend) Finish(ctx context.Context, w updater.Workload) error {
 		return err
 	}
 	b.log.Info().Str("container", w.Name).Str("previous_id", prevID[:12]).Msg("previous container removed")
-	return b.remove(ctx, prevID)
+	return b.discard(ctx, prevID)
 }
 
 // Prune removes kept previous containers whose time is up.
@@ -117,7 +117,7 @@ func (b *Backend) Prune(ctx context.Context) error {
 			continue
 		}
 		b.log.Info().Str("container", name).Str("previous_id", p.ID[:12]).Time("expired", exp).Msg("expired previous container removed")
-		errs = append(errs, b.remove(ctx, p.ID))
+		errs = append(errs, b.discard(ctx, p.ID))
 	}
 	return errors.Join(errs...)
 }

@@ -183,7 +183,7 @@ func (s *swap) revert(ctx context.Context) error {
 		if s.logs == "" {
 			s.logs = s.b.tailLogs(ctx, s.newID, s.old.Config.Tty)
 		}
-		errs = append(errs, s.b.remove(ctx, s.newID))
+		errs = append(errs, s.b.discard(ctx, s.newID))
 		s.log.Info().Msg("replacement removed")
 	}
 	if s.moved {
@@ -218,11 +218,11 @@ func (s *swap) finish(ctx context.Context) error {
 		errs = append(errs, s.b.setRestart(ctx, s.old.ID, noRestart), s.b.rename(ctx, s.old.ID, s.name+suffixPrev))
 		s.log.Info().Dur("keep", s.keep).Msg("old container kept for rollback")
 	} else {
-		errs = append(errs, s.b.remove(ctx, s.old.ID))
+		errs = append(errs, s.b.discard(ctx, s.old.ID))
 		s.log.Info().Msg("old container removed")
 	}
 	if s.superseded != "" {
-		errs = append(errs, s.b.remove(ctx, s.superseded))
+		errs = append(errs, s.b.discard(ctx, s.superseded))
 	}
 	return errors.Join(errs...)
 }
