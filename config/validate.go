@@ -65,6 +65,9 @@ func (c *Config) validate(v *validator) {
 	seen := map[string]int{}
 	for i := range c.Policies {
 		c.Policies[i].validate(v, pathf("$.policies[%d]", i), seen, i)
+		if c.Policies[i].When.Approve && !c.API.Token.IsSet() {
+			v.addf(pathf("$.policies[%d].when.approve", i), "approve needs api.token: approvals come through the API (hoist approve), so without it every update would wait forever")
+		}
 	}
 }
 
