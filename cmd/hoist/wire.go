@@ -18,13 +18,16 @@ import (
 	"github.com/hoist-dev/hoist/updater/swarm"
 )
 
+// Durations in logs are seconds. zerolog keeps this in a global, so it is set once,
+// before any logger runs (tests run several hoists in one process).
+func init() { zerolog.DurationFieldUnit = time.Second }
+
 // newLogger builds the root logger: JSON, or console when writing to a terminal.
 func newLogger(cfg config.Log, w io.Writer) zerolog.Logger {
 	lvl, err := zerolog.ParseLevel(cfg.Level)
 	if err != nil {
 		lvl = zerolog.InfoLevel
 	}
-	zerolog.DurationFieldUnit = time.Second
 	out := w
 	console := cfg.Format == "console"
 	if cfg.Format == "auto" {
