@@ -72,6 +72,34 @@ func TestNewest(t *testing.T) {
 	}
 }
 
+// Variants ("-alpine", "-slim-bookworm") are followed, not switched, and pre-release
+// suffixes are not mistaken for variants.
+func TestNewestKeepsVariant(t *testing.T) {
+	tags := []string{"1.25.3", "1.25.3-alpine", "1.25.4", "1.25.4-alpine", "1.25.4-bookworm", "1.25.5-alpine3.19",
+		"1.26.0-alpine", "1.26.0", "1.26.1-rc.1", "1.26.1-rc.1-alpine", "1.25-alpine", "latest", "alpine"}
+	cases := []struct {
+		rng, current, want string
+		ok                 bool
+	}{
+		{"~1.25", "1.25.3-alpine", "1.25.4-alpine", true}, // not 1.25.4, not -bookworm, not -alpine3.19
+		{"~1.25", "1.25.3", "1.25.4", true},               // no variant: stays without one
+		{"^1", "1.25.3-alpine", "1.26.0-alpine", true},
+		{"^1", "1.25.4-bookworm", "", false},
+		{"~1.25", "1.25.5-alpine3.19", "", false},
+		{"^1", "1.26.0", "", false},                                // rc not picked: the range names no pre-release
+		{"~1.26.1-0", "1.26.0", "1.26.1-rc.1", true},               // it does here
+		{"~1.26.1-0", "1.26.0-alpine", "1.26.1-rc.1-alpine", true}, // the alpine variant's pre-release
+		{"~1.25", "latest", "1.25.4", true},                        // current is not a version: newest in range, no variant
+	}
+	for _, c := range cases {
+		r := mustRule(t, "p", []string{"*"}, nil, nil, Semver, c.rng)
+		got, ok := r.Newest(c.current, tags)
+		if got != c.want || ok != c.ok {
+			t.Errorf("range %s from %s: %q %v, want %q %v", c.rng, c.current, got, ok, c.want, c.ok)
+		}
+	}
+}
+
 func TestNewRuleErrors(t *testing.T) {
 	if _, err := NewRule("p", []string{"[x"}, nil, nil, Digest, ""); err == nil {
 		t.Error("bad glob accepted")

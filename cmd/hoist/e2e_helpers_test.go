@@ -333,3 +333,13 @@ func (h *hoistProc) metrics(t *testing.T) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// distributionEvent is a registry notification of a push of repo:tag on host. The
+// digest it names does not exist: hoist must resolve the tag itself.
+func distributionEvent(host, repo, tag string) string {
+	return fmt.Sprintf(`{"events":[{"id":"%s","timestamp":"2026-11-23T10:00:00Z","action":"push",
+	  "target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%064d","size":1,
+	  "repository":%q,"url":"http://%s/v2/%s/manifests/sha256:0","tag":%q},
+	  "request":{"id":"r1","addr":"127.0.0.1:1","host":%q,"method":"PUT","useragent":"docker/20.10"}}]}`,
+		randHex(8), 0, repo, host, repo, tag, host)
+}

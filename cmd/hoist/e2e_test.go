@@ -61,13 +61,7 @@ func TestE2EDistributionWebhook(t *testing.T) {
 	min, stop := sampleMin(t, 100*time.Millisecond, func() int { return runningTasks(t, dc, svc, "") })
 
 	// The payload names a digest that does not exist: hoist must ignore it.
-	event := func(repo string) string {
-		return fmt.Sprintf(`{"events":[{"id":"%s","timestamp":"2026-11-23T10:00:00Z","action":"push",
-	  "target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%064d","size":1,
-	  "repository":%q,"url":"http://%s/v2/%s/manifests/sha256:0","tag":"stable"},
-	  "request":{"id":"r1","addr":"127.0.0.1:1","host":%q,"method":"PUT","useragent":"docker/20.10"}}]}`,
-			randHex(8), 0, repo, reg.Host, repo, reg.Host)
-	}
+	event := func(repo string) string { return distributionEvent(reg.Host, repo, "stable") }
 	body := event(svc)
 	hdr := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/vnd.docker.distribution.events.v1+json"}
 	if code := post(t, h.URL+"/webhooks/distribution", map[string]string{"Authorization": "Bearer wrong-token-000000"}, body); code != 401 {
