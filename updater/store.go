@@ -183,21 +183,30 @@ func (s *Store) Rollouts(workload string, limit int) ([]Rollout, error) {
 
 // Quarantine marks digest as failed for workload.
 func (s *Store) Quarantine(q Quarantine) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		v, err := json.Marshal(q)
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bucketQuarantine).Put([]byte(q.Workload+"@"+q.Digest), v)
-	})
+	return s.put(bucketQuarantine, q.Workload+"@"+q.Digest, q)
 }
 
 // IsQuarantined reports whether digest failed for workload before.
 func (s *Store) IsQuarantined(workload, digest string) (bool, error) {
+	return s.has(bucketQuarantine, workload+"@"+digest)
+}
+
+// put stores v as JSON under key in bucket.
+func (s *Store) put(bucket []byte, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Put([]byte(key), b) })
+}
+
+// has reports whether bucket holds key (a store written by an older hoist may lack the
+// bucket: then it holds nothing).
+func (s *Store) has(bucket []byte, key string) (bool, error) {
 	var hit bool
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketQuarantine)
-		hit = b != nil && b.Get([]byte(workload+"@"+digest)) != nil
+		b := tx.Bucket(bucket)
+		hit = b != nil && b.Get([]byte(key)) != nil
 		return nil
 	})
 	return hit, err
@@ -319,22 +328,10 @@ type Approval struct {
 
 // Approve records an approval.
 func (s *Store) Approve(a Approval) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		v, err := json.Marshal(a)
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bucketApproved).Put([]byte(a.Workload+"@"+a.Digest), v)
-	})
+	return s.put(bucketApproved, a.Workload+"@"+a.Digest, a)
 }
 
 // IsApproved reports whether digest was approved for workload.
 func (s *Store) IsApproved(workload, digest string) (bool, error) {
-	var hit bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketApproved)
-		hit = b != nil && b.Get([]byte(workload+"@"+digest)) != nil
-		return nil
-	})
-	return hit, err
+	return s.has(bucketApproved, workload+"@"+digest)
 }

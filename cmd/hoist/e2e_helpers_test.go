@@ -147,21 +147,8 @@ func startHoistAt(t *testing.T, dir, cfgBody string, env map[string]string) (*ho
 
 func (h *hoistProc) rollouts(t *testing.T, workload string) []updater.Rollout {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.URL+"/api/v1/rollouts?workload="+workload, nil)
-	req.Header.Set("Authorization", "Bearer "+h.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("GET rollouts: %d %s", resp.StatusCode, b)
-	}
 	var rs []updater.Rollout
-	if err := json.NewDecoder(resp.Body).Decode(&rs); err != nil {
-		t.Fatal(err)
-	}
+	h.getJSON(t, "/api/v1/rollouts?workload="+workload, &rs)
 	return rs
 }
 
@@ -342,4 +329,24 @@ func distributionEvent(host, repo, tag string) string {
 	  "repository":%q,"url":"http://%s/v2/%s/manifests/sha256:0","tag":%q},
 	  "request":{"id":"r1","addr":"127.0.0.1:1","host":%q,"method":"PUT","useragent":"docker/20.10"}}]}`,
 		randHex(8), 0, repo, host, repo, tag, host)
+}
+
+// getJSON GETs an API path with the token and decodes the answer into out; anything but
+// 200 fails the test.
+func (h *hoistProc) getJSON(t *testing.T, path string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+h.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %s", path, resp.Status, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		t.Fatalf("GET %s: %v\n%s", path, err, body)
+	}
 }

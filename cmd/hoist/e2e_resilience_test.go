@@ -192,27 +192,14 @@ func TestE2ERegistryRateLimited(t *testing.T) {
 // budgetOf returns what GET /api/v1/registries says about host.
 func budgetOf(t *testing.T, h *hoistProc, host string) registry.Budget {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.URL+"/api/v1/registries", nil)
-	req.Header.Set("Authorization", "Bearer "+h.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET /api/v1/registries: %d %s", resp.StatusCode, body)
-	}
 	var bs []registry.Budget
-	if err := json.Unmarshal(body, &bs); err != nil {
-		t.Fatalf("GET /api/v1/registries: %v\n%s", err, body)
-	}
+	h.getJSON(t, "/api/v1/registries", &bs)
 	for _, b := range bs {
 		if b.Registry == host {
 			return b
 		}
 	}
-	t.Fatalf("GET /api/v1/registries has no entry for %s: %s", host, body)
+	t.Fatalf("GET /api/v1/registries has no entry for %s: %+v", host, bs)
 	return registry.Budget{}
 }
 

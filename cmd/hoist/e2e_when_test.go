@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -19,21 +17,8 @@ import (
 // status asks the running hoist what it would do for one workload (GET /api/v1/workloads).
 func (h *hoistProc) status(t *testing.T, key string) updater.Status {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.URL+"/api/v1/workloads", nil)
-	req.Header.Set("Authorization", "Bearer "+h.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("GET /api/v1/workloads: %s %s", resp.Status, b)
-	}
 	var sts []updater.Status
-	if err := json.NewDecoder(resp.Body).Decode(&sts); err != nil {
-		t.Fatal(err)
-	}
+	h.getJSON(t, "/api/v1/workloads", &sts)
 	for _, st := range sts {
 		if st.Workload.Key() == key {
 			return st
