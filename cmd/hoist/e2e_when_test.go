@@ -87,10 +87,10 @@ func TestE2EWhenMinAge(t *testing.T) {
 func TestE2EWhenWindow(t *testing.T) {
 	t.Parallel()
 	a := newSwarmApp(t, "e2e-window-", "", "stable", 1)
-	// A window that opens in 15 s, read in a zone other than the machine's, and lasts
+	// A window that opens in 25 s (time for hoist to start and see the push on a slow machine), read in a zone other than the machine's, and lasts
 	// 10 minutes.
 	zone, _ := time.LoadLocation("Asia/Kolkata") // UTC+05:30: the half hour shows the zone is used
-	opens := time.Now().In(zone).Add(15 * time.Second).Truncate(time.Second)
+	opens := time.Now().In(zone).Add(25 * time.Second).Truncate(time.Second)
 	closes := opens.Add(10 * time.Minute)
 	when := fmt.Sprintf("    when: { timezone: Asia/Kolkata, windows: [ { from: %q, to: %q } ] }\n", opens.Format("15:04:05"), closes.Format("15:04:05"))
 	h := startHoist(t, "poll: { interval: 1s }\n"+policyYAML(a.svc, "2s")+when, nil)
