@@ -87,8 +87,8 @@ func TestE2EWhenMinAge(t *testing.T) {
 func TestE2EWhenWindow(t *testing.T) {
 	t.Parallel()
 	a := newSwarmApp(t, "e2e-window-", "", "stable", 1)
-	// A window that opens in 25 s (time for hoist to start and see the push on a slow machine), read in a zone other than the machine's, and lasts
-	// 10 minutes.
+	// A window that opens in 25 s (time for hoist to start and see the push on a slow
+	// machine), read in a zone other than the machine's, and lasts 10 minutes.
 	zone, _ := time.LoadLocation("Asia/Kolkata") // UTC+05:30: the half hour shows the zone is used
 	opens := time.Now().In(zone).Add(25 * time.Second).Truncate(time.Second)
 	closes := opens.Add(10 * time.Minute)
