@@ -1,10 +1,15 @@
-# hoist on a Swarm manager, with the Docker socket mounted:
+# hoist on a Swarm manager, with the Docker socket mounted, on the host's network (so
+# health.http probes reach published ports on the host's loopback, and webhooks reach
+# hoist on port 8080):
 #
-#   docker service create --name hoist --constraint node.role==manager \
+#   docker service create --name hoist --constraint node.role==manager --network host \
 #     --mount type=bind,src=/var/run/docker.sock,dst=/var/run/docker.sock \
 #     --mount type=volume,src=hoist-data,dst=/data \
-#     --config src=hoist.yaml,target=/etc/hoist/hoist.yaml \
-#     --publish mode=host,target=8080,published=8080 hoist:latest
+#     --config src=hoist.yaml,target=/etc/hoist/hoist.yaml hoist:latest
+#
+# Standalone: docker run -d --name hoist --network host --restart unless-stopped \
+#   -v /var/run/docker.sock:/var/run/docker.sock -v hoist-data:/data \
+#   -v $PWD/hoist.yaml:/etc/hoist/hoist.yaml:ro hoist:latest
 #
 # Build it with scripts/build-image.sh: it compiles a static binary and copies the CA
 # certificates into the build context, so no base image is pulled.

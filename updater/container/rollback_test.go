@@ -256,3 +256,21 @@ func TestUpdateHTTPProbeDuringWatch(t *testing.T) {
 		t.Fatalf("containers after rollback: %v, want the old %.12s running", names, old.ID)
 	}
 }
+
+// A probe that fails against the running container too (a wrong path, a port hoist
+// cannot reach) cannot judge the new one: it is not used, and a good image is not rolled
+// back.
+func TestUpdateHTTPProbeFailingBaseline(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "v1", NoHealthcheck: true})
+	v2 := e.push("v2", testenv.App{Version: "v2", NoHealthcheck: true})
+	old := e.run("", v1.Tag.String(), nil, &container.HostConfig{}, nil)
+
+	p := plan()
+	p.HTTPProbe = &updater.HTTPProbe{Port: 8080, Path: "/no-such-path"}
+	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, e.log)
+	must(t, r, updater.Succeeded)
+	if !strings.Contains(r.Reason, "HTTP probe not used: it fails against the running version too") || !strings.Contains(r.Reason, "status 404") {
+		t.Errorf("reason %q, want the probe reported as not used", r.Reason)
+	}
+}

@@ -59,6 +59,19 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 			swaps = append(swaps, b.newSwap(c, image, p, log))
 		}
 	}
+	// A probe that fails against the running version too cannot tell a good image from
+	// a bad one (hoist cannot reach the port, or the path is wrong): it is not used.
+	note := ""
+	if p.HTTPProbe != nil && len(swaps) > 0 {
+		if err := b.baseline(gate, swaps, p.HTTPProbe); err != nil {
+			note = "HTTP probe not used: it fails against the running version too (" + err.Error() + ")"
+			log.Warn().Msg(note)
+			p.HTTPProbe = nil
+			for _, s := range swaps {
+				s.probe = nil
+			}
+		}
+	}
 	if len(swaps) == 0 {
 		if len(refused) > 0 {
 			return updater.Result{Outcome: updater.RefusedOutcome, Reason: "not replaced: " + strings.Join(append(refused, skipped...), ", ")}
@@ -111,6 +124,9 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	}
 	res.Outcome = updater.Succeeded
 	res.Reason = fmt.Sprintf("replaced %s on %s", names(done), image)
+	if note != "" {
+		res.Reason += "; " + note
+	}
 	if len(skipped) > 0 {
 		res.Reason += "; skipped " + strings.Join(skipped, ", ")
 	}
@@ -166,6 +182,17 @@ func (b *Backend) pull(ctx context.Context, image, auth string) error {
 		return fmt.Errorf("pull %s: %w", image, err)
 	}
 	return nil
+}
+
+// baseline probes the running containers about to be replaced: nil when one answers.
+func (b *Backend) baseline(ctx context.Context, ss []*swap, p *updater.HTTPProbe) error {
+	var err error
+	for _, s := range ss {
+		if err = b.probe(ctx, s.old, p); err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 func restartsOf(ss []*swap) map[string]int {

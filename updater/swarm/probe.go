@@ -114,3 +114,29 @@ func (pr *prober) pending(addrs []string) string {
 	}
 	return ""
 }
+
+// baseline probes the tasks running the current image before the update. A probe that
+// fails against every one of them cannot tell a good image from a bad one (hoist cannot
+// reach the port, or the path is wrong): it is not used for this rollout.
+func (r *rollout) baseline(svc swarm.Service) {
+	if r.probe == nil {
+		return
+	}
+	ts, err := r.b.tasks(r.work, r.id)
+	if err != nil {
+		return
+	}
+	addrs := r.probeAddrs(svc, ts, r.old)
+	if len(addrs) == 0 {
+		return // nothing reachable now; the watch says so if that stays true
+	}
+	var last error
+	for _, a := range addrs {
+		if last = probe.Get(r.work, a, r.probe.p.Path); last == nil {
+			return
+		}
+	}
+	r.probeNote = fmt.Sprintf("HTTP probe not used: it fails against the running version too (%v)", last)
+	r.log.Warn().Msg(r.probeNote)
+	r.probe = nil
+}

@@ -85,3 +85,20 @@ func TestUpdateHTTPProbePasses(t *testing.T) {
 func replicated(n uint64) swarm.ServiceMode {
 	return swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}
 }
+
+// A probe that fails against the running version too (here a path the app does not
+// serve) cannot judge the new one: it is not used, and a good image is not rolled back.
+func TestUpdateHTTPProbeFailingBaseline(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "1", NoHealthcheck: true})
+	v2 := e.push("v2", testenv.App{Version: "2", NoHealthcheck: true})
+	w := e.createWith(v1.Image(), replicated(1), publishHost(freePort(t)))
+	p := probePlan()
+	p.HTTPProbe.Path = "/no-such-path"
+
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, e.log)
+	if res.Outcome != updater.Succeeded || !strings.Contains(res.Reason, "HTTP probe not used: it fails against the running version too") || !strings.Contains(res.Reason, "status 404") {
+		t.Fatalf("%s (%s); want succeeded, saying the probe was not used", res.Outcome, res.Reason)
+	}
+	e.assertOn(w, v2.Image(), 1)
+}

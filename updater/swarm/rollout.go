@@ -32,6 +32,8 @@ type rollout struct {
 	progress string
 	// probe runs the policy's HTTP probe during the watch, when it has one.
 	probe *prober
+	// probeNote says why the policy's probe is not used, when it is not.
+	probeNote string
 }
 
 // Update moves each service in ws to t in turn. If one does not succeed, the ones
@@ -98,6 +100,7 @@ func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.T
 	if r.old == r.target {
 		return result(updater.Skipped, "service already runs "+r.target)
 	}
+	r.baseline(svc)
 
 	if err := ctx.Err(); err != nil {
 		return result(updater.Aborted, "hoist is stopping: "+err.Error())
@@ -172,7 +175,7 @@ func (r *rollout) follow(prev *swarm.UpdateStatus) (updater.Outcome, string) {
 				if r.probe != nil {
 					return updater.Succeeded, r.probe.skipped
 				}
-				return updater.Succeeded, ""
+				return updater.Succeeded, r.probeNote
 			case swarm.UpdateStatePaused:
 				return r.rollBack("Swarm paused the update: " + st.Message)
 			case swarm.UpdateStateRollbackPaused, swarm.UpdateStateRollbackCompleted:

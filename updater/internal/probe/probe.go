@@ -42,10 +42,14 @@ func HostAddr(c container.InspectResponse, port int) string {
 	return ""
 }
 
-// ContainerAddr is HostAddr, or else port on the container's first network address.
+// ContainerAddr is HostAddr, the host's loopback for a container on the host network,
+// or else port on the container's first network address.
 func ContainerAddr(c container.InspectResponse, port int) string {
 	if a := HostAddr(c, port); a != "" {
 		return a
+	}
+	if c.HostConfig != nil && c.HostConfig.NetworkMode.IsHost() {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	}
 	if c.NetworkSettings == nil {
 		return ""
