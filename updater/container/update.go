@@ -184,12 +184,20 @@ func (b *Backend) pull(ctx context.Context, image, auth string) error {
 	return nil
 }
 
-// baseline probes the running containers about to be replaced: nil when one answers.
+// baseline probes the running containers about to be replaced: nil when one answers,
+// within probeFailures rounds a second apart (one lost request proves nothing).
 func (b *Backend) baseline(ctx context.Context, ss []*swap, p *updater.HTTPProbe) error {
 	var err error
-	for _, s := range ss {
-		if err = b.probe(ctx, s.old, p); err == nil {
-			return nil
+	for round := 0; round < probeFailures; round++ {
+		if round > 0 {
+			if serr := sleep(ctx, probeEvery); serr != nil {
+				return err
+			}
+		}
+		for _, s := range ss {
+			if err = b.probe(ctx, s.old, p); err == nil {
+				return nil
+			}
 		}
 	}
 	return err

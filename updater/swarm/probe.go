@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/swarm"
@@ -130,10 +131,16 @@ func (r *rollout) baseline(svc swarm.Service) {
 	if len(addrs) == 0 {
 		return // nothing reachable now; the watch says so if that stays true
 	}
+	// Up to probeFailures rounds a second apart: one lost request proves nothing.
 	var last error
-	for _, a := range addrs {
-		if last = probe.Get(r.work, a, r.probe.p.Path); last == nil {
-			return
+	for round := 0; round < probeFailures; round++ {
+		if round > 0 {
+			time.Sleep(probeEvery)
+		}
+		for _, a := range addrs {
+			if last = probe.Get(r.work, a, r.probe.p.Path); last == nil {
+				return
+			}
 		}
 	}
 	r.probeNote = fmt.Sprintf("HTTP probe not used: it fails against the running version too (%v)", last)
