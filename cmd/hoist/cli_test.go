@@ -117,3 +117,31 @@ func TestHistoryFromStore(t *testing.T) {
 		t.Fatalf("history web: %v", err)
 	}
 }
+
+// The configuration the README shows and the example file are valid: docs that match
+// the code.
+func TestDocumentedConfigsAreValid(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "## Configuration")
+	if !ok {
+		t.Fatal("README has no Configuration section")
+	}
+	_, rest, ok = strings.Cut(rest, "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README's Configuration section has no yaml block")
+	}
+	env := map[string]string{
+		"REGISTRY_PASSWORD": "pw", "HOIST_API_TOKEN": "0123456789abcdef0123", "HOIST_DOCKERHUB_TOKEN": "0123456789abcdef0123",
+		"HOIST_DISTRIBUTION_TOKEN": "0123456789abcdef0123", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x",
+	}
+	if out, stderr, err := runCLI(t, env, "validate", "--config", writeFile(t, block)); err != nil {
+		t.Errorf("README's configuration: %v\n%s%s", err, out, stderr)
+	}
+	if out, stderr, err := runCLI(t, nil, "validate", "--config", "../../examples/hoist.yaml"); err != nil {
+		t.Errorf("examples/hoist.yaml: %v\n%s%s", err, out, stderr)
+	}
+}
