@@ -46,7 +46,7 @@ func Text(e Event) string {
 	if e.Reason != "" {
 		fmt.Fprintf(&b, " (%s)", e.Reason)
 	}
-	if !e.Ended.IsZero() && !e.Started.IsZero() {
+	if !e.Started.IsZero() && e.Ended.After(e.Started) { // notes that end when made have no duration
 		fmt.Fprintf(&b, " in %s", e.Ended.Sub(e.Started).Round(1e9))
 	}
 	if e.Trigger != "" {

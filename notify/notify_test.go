@@ -86,6 +86,15 @@ func TestSendJSONAndSlack(t *testing.T) {
 	}
 }
 
+func TestTextOfANote(t *testing.T) {
+	held := event
+	held.Outcome, held.Reason, held.Ended = "awaiting_approval", "policy web holds new digests for approval: hoist approve service/web", held.Started
+	want := "hoist: service/web waits for approval: reg/web:1@sha256:aaaaaaaaaaaa → reg/web:1@sha256:bbbbbbbbbbbb (policy web holds new digests for approval: hoist approve service/web), trigger dockerhub"
+	if got := Text(held); got != want {
+		t.Errorf("text:\n got %q\nwant %q", got, want)
+	}
+}
+
 func TestOnlyWantedOutcomes(t *testing.T) {
 	s := newSinkServer(t, 200)
 	n, stop := start(t, []Sink{{URL: s.URL, Format: JSON{}, On: []string{"rolled_back", "failed"}}}, io.Discard)
