@@ -143,7 +143,7 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 		return st
 	}
 	if q, err := u.store.IsQuarantined(w.Key(), res.Desc.Digest.String()); err == nil && q {
-		st.Action, st.Reason = Quarantined, "this digest failed before; waiting for a newer one (clear with DELETE /api/v1/workloads/"+w.Key()+"/quarantine)"
+		st.Action, st.Reason = Quarantined, "this digest failed before; waiting for a newer one (to try it again: hoist retry "+w.Key()+")"
 		return st
 	}
 	// Only an index can change for one platform and not another; for a plain manifest

@@ -624,8 +624,25 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 	return fmt.Errorf("%w: %s (use kind/name, e.g. service/web)", ErrNoWorkload, key)
 }
 
-// ClearQuarantine lets a workload retry digests that failed.
-func (u *Updater) ClearQuarantine(key string) (int, error) { return u.store.ClearQuarantine(key) }
+// ClearQuarantine lets a workload retry digests that failed, and has it checked again.
+func (u *Updater) ClearQuarantine(key string) (int, error) {
+	n, err := u.store.ClearQuarantine(key)
+	if err != nil {
+		return n, err
+	}
+	u.listMu.Lock()
+	ws := u.listed
+	u.listMu.Unlock()
+	for _, w := range ws {
+		if w.Key() != key {
+			continue
+		}
+		if tag, _, err := imageRef(u.resolver, w.Image); err == nil {
+			u.Enqueue(registry.PushEvent{Repo: tag.Context(), Tag: tag.TagStr(), Source: "retry"})
+		}
+	}
+	return n, nil
+}
 
 // Store returns the read half of the store.
 func (u *Updater) Store() RolloutReader { return u.store }

@@ -121,6 +121,16 @@ policies:
 	if now := inspect(name); now.ID != c2.ID {
 		t.Fatalf("container replaced again after a manual rollback: %s", now.Config.Image)
 	}
+	// hoist retry lifts the quarantine: v3 comes back, now, without a new push.
+	if out, err := cli("retry", key); err != nil || !strings.Contains(out, "1 failed digest(s) may be tried again") {
+		t.Fatalf("hoist retry: %v\n%s", err, out)
+	}
+	if r := waitN(5); r.Outcome != updater.Succeeded || !strings.HasSuffix(r.To, d3.String()) || r.Trigger != "retry" {
+		t.Fatalf("after retry: %s to %s by %s (%s), want v3 again by retry", r.Outcome, r.To, r.Trigger, r.Reason)
+	}
+	if out, err := cli("retry", key); err == nil || !strings.Contains(err.Error(), "nothing quarantined") {
+		t.Fatalf("retry with nothing quarantined: %v %s", err, out)
+	}
 	if out, err := cli("rollback", "container/does-not-exist"); err == nil || !strings.Contains(err.Error(), "no such workload") {
 		t.Fatalf("rollback of an unknown workload: %v %s", err, out)
 	}

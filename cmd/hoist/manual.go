@@ -23,6 +23,7 @@ func runManual(ctx context.Context, cmd string, args []string, getenv func(strin
 		"rollback": "Return a workload to the image it had before its last rollout. For a container the\nkept previous container comes back; for a service Swarm's previous spec is restored.",
 		"finish":   "Drop the previous container kept for a manual rollback (Rancher's finish upgrade).",
 		"approve":  "Let the update held by a policy with when.approve roll out: the digest hoist check\nshows for the workload (all containers of its group with it).",
+		"retry":    "Let the digests that failed for a workload (quarantined) be tried again: the next\ncheck or push rolls the newest one out.",
 	}[cmd]
 	fs := newFlagSet(cmd+" KIND/NAME", summary+"\nThe running hoist serve does the work; its address and API token come from the config.", stderr)
 	c.bind(fs, getenv)
@@ -53,13 +54,16 @@ func runManual(ctx context.Context, cmd string, args []string, getenv func(strin
 	if base == "" {
 		base = serverURL(cfg)
 	}
-	url := strings.TrimRight(base, "/") + "/api/v1/workloads/" + key + "/" + cmd
+	method, url := http.MethodPost, strings.TrimRight(base, "/")+"/api/v1/workloads/"+key+"/"+cmd
+	if cmd == "retry" {
+		method, url = http.MethodDelete, strings.TrimRight(base, "/")+"/api/v1/workloads/"+key+"/quarantine"
+	}
 	if digest != nil && *digest != "" {
 		url += "?digest=" + neturl.QueryEscape(*digest)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 11*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return err
 	}
@@ -79,6 +83,14 @@ func runManual(ctx context.Context, cmd string, args []string, getenv func(strin
 			body.Message = strings.TrimSpace(string(b))
 		}
 		return fmt.Errorf("%s %s: %s (HTTP %d)", cmd, key, body.Message, resp.StatusCode)
+	}
+	if cmd == "retry" {
+		var res struct {
+			Cleared int `json:"cleared"`
+		}
+		json.Unmarshal(b, &res)
+		fmt.Fprintf(stdout, "%s: %d failed digest(s) may be tried again\n", key, res.Cleared)
+		return nil
 	}
 	if cmd == "approve" {
 		var st updater.Status

@@ -40,6 +40,7 @@ Usage:
   hoist rollback --config hoist.yaml KIND/NAME   return a workload to its previous image (via the running server)
   hoist finish   --config hoist.yaml KIND/NAME   drop the previous container kept for rollback
   hoist approve  --config hoist.yaml KIND/NAME   let an update held for approval roll out (--digest D)
+  hoist retry    --config hoist.yaml KIND/NAME   let digests that failed for a workload be tried again
   hoist history  --config hoist.yaml [KIND/NAME] recorded rollouts, newest first (--json, --limit N)
   hoist version                        print the version
 
@@ -61,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runCheck(ctx, rest, getenv, stdout, stderr)
 	case "validate":
 		return runValidate(rest, getenv, stdout, stderr)
-	case "rollback", "finish", "approve":
+	case "rollback", "finish", "approve", "retry":
 		return runManual(ctx, cmd, rest, getenv, stdout, stderr)
 	case "history":
 		return runHistory(ctx, rest, getenv, stdout, stderr)
