@@ -36,11 +36,10 @@ type Options struct {
 	// Now is the clock policy windows and digest ages are read on (default time.Now).
 	Now func() time.Time
 	// OnRecord, when set, is handed every record once it has ended (a rollout, a manual
-	// action, a refused or equivalent digest). It must not block.
+	// action, a refused or equivalent digest), and each update held for an operator's
+	// approval, once per workload and digest (outcome AwaitingApprovalOutcome; that one
+	// is not stored). It must not block.
 	OnRecord func(Rollout)
-	// OnHold, when set, is handed an update that waits for an operator's approval, once
-	// per workload and digest (Outcome AwaitingApprovalOutcome; not a stored record).
-	OnHold func(Rollout)
 }
 
 // Updater decides, queues and records rollouts.
@@ -58,7 +57,6 @@ type Updater struct {
 	gauge       func(name string, v float64, labels ...string)
 	now         func() time.Time
 	onRecord    func(Rollout)
-	onHold      func(Rollout)
 
 	mu      sync.Mutex
 	pending map[string]registry.PushEvent // coalesced by repo:tag
@@ -67,14 +65,19 @@ type Updater struct {
 	running sync.WaitGroup
 	stopped bool // Run has returned or is returning: schedule starts nothing
 
-	noted  map[string]bool        // workload@digest already recorded as equivalent/refused
-	timers map[string]*time.Timer // repo:tag → wake-up for a deferred update
-	wakeAt map[string]time.Time   // when each timer fires
+	noted   map[string]bool   // workload@digest already recorded as equivalent/refused
+	wakeups map[string]wakeup // repo:tag → re-check of a deferred update
 
 	listMu   sync.Mutex
 	listed   []Workload
 	listedAt time.Time
 	watched  map[string]bool // canonical repository names in use
+}
+
+// wakeup is a pending re-check of a deferred update.
+type wakeup struct {
+	at    time.Time
+	timer *time.Timer
 }
 
 type job struct {
@@ -88,17 +91,14 @@ func New(o Options) *Updater {
 		backends: map[policy.Kind]Backend{}, policies: o.Policies, plans: o.Plans,
 		resolver: o.Resolver, store: o.Store, log: o.Log, concurrency: o.Concurrency, listTTL: o.ListTTL,
 		pending: map[string]registry.PushEvent{}, wake: make(chan struct{}, 1), jobs: map[string]*job{},
-		count: o.Count, noted: map[string]bool{}, now: o.Now, onRecord: o.OnRecord, onHold: o.OnHold,
-		timers: map[string]*time.Timer{}, wakeAt: map[string]time.Time{},
+		count: o.Count, noted: map[string]bool{}, now: o.Now, onRecord: o.OnRecord,
+		wakeups: map[string]wakeup{},
 	}
 	if u.now == nil {
 		u.now = time.Now
 	}
 	if u.onRecord == nil {
 		u.onRecord = func(Rollout) {}
-	}
-	if u.onHold == nil {
-		u.onHold = func(Rollout) {}
 	}
 	if u.count == nil {
 		u.count = func(string, ...string) {}
@@ -157,10 +157,9 @@ func (u *Updater) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			u.mu.Lock()
 			u.stopped = true
-			for k, t := range u.timers {
-				t.Stop()
-				delete(u.timers, k)
-				delete(u.wakeAt, k)
+			for k, w := range u.wakeups {
+				w.timer.Stop()
+				delete(u.wakeups, k)
 			}
 			u.mu.Unlock()
 			u.running.Wait()
@@ -464,21 +463,19 @@ func (u *Updater) deferUntil(w Workload, st Status) {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if prev, ok := u.wakeAt[k]; ok && !prev.After(at) && prev.After(u.now()) {
-		return // an earlier wake-up for this tag is pending
-	}
-	if t := u.timers[k]; t != nil {
-		t.Stop()
+	if prev, ok := u.wakeups[k]; ok {
+		if !prev.at.After(at) && prev.at.After(u.now()) {
+			return // an earlier wake-up for this tag is pending
+		}
+		prev.timer.Stop()
 	}
 	ev := registry.PushEvent{Repo: st.tag.Context(), Tag: st.tag.TagStr(), Source: "schedule"}
-	u.wakeAt[k] = at
-	u.timers[k] = time.AfterFunc(at.Sub(u.now()), func() {
+	u.wakeups[k] = wakeup{at: at, timer: time.AfterFunc(at.Sub(u.now()), func() {
 		u.mu.Lock()
-		delete(u.timers, k)
-		delete(u.wakeAt, k)
+		delete(u.wakeups, k)
 		u.mu.Unlock()
 		u.Enqueue(ev)
-	})
+	})}
 }
 
 // hold tells, once per workload and digest, that an update waits for approval.
@@ -488,7 +485,7 @@ func (u *Updater) hold(w Workload, st Status, trigger string) {
 	}
 	u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
 	now := u.now()
-	u.onHold(Rollout{Workload: w.Key(), From: w.Image, To: st.Target, Trigger: trigger, Started: now, Ended: now,
+	u.onRecord(Rollout{Workload: w.Key(), From: w.Image, To: st.Target, Trigger: trigger, Started: now, Ended: now,
 		Outcome: AwaitingApprovalOutcome, Reason: st.Reason})
 }
 
@@ -506,11 +503,9 @@ func (u *Updater) Approve(ctx context.Context, key, digest string) (Status, erro
 		return Status{}, err
 	}
 	var st Status
-	var rule *policy.Rule
 	for _, w := range ws {
 		if w.Key() == key {
 			st = u.decide(ctx, w, nil)
-			rule = st.rule
 		}
 	}
 	switch {
@@ -525,7 +520,7 @@ func (u *Updater) Approve(ctx context.Context, key, digest string) (Status, erro
 	case digest != "" && digest != st.target.Digest.String():
 		return st, fmt.Errorf("%w: %s waits for approval of %s, not %s (a newer push replaced it; review that one)", ErrNothingToApprove, key, st.target.Digest, digest)
 	}
-	job := u.jobKey(st.Workload, rule)
+	job := u.jobKey(st.Workload, st.rule)
 	now := u.now()
 	for _, w := range ws {
 		if r, _ := u.policies.For(w.Kind, w.Name, w.Labels); r == nil || u.jobKey(w, r) != job {

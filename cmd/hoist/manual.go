@@ -54,9 +54,10 @@ func runManual(ctx context.Context, cmd string, args []string, getenv func(strin
 	if base == "" {
 		base = serverURL(cfg)
 	}
-	method, url := http.MethodPost, strings.TrimRight(base, "/")+"/api/v1/workloads/"+key+"/"+cmd
+	workload := strings.TrimRight(base, "/") + "/api/v1/workloads/" + key
+	method, url := http.MethodPost, workload+"/"+cmd
 	if cmd == "retry" {
-		method, url = http.MethodDelete, strings.TrimRight(base, "/")+"/api/v1/workloads/"+key+"/quarantine"
+		method, url = http.MethodDelete, workload+"/quarantine"
 	}
 	if digest != nil && *digest != "" {
 		url += "?digest=" + neturl.QueryEscape(*digest)

@@ -116,7 +116,6 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		Observe:  metrics.Observe,
 		Gauge:    metrics.Set,
 		OnRecord: func(r updater.Rollout) { notifier.Send(notifyEvent(r)) },
-		OnHold:   func(r updater.Rollout) { notifier.Send(notifyEvent(r)) },
 	})
 
 	e := echo.New()

@@ -89,10 +89,7 @@ func policies(cfg *config.Config) (*policy.Set, map[string]updater.Plan, map[str
 			Watch: p.Health.Watch.D(), Timeout: p.Health.Timeout.D(), KeepPrevious: p.Rollout.KeepPrevious.D(),
 		}
 		for _, k := range p.Rollout.Written {
-			plan.Written |= map[string]updater.PlanFields{
-				"parallelism": updater.FieldParallelism, "delay": updater.FieldDelay, "order": updater.FieldOrder,
-				"monitor": updater.FieldMonitor, "max_failure_ratio": updater.FieldMaxFailureRatio,
-			}[k]
+			plan.Written |= planFields[k]
 		}
 		if h := p.Health.HTTP; h != nil {
 			plan.HTTPProbe = &updater.HTTPProbe{Port: h.Port, Path: h.Path}
@@ -118,6 +115,12 @@ func backends(ctx context.Context, dc *client.Client, cb updater.Backend, log ze
 	}
 	log.Info().Str("reason", why).Msg("Swarm services are not managed; standalone containers are")
 	return []updater.Backend{cb}
+}
+
+// planFields names the rollout settings a policy can write, as config spells them.
+var planFields = map[string]updater.PlanFields{
+	"parallelism": updater.FieldParallelism, "delay": updater.FieldDelay, "order": updater.FieldOrder,
+	"monitor": updater.FieldMonitor, "max_failure_ratio": updater.FieldMaxFailureRatio,
 }
 
 // when compiles a policy's when: windows read in its time zone, and the minimum age.

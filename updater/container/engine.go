@@ -43,15 +43,15 @@ func (b *Backend) remove(ctx context.Context, id string) error {
 // discard removes a container hoist is done with and, with image pruning, its image
 // when no other container uses it. Only the container's removal can fail it.
 func (b *Backend) discard(ctx context.Context, id string) error {
+	if !b.pruneImages {
+		return b.remove(ctx, id)
+	}
 	img := ""
 	if c, err := b.inspect(ctx, id); err == nil {
 		img = c.Image
 	}
-	if err := b.remove(ctx, id); err != nil {
+	if err := b.remove(ctx, id); err != nil || img == "" {
 		return err
-	}
-	if !b.pruneImages || img == "" {
-		return nil
 	}
 	_, err := b.c.ImageRemove(ctx, img, client.ImageRemoveOptions{PruneChildren: true})
 	switch {

@@ -94,13 +94,13 @@ func (b *Backend) waitHealthy(ctx context.Context, id string, probe *updater.HTT
 }
 
 // watch keeps checking the containers (id → restart count) for d: any exit, restart
-// or unhealthy status fails, and so do probeFailures HTTP probes in a row.
+// or unhealthy status fails, and so do probe.Failures HTTP probes in a row.
 func (b *Backend) watch(ctx context.Context, ids map[string]int, d time.Duration, p *updater.HTTPProbe) error {
 	end := time.Now().Add(d)
 	fails := map[string]int{}
 	var probed time.Time
 	for {
-		probeNow := p != nil && time.Since(probed) >= probeEvery
+		probeNow := p != nil && time.Since(probed) >= probe.Every
 		if probeNow {
 			probed = time.Now()
 		}
@@ -116,7 +116,7 @@ func (b *Backend) watch(ctx context.Context, ids map[string]int, d time.Duration
 				continue
 			}
 			if err := b.probe(ctx, c, p); err != nil {
-				if fails[id]++; fails[id] >= probeFailures {
+				if fails[id]++; fails[id] >= probe.Failures {
 					return &UnhealthyError{strings.TrimPrefix(c.Name, "/"), fmt.Sprintf("%v (%d times in a row)", err, fails[id])}
 				}
 			} else {
@@ -131,13 +131,6 @@ func (b *Backend) watch(ctx context.Context, ids map[string]int, d time.Duration
 		}
 	}
 }
-
-// During a watch the HTTP probe runs every probeEvery; probeFailures in a row fail it
-// (one lost request is not a broken version).
-const (
-	probeEvery    = time.Second
-	probeFailures = 3
-)
 
 // probe GETs the HTTP probe: on the published loopback port when the container
 // publishes the probe port on the host, else on the container's IP.

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-dev/hoist/updater"
+	"github.com/hoist-dev/hoist/updater/internal/probe"
 )
 
 // Update replaces the containers of ws in batches of p.Parallelism. The first failure
@@ -184,23 +185,18 @@ func (b *Backend) pull(ctx context.Context, image, auth string) error {
 	return nil
 }
 
-// baseline probes the running containers about to be replaced: nil when one answers,
-// within probeFailures rounds a second apart (one lost request proves nothing).
+// baseline probes the running containers about to be replaced: nil when one answers.
 func (b *Backend) baseline(ctx context.Context, ss []*swap, p *updater.HTTPProbe) error {
-	var err error
-	for round := 0; round < probeFailures; round++ {
-		if round > 0 {
-			if serr := sleep(ctx, probeEvery); serr != nil {
-				return err
-			}
-		}
-		for _, s := range ss {
-			if err = b.probe(ctx, s.old, p); err == nil {
-				return nil
-			}
+	var addrs []string
+	for _, s := range ss {
+		if a := probe.ContainerAddr(s.old, p.Port); a != "" {
+			addrs = append(addrs, a)
 		}
 	}
-	return err
+	if len(addrs) == 0 {
+		return fmt.Errorf("http probe: no address for port %d", p.Port)
+	}
+	return probe.AnyAnswers(ctx, addrs, p.Path)
 }
 
 func restartsOf(ss []*swap) map[string]int {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"time"
 
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/swarm"
@@ -14,10 +13,6 @@ import (
 	"github.com/hoist-dev/hoist/updater"
 	"github.com/hoist-dev/hoist/updater/internal/probe"
 )
-
-// probeFailures is how many probes in a row a task may fail before the rollout fails:
-// one lost request is not a broken version.
-const probeFailures = 3
 
 // prober runs the policy's HTTP probe against a service's new tasks while hoist watches
 // them. A task is reached on its host-mode published port or the host network when it
@@ -67,10 +62,7 @@ func (r *rollout) probeAddrs(svc swarm.Service, ts []swarm.Task, image string) [
 			res, err := r.b.c.ContainerInspect(ctx, cs.ContainerID, client.ContainerInspectOptions{})
 			cancel()
 			if err == nil { // a task on another node is not on this engine
-				a = probe.HostAddr(res.Container, port)
-				if a == "" && res.Container.HostConfig != nil && res.Container.HostConfig.NetworkMode.IsHost() {
-					a = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-				}
+				a = probe.LocalAddr(res.Container, port)
 			}
 		}
 		if a == "" {
@@ -82,14 +74,14 @@ func (r *rollout) probeAddrs(svc swarm.Service, ts []swarm.Task, image string) [
 }
 
 // check probes every address once. It returns a reason when an address failed
-// probeFailures times in a row, and whether each address has answered at least once.
+// probe.Failures times in a row, and whether each address has answered at least once.
 func (pr *prober) check(ctx context.Context, addrs []string) (failed string, allPassed bool) {
 	allPassed = true
 	for _, a := range addrs {
 		if err := probe.Get(ctx, a, pr.p.Path); err != nil {
 			pr.fails[a]++
 			pr.last[a] = err
-			if pr.fails[a] >= probeFailures {
+			if pr.fails[a] >= probe.Failures {
 				return fmt.Sprintf("%v (%d times in a row)", err, pr.fails[a]), false
 			}
 		} else {
@@ -131,17 +123,9 @@ func (r *rollout) baseline(svc swarm.Service) {
 	if len(addrs) == 0 {
 		return // nothing reachable now; the watch says so if that stays true
 	}
-	// Up to probeFailures rounds a second apart: one lost request proves nothing.
-	var last error
-	for round := 0; round < probeFailures; round++ {
-		if round > 0 {
-			time.Sleep(probeEvery)
-		}
-		for _, a := range addrs {
-			if last = probe.Get(r.work, a, r.probe.p.Path); last == nil {
-				return
-			}
-		}
+	last := probe.AnyAnswers(r.work, addrs, r.probe.p.Path)
+	if last == nil {
+		return
 	}
 	r.probeNote = fmt.Sprintf("HTTP probe not used: it fails against the running version too (%v)", last)
 	r.log.Warn().Msg(r.probeNote)

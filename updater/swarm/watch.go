@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/swarm"
+
+	"github.com/hoist-dev/hoist/updater/internal/probe"
 )
 
 // failedTask finds a task on image that stopped on its own after since (engine time):
@@ -73,7 +75,7 @@ func (r *rollout) watch(completedAt time.Time) (ok bool, reason string) {
 				}
 				c := converged(svc.Spec, ts, r.target)
 				r.progress = c.String()
-				if c.done() && r.probe != nil && time.Since(probed) >= probeEvery {
+				if c.done() && r.probe != nil && time.Since(probed) >= probe.Every {
 					probed = time.Now()
 					var failed string
 					if failed, probesOK = r.probeTasks(svc, ts); failed != "" {
@@ -98,9 +100,6 @@ func (r *rollout) watch(completedAt time.Time) (ok bool, reason string) {
 		}
 	}
 }
-
-// probeEvery spaces HTTP probes during the watch.
-const probeEvery = time.Second
 
 // probeTasks runs one round of the HTTP probe. It returns why the rollout fails, if it
 // does, and whether every reachable task has answered.

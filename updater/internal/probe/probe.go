@@ -4,6 +4,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,8 +15,13 @@ import (
 	"github.com/moby/moby/api/types/container"
 )
 
-// Timeout bounds one probe request.
-const Timeout = 2 * time.Second
+// Timeout bounds one probe request; during a watch the probe runs every Every, and
+// Failures in a row fail it (one lost request is not a broken version).
+const (
+	Timeout  = 2 * time.Second
+	Every    = time.Second
+	Failures = 3
+)
 
 // HostAddr is the loopback address of port when the container publishes it on the
 // host, or "". Container IPs are not reachable from every host (rootless or Desktop
@@ -42,14 +48,22 @@ func HostAddr(c container.InspectResponse, port int) string {
 	return ""
 }
 
-// ContainerAddr is HostAddr, the host's loopback for a container on the host network,
-// or else port on the container's first network address.
-func ContainerAddr(c container.InspectResponse, port int) string {
+// LocalAddr is HostAddr, or the host's loopback for a container on the host network,
+// or "": the addresses that reach a container from its host whatever the networks.
+func LocalAddr(c container.InspectResponse, port int) string {
 	if a := HostAddr(c, port); a != "" {
 		return a
 	}
 	if c.HostConfig != nil && c.HostConfig.NetworkMode.IsHost() {
 		return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	}
+	return ""
+}
+
+// ContainerAddr is LocalAddr, or else port on the container's first network address.
+func ContainerAddr(c container.InspectResponse, port int) string {
+	if a := LocalAddr(c, port); a != "" {
+		return a
 	}
 	if c.NetworkSettings == nil {
 		return ""
@@ -81,6 +95,28 @@ func Get(ctx context.Context, addr, path string) error {
 		return fmt.Errorf("http probe %s: status %d", url, resp.StatusCode)
 	}
 	return nil
+}
+
+// AnyAnswers probes addrs, up to Failures rounds Every apart, and returns nil as soon
+// as one answers, else the last error: how the running version is checked before a
+// rollout, to tell whether the probe can judge at all.
+func AnyAnswers(ctx context.Context, addrs []string, path string) error {
+	err := errors.New("no address to probe")
+	for round := 0; round < Failures; round++ {
+		if round > 0 {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(Every):
+			}
+		}
+		for _, a := range addrs {
+			if err = Get(ctx, a, path); err == nil {
+				return nil
+			}
+		}
+	}
+	return err
 }
 
 var noRedirect = &http.Client{
