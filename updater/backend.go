@@ -49,22 +49,23 @@ type Target struct {
 func (t Target) Image() string { return t.Tag.String() + "@" + t.Digest.String() }
 
 // Plan is how a rollout proceeds and is judged, taken from the workload's policy.
+// Durations are kept in the store as nanoseconds.
 type Plan struct {
-	Parallelism     int
-	Delay           time.Duration
-	StartFirst      bool
-	Monitor         time.Duration
-	MaxFailureRatio float64
+	Parallelism     int           `json:"parallelism,omitempty"`
+	Delay           time.Duration `json:"delay,omitempty"`
+	StartFirst      bool          `json:"start_first,omitempty"`
+	Monitor         time.Duration `json:"monitor,omitempty"`
+	MaxFailureRatio float64       `json:"max_failure_ratio,omitempty"`
 	// Watch is how long hoist keeps watching after the rollout completed.
-	Watch time.Duration
+	Watch time.Duration `json:"watch,omitempty"`
 	// Timeout bounds the rollout, watch included.
-	Timeout      time.Duration
-	KeepPrevious time.Duration
+	Timeout      time.Duration `json:"timeout,omitempty"`
+	KeepPrevious time.Duration `json:"keep_previous,omitempty"`
 	// HTTPProbe, when set, is checked against new containers and service tasks.
-	HTTPProbe *HTTPProbe
+	HTTPProbe *HTTPProbe `json:"http_probe,omitempty"`
 	// Written says which rollout settings the policy wrote itself. A Swarm service that
 	// has its own update config keeps its values for the others.
-	Written PlanFields
+	Written PlanFields `json:"written,omitempty"`
 }
 
 // PlanFields is a set of a Plan's Swarm rollout settings.
@@ -86,8 +87,8 @@ func (f PlanFields) Has(g PlanFields) bool { return f&g == g }
 
 // HTTPProbe is an HTTP GET that must answer 2xx or 3xx.
 type HTTPProbe struct {
-	Port int
-	Path string
+	Port int    `json:"port"`
+	Path string `json:"path"`
 }
 
 // Outcome is how a rollout ended.
@@ -128,10 +129,25 @@ type Backend interface {
 	Kind() policy.Kind
 	// List returns every workload of this kind the engine has.
 	List(ctx context.Context) ([]Workload, error)
-	// Update moves ws (one workload, or a group that rolls out together) to t.
-	Update(ctx context.Context, ws []Workload, t Target, p Plan, log zerolog.Logger) Result
+	// Update moves ws (one workload, or a group that rolls out together) to t, telling j
+	// each phase before it acts on it.
+	Update(ctx context.Context, ws []Workload, t Target, p Plan, j Journal, log zerolog.Logger) Result
 	// Rollback returns w to the image it had before its last rollout.
 	Rollback(ctx context.Context, w Workload) error
 	// Finish drops what was kept for a manual rollback.
 	Finish(ctx context.Context, w Workload) error
+}
+
+// Resumer is a backend that can take over rollouts a previous hoist process left
+// unfinished (it was killed, or its node rebooted).
+type Resumer interface {
+	// Resume brings r, a record still running in the store, to its end from what the
+	// engine shows now: it follows, watches, rolls back or finishes, exactly as Update
+	// would have, and never sends a change twice. w is r's workload as listed now.
+	Resume(ctx context.Context, w Workload, r Rollout, p Plan, j Journal, log zerolog.Logger) Result
+	// Unfinished reads the engine alone for rollouts of ws the store does not know (a
+	// hoist started with an empty data_dir): an update hoist made that is still within
+	// its watch, or one the engine rolled back. Each comes back as a running record for
+	// Resume; plans gives a workload's plan.
+	Unfinished(ctx context.Context, ws []Workload, plans func(Workload) (Plan, bool)) []Rollout
 }

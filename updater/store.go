@@ -32,6 +32,17 @@ type Rollout struct {
 	Reason   string    `json:"reason,omitempty"`
 	Order    string    `json:"order,omitempty"`
 	Logs     string    `json:"logs,omitempty"`
+
+	// Phase is how far the rollout came; each change is written before hoist acts on it.
+	Phase   Phase     `json:"phase,omitempty"`
+	PhaseAt time.Time `json:"phase_at,omitzero"`
+	// Plan is what the rollout was to follow (kept so a restarted hoist follows it too).
+	Plan *Plan `json:"plan,omitempty"`
+	// Deadline bounds the rollout, watch included; WatchUntil is when the watch ends.
+	Deadline   time.Time `json:"deadline,omitzero"`
+	WatchUntil time.Time `json:"watch_until,omitzero"`
+	// Restarts counts the hoist processes that stopped while this rollout ran.
+	Restarts int `json:"restarts,omitempty"`
 }
 
 // Running is the outcome shown for a rollout that has not ended.

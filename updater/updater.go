@@ -337,7 +337,7 @@ func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
 		ids[i] = id
 	}
 	log.Info().Str("state", "started").Str("from", first.Workload.Image).Msg("rollout started")
-	res := b.Update(ctx, ws, t, plan, log)
+	res := b.Update(ctx, ws, t, plan, nil, log)
 	end := time.Now()
 	u.count("hoist_rollouts_total", "kind", string(first.Workload.Kind), "outcome", string(res.Outcome))
 	u.observe("hoist_rollout_duration_seconds", end.Sub(now).Seconds(), "kind", string(first.Workload.Kind), "outcome", string(res.Outcome))

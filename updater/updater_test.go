@@ -38,7 +38,7 @@ func (f *flakyEngine) List(ctx context.Context) ([]Workload, error) {
 	return []Workload{f.w}, nil
 }
 
-func (f *flakyEngine) Update(ctx context.Context, ws []Workload, t Target, p Plan, log zerolog.Logger) Result {
+func (f *flakyEngine) Update(ctx context.Context, ws []Workload, t Target, p Plan, j Journal, log zerolog.Logger) Result {
 	f.updated <- t
 	return Result{Outcome: Succeeded}
 }

@@ -35,13 +35,13 @@ func TestImagePruning(t *testing.T) {
 
 	p := plan()
 	p.KeepPrevious = 0
-	must(t, e.b.Update(e.ctx, []updater.Workload{workload(a)}, v2, p, e.log), updater.Succeeded)
+	must(t, e.b.Update(e.ctx, []updater.Workload{workload(a)}, v2, p, nil, e.log), updater.Succeeded)
 	if !exists() {
 		t.Fatal("v1's image removed while container -b still runs it")
 	}
 
 	p.KeepPrevious = time.Hour
-	must(t, e.b.Update(e.ctx, []updater.Workload{workload(b)}, v2, p, e.log), updater.Succeeded)
+	must(t, e.b.Update(e.ctx, []updater.Workload{workload(b)}, v2, p, nil, e.log), updater.Succeeded)
 	if !exists() {
 		t.Fatal("v1's image removed while -b's previous container is kept for a rollback")
 	}

@@ -38,7 +38,7 @@ func TestUpdateRollsBack(t *testing.T) {
 			old := e.run("", v1.Tag.String(), nil, host, nil)
 			e.writeFile(old.ID, "/data", "keep", "old-data")
 
-			r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, plan(), e.log)
+			r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, plan(), nil, e.log)
 			must(t, r, updater.RolledBack)
 			if !strings.Contains(r.Logs, tc.logs) {
 				t.Errorf("logs %q lack %q", r.Logs, tc.logs)
@@ -77,7 +77,7 @@ func TestUpdateBatchStopsAtFirstFailure(t *testing.T) {
 	}
 	p := plan()
 	p.Delay = 500 * time.Millisecond
-	r := e.b.Update(e.ctx, ws, bad, p, e.log)
+	r := e.b.Update(e.ctx, ws, bad, p, nil, e.log)
 	must(t, r, updater.RolledBack)
 	if !strings.Contains(r.Reason, e.prefix+"-a") || strings.Contains(r.Reason, e.prefix+"-b") {
 		t.Errorf("reason %q should name only the first batch", r.Reason)
@@ -107,7 +107,7 @@ func TestManualRollbackAndFinish(t *testing.T) {
 	upgrade := func() updater.Workload {
 		t.Helper()
 		cur := e.inspect(e.prefix)
-		must(t, e.b.Update(e.ctx, []updater.Workload{workload(cur)}, v2, plan(), e.log), updater.Succeeded)
+		must(t, e.b.Update(e.ctx, []updater.Workload{workload(cur)}, v2, plan(), nil, e.log), updater.Succeeded)
 		ws, err := e.b.List(e.ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -157,7 +157,7 @@ func TestPrune(t *testing.T) {
 	old := e.run("", v1.Tag.String(), nil, nil, nil)
 	p := plan()
 	p.Watch = time.Second
-	must(t, e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, e.log), updater.Succeeded)
+	must(t, e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, nil, e.log), updater.Succeeded)
 	if err := e.b.Prune(e.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestUpdateCancelledReverts(t *testing.T) {
 	time.AfterFunc(2500*time.Millisecond, cancel) // healthy by then, watching
 	p := plan()
 	p.Watch = 20 * time.Second
-	r := e.b.Update(ctx, []updater.Workload{workload(old)}, v2, p, e.log)
+	r := e.b.Update(ctx, []updater.Workload{workload(old)}, v2, p, nil, e.log)
 	must(t, r, updater.RolledBack)
 	if !strings.Contains(r.Reason, "cancelled") {
 		t.Errorf("reason %q does not say it was cancelled", r.Reason)
@@ -203,7 +203,7 @@ func TestUpdateMonitorsLastBatch(t *testing.T) {
 	p := plan()
 	p.Watch = 0
 	p.Monitor = 5 * time.Second
-	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, p, e.log)
+	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, p, nil, e.log)
 	must(t, r, updater.RolledBack)
 	if !strings.Contains(r.Logs, "crashing late") {
 		t.Errorf("logs %q lack the crash", r.Logs)
@@ -222,7 +222,7 @@ func TestUpdateRefusesAutoRemove(t *testing.T) {
 	old := e.run("", v1.Tag.String(), nil, &container.HostConfig{AutoRemove: true}, nil)
 	p := plan()
 	p.Watch = 4 * time.Second
-	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, p, e.log)
+	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, p, nil, e.log)
 	must(t, r, updater.RefusedOutcome)
 	if !strings.Contains(r.Reason, "--rm") {
 		t.Errorf("reason %q does not say why", r.Reason)
@@ -247,7 +247,7 @@ func TestUpdateHTTPProbeDuringWatch(t *testing.T) {
 	p := plan()
 	p.HTTPProbe = &updater.HTTPProbe{Port: 8080, Path: "/healthz"}
 	p.Watch = 8 * time.Second
-	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, p, e.log)
+	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, p, nil, e.log)
 	must(t, r, updater.RolledBack)
 	if !strings.Contains(r.Reason, "status 500 (3 times in a row)") {
 		t.Errorf("reason %q, want the probe's 500s", r.Reason)
@@ -268,7 +268,7 @@ func TestUpdateHTTPProbeFailingBaseline(t *testing.T) {
 
 	p := plan()
 	p.HTTPProbe = &updater.HTTPProbe{Port: 8080, Path: "/no-such-path"}
-	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, e.log)
+	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, nil, e.log)
 	must(t, r, updater.Succeeded)
 	if !strings.Contains(r.Reason, "HTTP probe not used: it fails against the running version too") || !strings.Contains(r.Reason, "status 404") {
 		t.Errorf("reason %q, want the probe reported as not used", r.Reason)

@@ -18,7 +18,7 @@ import (
 // Update replaces the containers of ws in batches of p.Parallelism. The first failure
 // stops the rollout and every container this call replaced gets its old container back,
 // so the group ends on one image.
-func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.Target, p updater.Plan, log zerolog.Logger) updater.Result {
+func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.Target, p updater.Plan, j updater.Journal, log zerolog.Logger) updater.Result {
 	image := t.Image()
 	log = log.With().Str("image", image).Logger()
 	if err := ctx.Err(); err != nil {

@@ -69,7 +69,7 @@ func TestUpdateKeepsSettings(t *testing.T) {
 		t.Fatalf("List: got %+v", w)
 	}
 
-	r := e.b.Update(e.ctx, []updater.Workload{w}, v2, plan(), e.log)
+	r := e.b.Update(e.ctx, []updater.Workload{w}, v2, plan(), nil, e.log)
 	must(t, r, updater.Succeeded)
 	if !strings.HasPrefix(r.Order, "stop-first") {
 		t.Errorf("order %q, want stop-first (publishes a host port)", r.Order)
@@ -189,7 +189,7 @@ func TestUpdateStartFirstNoGap(t *testing.T) {
 	})
 	p := plan()
 	p.HTTPProbe = nil
-	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, e.log)
+	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, nil, e.log)
 	close(stop)
 	wg.Wait()
 	must(t, r, updater.Succeeded)
@@ -225,7 +225,7 @@ func TestUpdateStaticIPStopFirst(t *testing.T) {
 	p := plan()
 	p.StartFirst = true
 	p.Watch = time.Second
-	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, e.log)
+	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, nil, e.log)
 	must(t, r, updater.Succeeded)
 	if !strings.HasPrefix(r.Order, "stop-first") {
 		t.Errorf("order %q, want stop-first (fixed address)", r.Order)

@@ -72,7 +72,7 @@ func TestUpdateOrderKeepsCapacity(t *testing.T) {
 			p.StartFirst = tc.startFirst
 			p.Watch = 2 * time.Second
 			stop := e.sampleRunning(w)
-			res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, e.log)
+			res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, nil, e.log)
 			lowest, samples := stop()
 			t.Logf("%+v; lowest running %d over %d samples", res, lowest, samples)
 			if res.Outcome != updater.Succeeded {

@@ -46,7 +46,7 @@ func TestUpdateHTTPProbeFails(t *testing.T) {
 	v2 := e.push("v2", testenv.App{Version: "2", Mode: testenv.Unhealthy, NoHealthcheck: true})
 	w := e.createWith(v1.Image(), replicated(1), publishHost(freePort(t)))
 
-	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, probePlan(), e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, probePlan(), nil, e.log)
 	t.Logf("%+v", res)
 	if res.Outcome != updater.RolledBack || !strings.Contains(res.Reason, "status 500") || !strings.Contains(res.Reason, "3 times in a row") {
 		t.Fatalf("outcome %s (%s), want rolled_back on the probe's status 500", res.Outcome, res.Reason)
@@ -54,7 +54,7 @@ func TestUpdateHTTPProbeFails(t *testing.T) {
 	e.assertOn(w, v1.Image(), 1)
 
 	// Without the probe the same version passes: Swarm and the task states see no fault.
-	res = e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), e.log)
+	res = e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), nil, e.log)
 	if res.Outcome != updater.Succeeded {
 		t.Fatalf("without a probe: %s (%s), want succeeded", res.Outcome, res.Reason)
 	}
@@ -69,13 +69,13 @@ func TestUpdateHTTPProbePasses(t *testing.T) {
 	published := e.createWith(v1.Image(), replicated(1), publishHost(freePort(t)))
 	hidden := e.create(v1.Image(), replicated(1))
 
-	res := e.b.Update(context.Background(), []updater.Workload{published}, v2, probePlan(), e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{published}, v2, probePlan(), nil, e.log)
 	if res.Outcome != updater.Succeeded || res.Reason != "" {
 		t.Fatalf("published port: %s (%s), want succeeded", res.Outcome, res.Reason)
 	}
 	e.assertOn(published, v2.Image(), 1)
 
-	res = e.b.Update(context.Background(), []updater.Workload{hidden}, v2, probePlan(), e.log)
+	res = e.b.Update(context.Background(), []updater.Workload{hidden}, v2, probePlan(), nil, e.log)
 	if res.Outcome != updater.Succeeded || !strings.Contains(res.Reason, "HTTP probe not run") || !strings.Contains(res.Reason, "8080") {
 		t.Fatalf("unreachable port: %s (%s), want succeeded saying the probe did not run", res.Outcome, res.Reason)
 	}
@@ -96,7 +96,7 @@ func TestUpdateHTTPProbeFailingBaseline(t *testing.T) {
 	p := probePlan()
 	p.HTTPProbe.Path = "/no-such-path"
 
-	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, nil, e.log)
 	if res.Outcome != updater.Succeeded || !strings.Contains(res.Reason, "HTTP probe not used: it fails against the running version too") || !strings.Contains(res.Reason, "status 404") {
 		t.Fatalf("%s (%s); want succeeded, saying the probe was not used", res.Outcome, res.Reason)
 	}

@@ -20,7 +20,7 @@ func TestManualRollback(t *testing.T) {
 	}
 	p := fastPlan()
 	p.Watch = 0
-	if res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, e.log); res.Outcome != updater.Succeeded {
+	if res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, nil, e.log); res.Outcome != updater.Succeeded {
 		t.Fatalf("update: %s (%s)", res.Outcome, res.Reason)
 	}
 	e.assertOn(w, v2.Image(), 1)

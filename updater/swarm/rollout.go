@@ -38,7 +38,7 @@ type rollout struct {
 
 // Update moves each service in ws to t in turn. If one does not succeed, the ones
 // already moved are rolled back, so a group ends together on the target or before it.
-func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.Target, p updater.Plan, log zerolog.Logger) updater.Result {
+func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.Target, p updater.Plan, j updater.Journal, log zerolog.Logger) updater.Result {
 	res := updater.Result{Outcome: updater.Skipped, Reason: "no service to update", Order: string(order(p))}
 	var moved []updater.Workload
 	for _, w := range ws {

@@ -34,7 +34,7 @@ func TestUpdateHealthy(t *testing.T) {
 	}
 
 	start := time.Now()
-	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), nil, e.log)
 	t.Logf("update took %s: %+v", time.Since(start).Round(time.Millisecond), res)
 	if res.Outcome != updater.Succeeded {
 		t.Fatalf("outcome %s (%s), want succeeded", res.Outcome, res.Reason)
@@ -55,7 +55,7 @@ func TestUpdateCrashAtStart(t *testing.T) {
 	v2 := e.push("v2", testenv.App{Version: "2", Mode: testenv.Crash})
 	w := e.service(v1.Image(), 1)
 
-	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), nil, e.log)
 	t.Logf("%+v", res)
 	if res.Outcome != updater.RolledBack {
 		t.Fatalf("outcome %s (%s), want rolled_back", res.Outcome, res.Reason)
@@ -72,7 +72,7 @@ func TestUpdateUnhealthy(t *testing.T) {
 	v2 := e.push("v2", testenv.App{Version: "2", Mode: testenv.Unhealthy})
 	w := e.service(v1.Image(), 1)
 
-	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), nil, e.log)
 	t.Logf("%+v", res)
 	if res.Outcome != updater.RolledBack {
 		t.Fatalf("outcome %s (%s), want rolled_back", res.Outcome, res.Reason)
@@ -90,7 +90,7 @@ func TestUpdateLateCrash(t *testing.T) {
 
 	p := fastPlan()
 	p.Watch = 10 * time.Second
-	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, nil, e.log)
 	t.Logf("%+v", res)
 	if res.Outcome != updater.RolledBack {
 		t.Fatalf("outcome %s (%s), want rolled_back", res.Outcome, res.Reason)
@@ -115,7 +115,7 @@ func TestUpdateSameImageSkips(t *testing.T) {
 	}
 
 	start := time.Now()
-	res := e.b.Update(context.Background(), []updater.Workload{w}, v1, fastPlan(), e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v1, fastPlan(), nil, e.log)
 	if res.Outcome != updater.Skipped {
 		t.Fatalf("outcome %s (%s), want skipped", res.Outcome, res.Reason)
 	}
@@ -140,7 +140,7 @@ func TestUpdateGlobal(t *testing.T) {
 
 	p := fastPlan()
 	p.Watch = 2 * time.Second
-	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, nil, e.log)
 	if res.Outcome != updater.Succeeded {
 		t.Fatalf("outcome %s (%s), want succeeded", res.Outcome, res.Reason)
 	}
@@ -154,7 +154,7 @@ func TestUpdateNoReplicas(t *testing.T) {
 	w := e.service(v1.Image(), 0)
 
 	start := time.Now()
-	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), nil, e.log)
 	if res.Outcome != updater.Succeeded {
 		t.Fatalf("outcome %s (%s), want succeeded", res.Outcome, res.Reason)
 	}
@@ -175,7 +175,7 @@ func TestUpdateRollbackPausedIsResumed(t *testing.T) {
 	v2 := e.push("v2", testenv.App{Version: "2", Mode: testenv.Crash})
 	w := e.service(v1.Image(), 1)
 
-	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, fastPlan(), nil, e.log)
 	t.Logf("%+v", res)
 	if res.Outcome != updater.RolledBack {
 		t.Fatalf("outcome %s (%s), want rolled_back", res.Outcome, res.Reason)

@@ -26,7 +26,7 @@ func TestUpdateKeepsServiceSettings(t *testing.T) {
 	p.StartFirst, p.Parallelism, p.Monitor = true, 1, 2*time.Second
 	p.Written = updater.FieldMonitor
 
-	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, nil, e.log)
 	if res.Outcome != updater.Succeeded || res.Order != "stop-first (the service's own update config)" {
 		t.Fatalf("%s, order %q (%s); want succeeded, stop-first from the service", res.Outcome, res.Order, res.Reason)
 	}
@@ -60,7 +60,7 @@ func TestUpdateHostPortStopFirst(t *testing.T) {
 	p := fastPlan()
 	p.StartFirst, p.Written = true, 0
 
-	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, e.log)
+	res := e.b.Update(context.Background(), []updater.Workload{w}, v2, p, nil, e.log)
 	if res.Outcome != updater.Succeeded || !strings.HasPrefix(res.Order, "stop-first (the service publishes a port in host mode") {
 		t.Fatalf("%s, order %q (%s); want succeeded stop-first for the host-mode port", res.Outcome, res.Order, res.Reason)
 	}

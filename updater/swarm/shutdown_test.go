@@ -37,7 +37,7 @@ func TestUpdateSurvivesShutdown(t *testing.T) {
 
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(time.Second, cancel)
-			res := e.b.Update(ctx, []updater.Workload{w}, v2, fastPlan(), e.log)
+			res := e.b.Update(ctx, []updater.Workload{w}, v2, fastPlan(), nil, e.log)
 			t.Logf("%+v", res)
 			if res.Outcome != tc.want {
 				t.Fatalf("outcome %s (%s), want %s", res.Outcome, res.Reason, tc.want)
@@ -143,7 +143,7 @@ func TestUpdateShutdownDuringRequest(t *testing.T) {
 	b := New(c)
 	b.shutdownGrace = 60 * time.Second
 
-	res := b.Update(ctx, []updater.Workload{w}, v2, fastPlan(), e.log)
+	res := b.Update(ctx, []updater.Workload{w}, v2, fastPlan(), nil, e.log)
 	t.Logf("%+v", res)
 	if !tr.hit.Load() {
 		t.Fatal("the update request was never seen")

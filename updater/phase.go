@@ -1,0 +1,83 @@
+package updater
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Phase is how far a rollout has come. hoist writes the phase to the store before it
+// acts on it, one write per change, so that a hoist killed at any moment finds on
+// restart what it was doing and can finish it (see Updater.Run and Resumer).
+type Phase string
+
+const (
+	// PhaseSubmitted: the rollout is recorded and its change is about to be sent to the
+	// engine (it may or may not have arrived).
+	PhaseSubmitted Phase = "submitted"
+	// PhaseConverging: the engine took the change; tasks or containers are being replaced.
+	PhaseConverging Phase = "converging"
+	// PhaseWatching: everything runs the target; hoist watches it for Plan.Watch.
+	PhaseWatching Phase = "watching"
+	// PhaseRollingBack: the target failed; the workload is going back.
+	PhaseRollingBack Phase = "rolling_back"
+	// PhaseEnded: the record has its outcome.
+	PhaseEnded Phase = "ended"
+)
+
+// Journal is told each phase a rollout enters, before the backend acts on it. A nil
+// Journal records nothing.
+type Journal func(Phase)
+
+// Enter records p; it is safe on a nil Journal.
+func (j Journal) Enter(p Phase) {
+	if j != nil {
+		j(p)
+	}
+}
+
+// RestartNote is what a record says of a rollout that outlived a hoist process.
+const RestartNote = "hoist restarted during this rollout"
+
+// SetPhase moves the unfinished record id to phase p in one write. It returns the
+// record as stored.
+func (s *Store) SetPhase(id uint64, p Phase, at time.Time) (Rollout, error) {
+	var r Rollout
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRollouts)
+		v := b.Get(key(id))
+		if v == nil {
+			return fmt.Errorf("rollout %d: not in the store", id)
+		}
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("rollout %d: %w", id, err)
+		}
+		r.Phase, r.PhaseAt = p, at
+		if p == PhaseWatching && r.Plan != nil {
+			r.WatchUntil = at.Add(r.Plan.Watch)
+		}
+		nv, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return b.Put(key(id), nv)
+	})
+	return r, err
+}
+
+// Unfinished returns the records a previous process left running, oldest first.
+func (s *Store) Unfinished() ([]Rollout, error) {
+	var out []Rollout
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRollouts).ForEach(func(k, v []byte) error {
+			var r Rollout
+			if json.Unmarshal(v, &r) == nil && r.Outcome == Running {
+				out = append(out, r)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
