@@ -142,12 +142,14 @@ type Backend interface {
 // unfinished (it was killed, or its node rebooted).
 type Resumer interface {
 	// Resume brings r, a record still running in the store, to its end from what the
-	// engine shows now: it follows, watches, rolls back or finishes, exactly as Update
-	// would have, and never sends a change twice. w is r's workload as listed now.
-	Resume(ctx context.Context, w Workload, r Rollout, p Plan, j Journal, log zerolog.Logger) Result
-	// Unfinished reads the engine alone for rollouts of ws the store does not know (a
-	// hoist started with an empty data_dir): an update hoist made that is still within
-	// its watch, or one the engine rolled back. Each comes back as a running record for
-	// Resume; plans gives a workload's plan.
-	Unfinished(ctx context.Context, ws []Workload, plans func(Workload) (Plan, bool)) []Rollout
+	// engine shows now: it follows, watches, rolls back or finishes exactly as Update
+	// would have, and never sends a change twice. w is r's workload as listed now (only
+	// Kind and Name when it is not listed), t is r's target.
+	Resume(ctx context.Context, w Workload, r Rollout, t Target, p Plan, j Journal, log zerolog.Logger) Result
+	// Unfinished reads the engine alone for rollouts of ws that the store does not know
+	// (known says which workload keys it has records for): an update hoist made that is
+	// still within its watch, or one the engine rolled back. Each comes back as a record
+	// (From, To, Started, Phase, Plan) for Resume; plans gives a workload's plan, false
+	// when no policy governs it. It may also finish half-done work that needs no record.
+	Unfinished(ctx context.Context, ws []Workload, known func(key string) bool, plans func(Workload) (Plan, bool)) []Rollout
 }

@@ -81,3 +81,16 @@ func (s *Store) Unfinished() ([]Rollout, error) {
 	})
 	return out, err
 }
+
+// Get returns one record.
+func (s *Store) Get(id uint64) (Rollout, error) {
+	var r Rollout
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketRollouts).Get(key(id))
+		if v == nil {
+			return fmt.Errorf("rollout %d: not in the store", id)
+		}
+		return json.Unmarshal(v, &r)
+	})
+	return r, err
+}

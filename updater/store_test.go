@@ -7,7 +7,7 @@ import (
 )
 
 // Records and quarantines survive a restart; a rollout left running by a crash is
-// marked aborted on the next start.
+// found unfinished on the next start, with its phase.
 func TestStoreSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	s, err := OpenStore(dir, false)
@@ -18,7 +18,10 @@ func TestStoreSurvivesRestart(t *testing.T) {
 	id1, _ := s.Begin(Rollout{Workload: "service/web", From: "a", To: "b", Trigger: "poll", Started: now})
 	s.Put(Rollout{ID: id1, Workload: "service/web", From: "a", To: "b", Trigger: "poll", Started: now, Ended: now, Outcome: RolledBack, Reason: "crash"})
 	s.Quarantine(Quarantine{Workload: "service/web", Digest: "sha256:bb", Since: now, Reason: "crash", Rollout: id1})
-	id2, _ := s.Begin(Rollout{Workload: "service/api", From: "c", To: "d", Trigger: "dockerhub", Started: now})
+	id2, _ := s.Begin(Rollout{Workload: "service/api", From: "c", To: "d", Trigger: "dockerhub", Started: now, Phase: PhaseSubmitted, Plan: &Plan{Watch: 30 * time.Second}})
+	if _, err := s.SetPhase(id2, PhaseWatching, now); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
 
 	s, err = OpenStore(dir, false)
@@ -26,9 +29,10 @@ func TestStoreSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ab, err := s.Interrupted(now)
-	if err != nil || len(ab) != 1 || ab[0].ID != id2 || ab[0].Outcome != Aborted {
-		t.Fatalf("interrupted: %+v %v", ab, err)
+	ab, err := s.Unfinished()
+	if err != nil || len(ab) != 1 || ab[0].ID != id2 || ab[0].Outcome != Running || ab[0].Phase != PhaseWatching ||
+		!ab[0].WatchUntil.Equal(now.Add(30*time.Second)) {
+		t.Fatalf("unfinished: %+v %v", ab, err)
 	}
 	rs, _ := s.Rollouts("", 10)
 	if len(rs) != 2 || rs[0].ID != id2 || rs[1].Outcome != RolledBack || rs[1].Reason != "crash" {
@@ -73,7 +77,7 @@ func TestStoreAddEndedRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if ab, err := s.Interrupted(now); err != nil || len(ab) != 0 {
+	if ab, err := s.Unfinished(); err != nil || len(ab) != 0 {
 		t.Fatalf("an ended note taken for interrupted: %+v %v", ab, err)
 	}
 }

@@ -149,9 +149,9 @@ func (u *Updater) Enqueue(ev registry.PushEvent) bool {
 // Run dispatches events until ctx ends, then waits for rollouts in flight (backends
 // finish or roll back under their own grace period).
 func (u *Updater) Run(ctx context.Context) error {
-	if _, err := u.workloads(ctx, true); err != nil {
-		u.log.Warn().Err(err).Msg("first workload listing failed; will retry on the next event")
-	}
+	// Rollouts a previous process left unfinished come first: each holds its
+	// workload's slot, so no event for that workload is served before it has ended.
+	u.resume(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -234,6 +234,12 @@ func (u *Updater) jobKey(w Workload, rule *policy.Rule) string {
 // schedule runs the job for key unless it is running, in which case it runs once more
 // afterwards (events during a rollout coalesce into one re-check).
 func (u *Updater) schedule(ctx context.Context, key, trigger string) {
+	u.startJob(ctx, key, trigger, nil)
+}
+
+// startJob is schedule with first, when not nil, run in place of the job's first
+// check (a resumed rollout); the workload is checked once more after it.
+func (u *Updater) startJob(ctx context.Context, key, trigger string, first func()) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.stopped {
@@ -243,7 +249,7 @@ func (u *Updater) schedule(ctx context.Context, key, trigger string) {
 		j.again, j.trigger = true, trigger
 		return
 	}
-	j := &job{trigger: trigger}
+	j := &job{trigger: trigger, again: first != nil}
 	u.jobs[key] = j
 	u.running.Add(1)
 	go func() {
@@ -252,7 +258,12 @@ func (u *Updater) schedule(ctx context.Context, key, trigger string) {
 			u.mu.Lock()
 			trigger := j.trigger
 			u.mu.Unlock()
-			u.process(ctx, key, trigger)
+			if first != nil {
+				first()
+				first = nil
+			} else {
+				u.process(ctx, key, trigger)
+			}
 			u.mu.Lock()
 			if !j.again || ctx.Err() != nil {
 				delete(u.jobs, key)
@@ -303,64 +314,6 @@ func (u *Updater) process(ctx context.Context, key, trigger string) {
 		return
 	}
 	u.rollout(ctx, group, trigger)
-}
-
-// rollout runs one backend update for statuses that share a target, and records it.
-func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
-	first := group[0]
-	t := first.target
-	ws := make([]Workload, len(group))
-	for i, st := range group {
-		ws[i] = st.Workload
-	}
-	log := u.log.With().Str("workload", first.Workload.Key()).Str("image", t.Tag.String()).Str("digest", t.Digest.String()).Str("trigger", trigger).Logger()
-	if len(ws) > 1 {
-		log = log.With().Int("group", len(ws)).Logger()
-	}
-	b, ok := u.backends[first.Workload.Kind]
-	if !ok {
-		log.Error().Msg("no backend for this kind of workload")
-		return
-	}
-	plan := u.plans[first.Policy]
-	if auth, err := u.resolver.Authenticator(ctx, t.Tag.Context()); err == nil {
-		t.RegistryAuth = encodeAuth(auth, t.Tag.Context())
-	}
-	ids := make([]uint64, len(ws))
-	now := time.Now()
-	for i, w := range ws {
-		id, err := u.store.Begin(Rollout{Workload: w.Key(), From: w.Image, To: t.Image(), Trigger: trigger, Started: now})
-		if err != nil {
-			log.Error().Err(err).Msg("record rollout start; not rolling out")
-			return
-		}
-		ids[i] = id
-	}
-	log.Info().Str("state", "started").Str("from", first.Workload.Image).Msg("rollout started")
-	res := b.Update(ctx, ws, t, plan, nil, log)
-	end := time.Now()
-	u.count("hoist_rollouts_total", "kind", string(first.Workload.Kind), "outcome", string(res.Outcome))
-	u.observe("hoist_rollout_duration_seconds", end.Sub(now).Seconds(), "kind", string(first.Workload.Kind), "outcome", string(res.Outcome))
-	ev := log.Info()
-	if res.Outcome != Succeeded && res.Outcome != Skipped {
-		ev = log.Warn()
-	}
-	ev.Str("state", string(res.Outcome)).Str("reason", res.Reason).Str("order", res.Order).Dur("took", end.Sub(now)).Msg("rollout ended")
-	for i, w := range ws {
-		r := Rollout{ID: ids[i], Workload: w.Key(), From: w.Image, To: t.Image(), Trigger: trigger, Started: now, Ended: end,
-			Outcome: res.Outcome, Reason: res.Reason, Order: res.Order, Logs: res.Logs}
-		if err := u.store.Put(r); err != nil {
-			log.Error().Err(err).Msg("record rollout end")
-		}
-		u.onRecord(r)
-		if res.Outcome == RolledBack || res.Outcome == Failed {
-			q := Quarantine{Workload: w.Key(), Digest: t.Digest.String(), Since: end, Reason: res.Reason, Rollout: ids[i]}
-			if err := u.store.Quarantine(q); err != nil {
-				log.Error().Err(err).Msg("quarantine digest")
-			}
-		}
-	}
-	u.invalidate()
 }
 
 // workloads lists every backend's workloads, reusing a recent listing unless fresh.

@@ -83,22 +83,17 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		return err
 	}
 	defer store.Close()
-	if rs, err := store.Interrupted(time.Now()); err == nil {
-		for _, r := range rs {
-			log.Warn().Str("workload", r.Workload).Uint64("rollout", r.ID).Msg("a rollout was interrupted by the last shutdown")
-		}
-	}
+	pruneHistory(store, cfg, log)
 
-	// Recovery and pruning touch only containers this hoist's policies govern.
+	// Recovery and pruning touch only containers this hoist's policies govern. Rollouts
+	// a previous process left unfinished, and half-done swaps, are taken up by the
+	// updater before it serves any event for their workloads (updater/resume.go).
 	cb := container.New(dc, container.WithLogger(log.With().Str("component", "container").Logger()),
 		container.WithImagePruning(cfg.Docker.PruneImages),
 		container.WithScope(func(name string, labels map[string]string) bool {
 			r, _ := set.For(policy.Container, name, labels)
 			return r != nil
 		}))
-	if err := cb.Recover(ctx, log.With().Str("component", "container").Logger()); err != nil {
-		log.Error().Err(err).Msg("recovering half-done container swaps")
-	}
 	metrics := api.NewMetrics()
 	reg := newRegistry(cfg)
 	// Notifications outlive the updater: rollouts that end during shutdown are reported.
@@ -162,6 +157,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 				if _, err := store.ForgetSeen(time.Now().Add(-seenKept(cfg))); err != nil {
 					log.Warn().Err(err).Msg("forget old digest sightings")
 				}
+				pruneHistory(store, cfg, log)
 			}
 		}
 	}()

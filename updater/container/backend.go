@@ -31,6 +31,9 @@ const (
 	LabelSwapOf = "hoist.swap.of"
 	// LabelSwapName holds the name the swap is for.
 	LabelSwapName = "hoist.swap.name"
+	// LabelWatch holds how long the replacement is watched once it holds the name (a
+	// Go duration): a hoist restarted without its store watches it again for that long.
+	LabelWatch = "hoist.watch"
 	// LabelPreviousExpires holds when the replaced container may be removed (RFC 3339).
 	LabelPreviousExpires = "hoist.previous.expires"
 )

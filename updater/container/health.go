@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -106,8 +107,15 @@ func (b *Backend) watch(ctx context.Context, ids map[string]int, d time.Duration
 		}
 		for id, restarts := range ids {
 			c, err := b.inspect(ctx, id)
-			if err != nil {
+			if cerrdefs.IsNotFound(err) {
 				return err
+			}
+			if err != nil {
+				// The engine does not answer (dockerd restarting): judge the container
+				// once it does, within the watch's own bound.
+				b.log.Warn().Err(err).Msg("watching: the engine does not answer")
+				probeNow = false
+				continue
 			}
 			if _, err := judge(c, restarts); err != nil {
 				return err

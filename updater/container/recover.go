@@ -26,6 +26,12 @@ import (
 //
 // Call it once at start-up, before any rollout.
 func (b *Backend) Recover(ctx context.Context, log zerolog.Logger) error {
+	return b.recoverAll(ctx, log, func(string) bool { return false })
+}
+
+// recoverAll is Recover for every half-done swap except those taken says another path
+// takes care of.
+func (b *Backend) recoverAll(ctx context.Context, log zerolog.Logger, taken func(base string) bool) error {
 	r, err := b.c.ContainerList(ctx, client.ContainerListOptions{All: true})
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
@@ -44,6 +50,9 @@ func (b *Backend) Recover(ctx context.Context, log zerolog.Logger) error {
 	}
 	var errs []error
 	for base := range bases {
+		if taken(base) {
+			continue
+		}
 		l := log.With().Str("container", base).Logger()
 		if err := b.recoverOne(ctx, base, l); err != nil {
 			l.Error().Err(err).Msg("recovery failed")

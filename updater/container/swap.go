@@ -33,6 +33,7 @@ type swap struct {
 	startFirst bool
 	order      string
 	keep       time.Duration
+	watch      time.Duration
 	probe      *updater.HTTPProbe
 
 	newID      string // set once the replacement exists
@@ -44,7 +45,7 @@ type swap struct {
 
 func (b *Backend) newSwap(old container.InspectResponse, image string, p updater.Plan, log zerolog.Logger) *swap {
 	name := strings.TrimPrefix(old.Name, "/")
-	s := &swap{b: b, old: old, name: name, image: image, keep: p.KeepPrevious, probe: p.HTTPProbe,
+	s := &swap{b: b, old: old, name: name, image: image, keep: p.KeepPrevious, watch: p.Watch, probe: p.HTTPProbe,
 		log: log.With().Str("container", name).Str("old_id", old.ID[:12]).Logger()}
 	ports := publishedPorts(old.HostConfig)
 	switch {
@@ -136,7 +137,7 @@ func (s *swap) create(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("inspect old image %s: %w", s.old.Image, err)
 	}
-	labels := map[string]string{LabelSwapOf: s.old.ID, LabelSwapName: s.name}
+	labels := map[string]string{LabelSwapOf: s.old.ID, LabelSwapName: s.name, LabelWatch: s.watch.String()}
 	if s.keep > 0 {
 		labels[LabelPreviousExpires] = s.b.now().Add(s.keep).UTC().Format(time.RFC3339)
 	}

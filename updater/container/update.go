@@ -86,13 +86,14 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	}
 	log.Info().Msg("image pulled")
 	res := updater.Result{Order: orders(swaps)}
+	j.Enter(updater.PhaseConverging)
 
 	batch := max(p.Parallelism, 1)
 	var done []*swap
 	for i := 0; i < len(swaps); i += batch {
 		if i > 0 && p.Delay > 0 {
 			if err := sleep(gate, p.Delay); err != nil {
-				return b.revertAll(ctx, done, nil, fmt.Errorf("stopped between batches: %w", err), res, log)
+				return b.revertAll(ctx, done, nil, fmt.Errorf("stopped between batches: %w", err), res, j, log)
 			}
 		}
 		part := swaps[i:min(i+batch, len(swaps))]
@@ -104,20 +105,21 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 		wg.Wait()
 		done = append(done, part...)
 		if err := errors.Join(errs...); err != nil {
-			return b.revertAll(ctx, done, part, err, res, log)
+			return b.revertAll(ctx, done, part, err, res, j, log)
 		}
 		// Every batch is monitored, the last one too: a container without a healthcheck
 		// passes the gate as soon as it runs, and with no watch configured a crash a
 		// second later would otherwise go unnoticed (Swarm monitors every task alike).
 		if p.Monitor > 0 {
 			if err := b.watch(gate, restartsOf(part), p.Monitor, p.HTTPProbe); err != nil {
-				return b.revertAll(ctx, done, part, err, res, log)
+				return b.revertAll(ctx, done, part, err, res, j, log)
 			}
 		}
 	}
 	log.Info().Dur("watch", p.Watch).Msg("all replaced; watching")
+	j.Enter(updater.PhaseWatching)
 	if err := b.watch(gate, restartsOf(done), p.Watch, p.HTTPProbe); err != nil {
-		return b.revertAll(ctx, done, done, err, res, log)
+		return b.revertAll(ctx, done, done, err, res, j, log)
 	}
 	var errs []error
 	for _, s := range done {
@@ -140,8 +142,9 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 
 // revertAll brings every replaced container's old one back, under a grace period that
 // outlives a shutdown. failed are the ones whose logs are worth keeping.
-func (b *Backend) revertAll(ctx context.Context, done, failed []*swap, cause error, res updater.Result, log zerolog.Logger) updater.Result {
+func (b *Backend) revertAll(ctx context.Context, done, failed []*swap, cause error, res updater.Result, j updater.Journal, log zerolog.Logger) updater.Result {
 	log.Warn().Err(cause).Msg("rollout failed; reverting")
+	j.Enter(updater.PhaseRollingBack)
 	gctx, cancel := b.graceCtx(ctx)
 	defer cancel()
 	var errs []error

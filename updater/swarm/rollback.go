@@ -14,6 +14,7 @@ import (
 // rollout's deadline and whether or not hoist is stopping.
 func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
 	r.log.Warn().Str("reason", reason).Str("to", r.old).Msg("rolling back")
+	r.journal.Enter(updater.PhaseRollingBack)
 	ctx, cancel := context.WithTimeout(r.work, r.b.rollbackTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -55,6 +56,7 @@ func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
 // settle waits for Swarm's own rollback to leave the old image running everywhere.
 // why is Swarm's message from when it started the rollback.
 func (r *rollout) settle(st *swarm.UpdateStatus, why string) (updater.Outcome, string) {
+	r.journal.Enter(updater.PhaseRollingBack)
 	ctx, cancel := context.WithTimeout(r.work, r.b.rollbackTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()

@@ -34,6 +34,8 @@ type rollout struct {
 	probe *prober
 	// probeNote says why the policy's probe is not used, when it is not.
 	probeNote string
+	// journal is told each phase before the rollout acts on it.
+	journal updater.Journal
 }
 
 // Update moves each service in ws to t in turn. If one does not succeed, the ones
@@ -42,7 +44,7 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	res := updater.Result{Outcome: updater.Skipped, Reason: "no service to update", Order: string(order(p))}
 	var moved []updater.Workload
 	for _, w := range ws {
-		r := b.updateOne(ctx, w, t, p, log.With().Str("service", w.Name).Logger())
+		r := b.updateOne(ctx, w, t, p, j, log.With().Str("service", w.Name).Logger())
 		switch r.Outcome {
 		case updater.Skipped:
 			if len(moved) == 0 {
@@ -69,18 +71,27 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	return res
 }
 
-func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.Target, p updater.Plan, log zerolog.Logger) updater.Result {
+// newRollout prepares the rollout of w to t; its deadline starts now.
+func (b *Backend) newRollout(ctx context.Context, w updater.Workload, t updater.Target, p updater.Plan, j updater.Journal, log zerolog.Logger) *rollout {
 	r := &rollout{
 		b: b, log: log, plan: p,
 		id: w.ID, name: w.Name, target: t.Image(),
 		parent: ctx, work: context.WithoutCancel(ctx), start: time.Now(),
-		probe: newProber(p.HTTPProbe),
+		probe: newProber(p.HTTPProbe), journal: j,
+	}
+	if r.id == "" {
+		r.id = w.Name // the engine takes a service's name where it takes its ID
 	}
 	timeout := p.Timeout
 	if timeout <= 0 {
 		timeout = b.defaultTimeout
 	}
 	r.deadline = r.start.Add(timeout)
+	return r
+}
+
+func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.Target, p updater.Plan, j updater.Journal, log zerolog.Logger) updater.Result {
+	r := b.newRollout(ctx, w, t, p, j, log)
 	orderWhy := string(order(p)) + " (from the policy)"
 	result := func(o updater.Outcome, reason string) updater.Result {
 		return updater.Result{Outcome: o, Reason: reason, Order: orderWhy}
@@ -115,7 +126,7 @@ func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.T
 		r.old = specImage(s.Spec)
 		spec, why := targetSpec(s.Spec, r.target, p)
 		orderWhy = why
-		return spec, true
+		return mark(spec, r.target, time.Now()), true
 	})
 	if err != nil && before.ID != "" {
 		// The answer was lost (a timeout, a dropped connection), not necessarily the
@@ -132,6 +143,7 @@ func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.T
 		return result(updater.Skipped, "service already runs "+r.target)
 	}
 	r.log.Info().Str("from", r.old).Str("to", r.target).Msg("updating")
+	r.journal.Enter(updater.PhaseConverging)
 
 	if n, ok := replicas(before.Spec); ok && n == 0 {
 		return result(updater.Succeeded, "service has no replicas: only its spec was updated")
@@ -139,8 +151,14 @@ func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.T
 	if before.Spec.Mode.ReplicatedJob != nil || before.Spec.Mode.GlobalJob != nil {
 		return result(updater.Succeeded, "job service: only its spec was updated")
 	}
-	o, reason := r.follow(before.UpdateStatus)
-	res := result(o, reason)
+	res := r.result(r.follow(before.UpdateStatus))
+	res.Order = orderWhy
+	return res
+}
+
+// result is the Result of an outcome, with the failed task's logs when it failed.
+func (r *rollout) result(o updater.Outcome, reason string) updater.Result {
+	res := updater.Result{Outcome: o, Reason: reason}
 	if o != updater.Succeeded {
 		res.Logs = r.failedLogs()
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/moby/moby/api/types/swarm"
 
+	"github.com/hoist-dev/hoist/updater"
 	"github.com/hoist-dev/hoist/updater/internal/probe"
 )
 
@@ -84,6 +85,7 @@ func (r *rollout) watch(completedAt time.Time) (ok bool, reason string) {
 				}
 				switch {
 				case watchEnd.IsZero() && c.done():
+					r.journal.Enter(updater.PhaseWatching)
 					watchEnd = time.Now().Add(r.plan.Watch)
 					r.log.Info().Str("tasks", c.String()).Dur("watch", r.plan.Watch).Msg("converged; watching the new tasks")
 				case !watchEnd.IsZero() && time.Now().After(watchEnd) && c.done() && probesOK:

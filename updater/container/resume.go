@@ -1,0 +1,170 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/policy"
+	"github.com/hoist-dev/hoist/updater"
+)
+
+var _ updater.Resumer = (*Backend)(nil)
+
+// Resume takes over a container rollout a previous hoist left unfinished, from the
+// names and labels in the engine:
+//
+//   - the replacement holds the name and the old container waits as <name>-hoist-old:
+//     the replacement is judged again — its health gate, then the whole watch, HTTP
+//     probe included — and either the swap is finished or the old container (the very
+//     same one, with its data) comes back;
+//   - the swap was cut before the replacement held the name: it is undone, and the
+//     target was not judged (the record says aborted; the next check tries it);
+//   - the container already runs the target and nothing is left over: it had finished;
+//   - the container runs what it ran and the record had only been written: the
+//     rollout is made now, once.
+func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Rollout, t updater.Target, p updater.Plan, j updater.Journal, log zerolog.Logger) updater.Result {
+	log = log.With().Str("container", w.Name).Logger()
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+b.grace)
+	defer cancel()
+	gate, cancelGate := context.WithTimeout(ctx, timeout)
+	defer cancelGate()
+	if err := b.answering(gate, log); err != nil {
+		return updater.Result{Outcome: updater.Aborted, Reason: "the engine did not answer: " + err.Error()}
+	}
+	name := w.Name
+	old, hasOld, err1 := b.lookup(ectx, name+suffixOld)
+	_, hasNext, err2 := b.lookup(ectx, name+suffixNext)
+	cur, hasCur, err3 := b.lookup(ectx, name)
+	for _, err := range []error{err1, err2, err3} {
+		if err != nil {
+			return updater.Result{Outcome: updater.Aborted, Reason: err.Error()}
+		}
+	}
+	switch {
+	case hasOld && hasCur && cur.Config.Labels[LabelSwapOf] == old.ID:
+		return b.rewatch(ectx, gate, name, old, cur, p, j, log)
+	case hasOld || hasNext:
+		if err := b.recoverOne(ectx, name, log); err != nil {
+			return updater.Result{Outcome: updater.Failed, Reason: "undoing the half-done swap: " + err.Error()}
+		}
+		return updater.Result{Outcome: updater.Aborted, Reason: "the swap was cut before the replacement held the name; " + name + " runs its old container again (the target was not judged)"}
+	case hasCur && cur.Config.Image == t.Image():
+		return updater.Result{Outcome: updater.Succeeded, Reason: "the swap had finished: " + name + " runs " + t.Image()}
+	case hasCur && (rec.Phase == updater.PhaseSubmitted || rec.Phase == ""):
+		log.Info().Msg("resuming: the rollout had not started; making it now")
+		w.ID = cur.ID
+		return b.Update(ctx, []updater.Workload{w}, t, p, j, log)
+	case hasCur:
+		return updater.Result{Outcome: updater.Aborted, Reason: name + " was changed outside hoist while hoist was down (it runs " + cur.Config.Image + "); left as it is"}
+	default:
+		return updater.Result{Outcome: updater.Aborted, Reason: "container " + name + " is gone"}
+	}
+}
+
+// rewatch judges a replacement that holds the name again, and finishes the swap or
+// brings the old container back.
+func (b *Backend) rewatch(ctx, gate context.Context, name string, old, cur container.InspectResponse, p updater.Plan, j updater.Journal, log zerolog.Logger) updater.Result {
+	if cur.State != nil && cur.State.Status == container.StateCreated {
+		// Never started (stop-first, cut before the start): nothing was judged.
+		if err := b.reverse(ctx, name, old.ID, cur.ID); err != nil {
+			return updater.Result{Outcome: updater.Failed, Reason: "undoing the half-done swap: " + err.Error()}
+		}
+		return updater.Result{Outcome: updater.Aborted, Reason: "the replacement had not started; " + name + " runs its old container again (the target was not judged)"}
+	}
+	j.Enter(updater.PhaseWatching)
+	log.Info().Dur("watch", p.Watch).Msg("resuming: the replacement holds the name; judging it again")
+	restarts, err := b.waitHealthy(gate, cur.ID, p.HTTPProbe)
+	if err == nil {
+		err = b.watch(gate, map[string]int{cur.ID: restarts}, p.Watch, p.HTTPProbe)
+	}
+	if err != nil {
+		j.Enter(updater.PhaseRollingBack)
+		log.Warn().Err(err).Msg("the replacement failed; bringing the old container back")
+		logs := b.tailLogs(ctx, cur.ID, cur.Config.Tty)
+		if rerr := b.reverse(ctx, name, old.ID, cur.ID); rerr != nil {
+			return updater.Result{Outcome: updater.Failed, Reason: fmt.Sprintf("%v; bringing the old container back failed: %v", err, rerr)}
+		}
+		if rerr := b.recoverSuperseded(ctx, name, log); rerr != nil {
+			log.Warn().Err(rerr).Msg("putting the earlier previous container back")
+		}
+		return updater.Result{Outcome: updater.RolledBack, Logs: "== " + name + " ==\n" + logs,
+			Reason: fmt.Sprintf("%v; rolled back %s to its old container %.12s", err, name, old.ID)}
+	}
+	s := &swap{b: b, log: log, old: old, name: name, keep: keepOf(cur)}
+	res := updater.Result{Outcome: updater.Succeeded, Reason: "replaced " + name + " on " + cur.Config.Image + " (judged again after the restart)"}
+	if err := s.finish(ctx); err != nil {
+		res.Reason += "; cleaning up the old container failed: " + err.Error()
+	}
+	if err := b.recoverSuperseded(ctx, name, log); err != nil {
+		res.Reason += "; " + err.Error()
+	}
+	return res
+}
+
+// answering waits until the engine answers (dockerd may be restarting with the node).
+func (b *Backend) answering(ctx context.Context, log zerolog.Logger) error {
+	for {
+		_, err := b.c.Ping(ctx, client.PingOptions{})
+		if err == nil {
+			return nil
+		}
+		log.Warn().Err(err).Msg("resuming: the engine does not answer yet")
+		if err := sleep(ctx, time.Second); err != nil {
+			return err
+		}
+	}
+}
+
+// Unfinished finishes the half-done swaps the store knows nothing of (as Recover does)
+// and hands back, for Resume, each one whose replacement holds the name while its old
+// container still waits as <name>-hoist-old: its watch was cut, and it is judged again
+// for the watch its label names (or its policy's, when one governs it).
+func (b *Backend) Unfinished(ctx context.Context, ws []updater.Workload, known func(string) bool, plans func(updater.Workload) (updater.Plan, bool)) []updater.Rollout {
+	var out []updater.Rollout
+	taken := func(base string) bool {
+		key := string(policy.Container) + "/" + base
+		if known(key) {
+			return true
+		}
+		r, ok := b.cutWatch(ctx, base, plans)
+		if ok {
+			r.Workload = key
+			out = append(out, r)
+		}
+		return ok
+	}
+	if err := b.recoverAll(ctx, b.log, taken); err != nil {
+		b.log.Error().Err(err).Msg("recovering half-done container swaps")
+	}
+	return out
+}
+
+// cutWatch reads a swap whose watch a previous hoist did not finish.
+func (b *Backend) cutWatch(ctx context.Context, base string, plans func(updater.Workload) (updater.Plan, bool)) (updater.Rollout, bool) {
+	old, hasOld, err1 := b.lookup(ctx, base+suffixOld)
+	cur, hasCur, err2 := b.lookup(ctx, base)
+	if err1 != nil || err2 != nil || !hasOld || !hasCur || cur.Config.Labels[LabelSwapOf] != old.ID {
+		return updater.Rollout{}, false
+	}
+	d, err := time.ParseDuration(cur.Config.Labels[LabelWatch])
+	if err != nil {
+		return updater.Rollout{}, false // made by a hoist that kept no watch label
+	}
+	p, ok := plans(updater.Workload{Kind: policy.Container, Name: base, Labels: cur.Config.Labels})
+	if !ok {
+		p = updater.Plan{Watch: d}
+	}
+	now := time.Now()
+	started, _ := time.Parse(time.RFC3339Nano, cur.Created)
+	return updater.Rollout{From: old.Config.Image, To: cur.Config.Image, Trigger: "resume", Started: started,
+		Phase: updater.PhaseWatching, PhaseAt: now, Plan: &p}, true
+}

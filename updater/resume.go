@@ -1,0 +1,153 @@
+package updater
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/policy"
+)
+
+// resume takes over what a previous hoist process left: every record still running in
+// the store, and what the engine alone shows of rollouts the store does not know (a
+// hoist started with an empty data_dir). Each becomes a job that holds its workload's
+// slot until it has ended, so events for that workload wait for it; other workloads
+// are served meanwhile. It returns once the jobs are started.
+func (u *Updater) resume(ctx context.Context) {
+	recs, err := u.store.Unfinished()
+	if err != nil {
+		u.log.Error().Err(err).Msg("read unfinished rollouts")
+	}
+	ws, ok := u.listUntilAnswered(ctx)
+	if !ok {
+		return
+	}
+	byKey := map[string]Workload{}
+	for _, w := range ws {
+		byKey[w.Key()] = w
+	}
+	known := map[string]bool{}
+	for _, r := range recs {
+		known[r.Workload] = true
+	}
+	recs = append(recs, u.engineEvidence(ctx, ws, known)...)
+	for _, r := range recs {
+		w, listed := byKey[r.Workload]
+		if !listed {
+			kind, nm, _ := strings.Cut(r.Workload, "/")
+			w = Workload{Kind: policy.Kind(kind), Name: nm, Image: r.From}
+		}
+		key := w.Key()
+		if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); rule != nil && listed {
+			key = u.jobKey(w, rule)
+		}
+		u.startJob(ctx, key, "resume", func() { u.resumeOne(ctx, w, r) })
+	}
+}
+
+// listUntilAnswered lists the workloads, retrying while the engine does not answer
+// (dockerd restarting with the node). It gives up only when ctx ends.
+func (u *Updater) listUntilAnswered(ctx context.Context) ([]Workload, bool) {
+	for {
+		ws, err := u.workloads(ctx, true)
+		if err == nil {
+			return ws, true
+		}
+		u.log.Warn().Err(err).Dur("retry_in", retryList).Msg("list workloads before resuming unfinished rollouts; retrying")
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(retryList):
+		}
+	}
+}
+
+// engineEvidence asks each backend for rollouts the store does not know, and records
+// each as running so it is resumed like any other. A digest already
+// quarantined for the workload is not taken up again.
+func (u *Updater) engineEvidence(ctx context.Context, ws []Workload, known map[string]bool) []Rollout {
+	plans := func(w Workload) (Plan, bool) {
+		rule, _ := u.policies.For(w.Kind, w.Name, w.Labels)
+		if rule == nil {
+			return Plan{}, false
+		}
+		return u.plans[rule.Name], true
+	}
+	var out []Rollout
+	for _, b := range u.backends {
+		res, ok := b.(Resumer)
+		if !ok {
+			continue
+		}
+		for _, r := range res.Unfinished(ctx, ws, func(key string) bool { return known[key] }, plans) {
+			_, digest, _ := strings.Cut(r.To, "@")
+			if q, err := u.store.IsQuarantined(r.Workload, digest); err != nil || q {
+				continue
+			}
+			r.Outcome = Running
+			id, err := u.store.Begin(r)
+			if err != nil {
+				u.log.Error().Err(err).Str("workload", r.Workload).Msg("record a rollout found in the engine")
+				continue
+			}
+			r.ID = id
+			known[r.Workload] = true
+			u.log.Warn().Str("workload", r.Workload).Str("to", r.To).Str("phase", string(r.Phase)).
+				Msg("the engine shows a rollout the store does not know (empty data_dir?); taking it over")
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// resumeOne brings one unfinished rollout to its end and records the true outcome.
+func (u *Updater) resumeOne(ctx context.Context, w Workload, r Rollout) {
+	log := u.log.With().Str("workload", r.Workload).Str("to", r.To).Uint64("rollout", r.ID).Str("trigger", "resume").Logger()
+	phase := r.Phase
+	if phase == "" {
+		phase = PhaseSubmitted // written by a hoist that kept no phases
+	}
+	r.Restarts++
+	if err := u.store.Put(r); err != nil {
+		log.Error().Err(err).Msg("record the restart")
+	}
+	note := fmt.Sprintf("%s (it was %s)", RestartNote, strings.ReplaceAll(string(phase), "_", " "))
+	log.Warn().Str("phase", string(phase)).Msg("resuming a rollout the previous hoist process left unfinished")
+	res := u.resumeResult(ctx, w, r, log)
+	res.Reason = note + "; " + res.Reason
+	u.end([]Rollout{r}, res, log)
+}
+
+func (u *Updater) resumeResult(ctx context.Context, w Workload, r Rollout, log zerolog.Logger) Result {
+	b, ok := u.backends[w.Kind]
+	res, can := b.(Resumer)
+	if !ok || !can {
+		return Result{Outcome: Aborted, Reason: fmt.Sprintf("no backend here can take over a %s rollout (is this engine still a Swarm manager?)", w.Kind)}
+	}
+	plan, t := Plan{}, Target{}
+	if r.Plan != nil {
+		plan = *r.Plan
+	} else if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); rule != nil {
+		plan = u.plans[rule.Name]
+	}
+	left, digest, _ := strings.Cut(r.To, "@")
+	tag, err := name.NewTag(left, name.WeakValidation)
+	if err == nil {
+		var h v1.Hash
+		if h, err = v1.NewHash(digest); err == nil {
+			t = Target{Tag: tag, Digest: h}
+		}
+	}
+	if err != nil {
+		return Result{Outcome: Aborted, Reason: fmt.Sprintf("the record's target %q is not a pinned image: %v", r.To, err)}
+	}
+	if auth, err := u.resolver.Authenticator(ctx, t.Tag.Context()); err == nil {
+		t.RegistryAuth = encodeAuth(auth, t.Tag.Context())
+	}
+	return res.Resume(ctx, w, r, t, plan, u.journal([]Rollout{r}, log), log)
+}

@@ -1,0 +1,125 @@
+package updater
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// rollout runs one backend update for statuses that share a target, and records it:
+// each record is written, with its plan and deadline, before the backend changes
+// anything, and moves through the phases the backend reports, so that a hoist killed
+// at any moment finds on restart what was under way (resume.go).
+func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
+	first := group[0]
+	t := first.target
+	ws := make([]Workload, len(group))
+	for i, st := range group {
+		ws[i] = st.Workload
+	}
+	log := u.log.With().Str("workload", first.Workload.Key()).Str("image", t.Tag.String()).Str("digest", t.Digest.String()).Str("trigger", trigger).Logger()
+	if len(ws) > 1 {
+		log = log.With().Int("group", len(ws)).Logger()
+	}
+	b, ok := u.backends[first.Workload.Kind]
+	if !ok {
+		log.Error().Msg("no backend for this kind of workload")
+		return
+	}
+	plan := u.plans[first.Policy]
+	if auth, err := u.resolver.Authenticator(ctx, t.Tag.Context()); err == nil {
+		t.RegistryAuth = encodeAuth(auth, t.Tag.Context())
+	}
+	recs := make([]Rollout, len(ws))
+	now := time.Now()
+	for i, w := range ws {
+		r := Rollout{Workload: w.Key(), From: w.Image, To: t.Image(), Trigger: trigger, Started: now,
+			Phase: PhaseSubmitted, PhaseAt: now, Plan: &plan, Deadline: now.Add(timeoutOf(plan))}
+		id, err := u.store.Begin(r)
+		if err != nil {
+			log.Error().Err(err).Msg("record rollout start; not rolling out")
+			return
+		}
+		r.ID, r.Outcome = id, Running
+		recs[i] = r
+	}
+	log.Info().Str("state", "started").Str("from", first.Workload.Image).Msg("rollout started")
+	res := b.Update(ctx, ws, t, plan, u.journal(recs, log), log)
+	u.end(recs, res, log)
+}
+
+// defaultTimeout is what the backends use when a plan sets no timeout.
+const defaultTimeout = 10 * time.Minute
+
+func timeoutOf(p Plan) time.Duration {
+	if p.Timeout > 0 {
+		return p.Timeout
+	}
+	return defaultTimeout
+}
+
+// journal writes each phase the backend enters to every record of the rollout, one
+// store write per record and phase.
+func (u *Updater) journal(recs []Rollout, log zerolog.Logger) Journal {
+	return func(p Phase) {
+		now := time.Now()
+		for _, r := range recs {
+			if _, err := u.store.SetPhase(r.ID, p, now); err != nil {
+				log.Error().Err(err).Str("phase", string(p)).Msg("record rollout phase")
+			}
+		}
+		log.Debug().Str("phase", string(p)).Msg("rollout phase")
+	}
+}
+
+// end records how the rollout of recs ended, quarantines a digest that failed, and
+// hands each record on.
+func (u *Updater) end(recs []Rollout, res Result, log zerolog.Logger) {
+	end := time.Now()
+	kind := ""
+	if len(recs) > 0 {
+		kind = kindOf(recs[0].Workload)
+		u.count("hoist_rollouts_total", "kind", kind, "outcome", string(res.Outcome))
+		u.observe("hoist_rollout_duration_seconds", end.Sub(recs[0].Started).Seconds(), "kind", kind, "outcome", string(res.Outcome))
+	}
+	ev := log.Info()
+	if res.Outcome != Succeeded && res.Outcome != Skipped {
+		ev = log.Warn()
+	}
+	if len(recs) > 0 {
+		ev = ev.Dur("took", end.Sub(recs[0].Started))
+	}
+	ev.Str("state", string(res.Outcome)).Str("reason", res.Reason).Str("order", res.Order).Msg("rollout ended")
+	for _, r := range recs {
+		// The stored record has the phases and deadlines written meanwhile.
+		if stored, err := u.store.Get(r.ID); err == nil {
+			r = stored
+		}
+		r.Ended, r.Outcome, r.Reason, r.Order, r.Logs = end, res.Outcome, res.Reason, res.Order, res.Logs
+		r.Phase, r.PhaseAt = PhaseEnded, end
+		if err := u.store.Put(r); err != nil {
+			log.Error().Err(err).Msg("record rollout end")
+		}
+		u.onRecord(r)
+		if res.Outcome == RolledBack || res.Outcome == Failed {
+			_, digest, _ := strings.Cut(r.To, "@")
+			q := Quarantine{Workload: r.Workload, Digest: digest, Since: end, Reason: res.Reason, Rollout: r.ID}
+			if err := u.store.Quarantine(q); err != nil {
+				log.Error().Err(err).Msg("quarantine digest")
+			}
+		}
+	}
+	u.invalidate()
+}
+
+// kindOf is the kind part of a workload key ("service/web" → "service").
+func kindOf(key string) string {
+	for i := range len(key) {
+		if key[i] == '/' {
+			return key[:i]
+		}
+	}
+	return key
+}
