@@ -13,6 +13,7 @@ type Config struct {
 	Poll       Poll       `yaml:"poll" json:"poll"`
 	Log        Log        `yaml:"log" json:"log"`
 	Notify     []Notify   `yaml:"notify" json:"notify,omitempty"`
+	History    History    `yaml:"history" json:"history"`
 	Policies   []Policy   `yaml:"policies" json:"policies"`
 }
 
@@ -127,6 +128,9 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	}
 	if c.Poll.Concurrency == 0 {
 		c.Poll.Concurrency = DefaultConcurrency
+	}
+	if c.History.Keep == (Keep{}) {
+		c.History.Keep = Keep{Count: DefaultHistoryKeep}
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"

@@ -154,10 +154,17 @@ func walkScalars(n ast.Node, t reflect.Type, path string, f func(ast.Node, refle
 			f(n, t, path)
 		}
 	default:
-		if t.Kind() != reflect.Struct && t.Kind() != reflect.Map && t.Kind() != reflect.Slice {
+		if ownSyntax(t) || t.Kind() != reflect.Struct && t.Kind() != reflect.Map && t.Kind() != reflect.Slice {
 			f(n, t, path)
 		}
 	}
+}
+
+// ownSyntax reports whether t reads itself from one scalar (history.keep is a struct
+// written as 1000 or 90d).
+func ownSyntax(t reflect.Type) bool {
+	_, ok := reflect.New(t).Interface().(bytesUnmarshaler)
+	return ok
 }
 
 func walkMapping(kvs []*ast.MappingValueNode, t reflect.Type, path string, f func(ast.Node, reflect.Type, string)) {

@@ -116,6 +116,7 @@ func (s *Store) Begin(r Rollout) (uint64, error) {
 // Add writes a new record as given, ended or not, in one transaction, and returns its
 // ID: a reader never sees a note that ended at once as "running" first.
 func (s *Store) Add(r Rollout) (uint64, error) {
+	r.Logs = capLogs(r.Logs)
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRollouts)
 		id, err := b.NextSequence()
@@ -134,6 +135,7 @@ func (s *Store) Add(r Rollout) (uint64, error) {
 
 // Put writes a whole rollout record (used to end one).
 func (s *Store) Put(r Rollout) error {
+	r.Logs = capLogs(r.Logs)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		v, err := json.Marshal(r)
 		if err != nil {
