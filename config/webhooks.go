@@ -180,7 +180,8 @@ func parseByteSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// MinTokenLen is the shortest accepted webhook token (128 bits as hex would be 32).
+// MinTokenLen is the shortest accepted webhook token or secret, and api.token (128 bits
+// as hex would be 32).
 const MinTokenLen = 16
 
 func (w Webhooks) validate(v *validator) {
