@@ -99,7 +99,11 @@ func (b *Backend) rewatch(ctx, gate context.Context, name string, old, cur conta
 		return updater.Result{Outcome: updater.RolledBack, Logs: "== " + name + " ==\n" + logs,
 			Reason: fmt.Sprintf("%v; rolled back %s to its old container %.12s", err, name, old.ID)}
 	}
-	s := &swap{b: b, log: log, old: old, name: name, keep: keepOf(cur)}
+	keep := keepOf(cur)
+	if keep > 0 && p.KeepPrevious > 0 {
+		keep = p.KeepPrevious
+	}
+	s := &swap{b: b, log: log, old: old, name: name, keep: keep}
 	res := updater.Result{Outcome: updater.Succeeded, Reason: "replaced " + name + " on " + cur.Config.Image + " (judged again after the restart)"}
 	if err := s.finish(ctx); err != nil {
 		res.Reason += "; cleaning up the old container failed: " + err.Error()
