@@ -4,6 +4,7 @@
 #
 #   eval "$(scripts/engine.sh start)"   # exports DOCKER_HOST
 #   scripts/engine.sh stop
+#   scripts/engine.sh restart           # stop and start it again, Swarm state kept
 set -euo pipefail
 
 root=${HOIST_ENGINE_DIR:-/tmp/hoist-engine}
@@ -29,17 +30,36 @@ start() {
   mkdir -p "$root"
   # cgroup v1 hosts need the hierarchy mounted; harmless elsewhere.
   if [ ! -e /sys/fs/cgroup/cgroup.controllers ] && command -v cgroupfs-mount >/dev/null; then cgroupfs-mount || true; fi
+  launch
+  ensure_swarm "unix://$sock"
+  echo "export DOCKER_HOST=unix://$sock"
+}
+
+# launch starts dockerd on $root and waits until it answers.
+launch() {
   nohup dockerd \
     --data-root "$root/data" --exec-root "$root/exec" --pidfile "$root/dockerd.pid" \
     --host "unix://$sock" --storage-driver overlay2 \
-    >"$root/dockerd.log" 2>&1 &
+    >>"$root/dockerd.log" 2>&1 &
   for _ in $(seq 1 60); do
-    if reachable "unix://$sock"; then ensure_swarm "unix://$sock"; echo "export DOCKER_HOST=unix://$sock"; return 0; fi
+    if reachable "unix://$sock"; then return 0; fi
     sleep 1
   done
   echo "engine.sh: dockerd did not come up; last log lines:" >&2
   tail -20 "$root/dockerd.log" >&2
   exit 1
+}
+
+# restart stops this script's engine as a node reboot would (its containers stop, the
+# Swarm state stays) and starts it again. Tests use it to restart the engine mid-rollout.
+restart() {
+  [ -f "$root/dockerd.pid" ] || { echo "engine.sh: no engine started by this script to restart" >&2; exit 1; }
+  local pid; pid=$(cat "$root/dockerd.pid")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$root/dockerd.pid"
+  launch
 }
 
 stop() {
@@ -58,5 +78,6 @@ stop() {
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: engine.sh start|stop" >&2; exit 2 ;;
+  restart) restart ;;
+  *) echo "usage: engine.sh start|stop|restart" >&2; exit 2 ;;
 esac

@@ -40,6 +40,14 @@ echo "== go test"
 # Tests that need Docker or a registry fail instead of skipping when CI=true.
 CI=${CI:-true} go test -count=1 -timeout 30m -p 2 ./...
 
+echo "== engine restart mid-rollout (restarts the engine, so it runs alone)"
+if [ "$started" = yes ]; then
+  HOIST_ENGINE_RESTART="$PWD/scripts/engine.sh restart" CI=${CI:-true} \
+    go test -count=1 -timeout 10m -run '^TestE2EEngineRestartMidRollout$' ./cmd/hoist
+else
+  echo "not run: it would restart an engine this script did not start ($DOCKER_HOST)"
+fi
+
 echo "== fuzz (short)"
 # A failing input is written to testdata/fuzz and fails the run. Runs are counted in
 # inputs, not seconds: a time limit races with Go's fuzzing workers on a loaded machine
