@@ -47,7 +47,9 @@ func (e *env) waitState(w updater.Workload, states ...swarm.UpdateState) swarm.S
 // phases records what Resume tells its journal.
 type phases struct{ got []updater.Phase }
 
-func (p *phases) journal() updater.Journal { return func(ph updater.Phase) { p.got = append(p.got, ph) } }
+func (p *phases) journal() updater.Journal {
+	return func(ph updater.Phase) { p.got = append(p.got, ph) }
+}
 
 // Swarm said completed and the hoist watching died: the new tasks crash 6 s after
 // start. Resume watches again, finds the crash and rolls back; Evidence alone (an
