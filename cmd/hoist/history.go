@@ -82,8 +82,12 @@ func runHistory(ctx context.Context, args []string, getenv func(string) string, 
 		if !r.Ended.IsZero() {
 			took = r.Ended.Sub(r.Started).Round(time.Second).String()
 		}
+		outcome := string(r.Outcome)
+		if r.Outcome == updater.Running && r.Phase != "" {
+			outcome += " (" + string(r.Phase) + ")" // how far it came
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.Local().Format("2006-01-02 15:04:05"),
-			r.Workload, r.Outcome, took, notify.ShortImage(r.To), r.Trigger, oneLine(r.Reason))
+			r.Workload, outcome, took, notify.ShortImage(r.To), r.Trigger, oneLine(r.Reason))
 	}
 	return tw.Flush()
 }

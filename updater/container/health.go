@@ -71,6 +71,13 @@ func (b *Backend) waitHealthy(ctx context.Context, id string, probe *updater.HTT
 	restarts := -1
 	for {
 		c, err := b.inspect(ctx, id)
+		if err != nil && !cerrdefs.IsNotFound(err) && ctx.Err() == nil {
+			// The engine does not answer (dockerd restarting): ask again.
+			b.log.Warn().Err(err).Msg("waiting for health: the engine does not answer")
+			if err := sleep(ctx, pollEvery); err == nil {
+				continue
+			}
+		}
 		if err != nil {
 			return 0, err
 		}
