@@ -25,8 +25,8 @@ var _ updater.Resumer = (*Backend)(nil)
 //   - the swap was cut before the replacement held the name: it is undone, and the
 //     target was not judged (the record says aborted; the next check tries it);
 //   - the container already runs the target and nothing is left over: it had finished;
-//   - the container runs what it ran and the record had only been written: the
-//     rollout is made now, once.
+//   - the container runs what it ran and no swap left a name behind: nothing had
+//     changed yet, and the rollout is made now, once.
 func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Rollout, t updater.Target, p updater.Plan, j updater.Journal, log zerolog.Logger) updater.Result {
 	log = log.With().Str("container", w.Name).Logger()
 	timeout := p.Timeout
@@ -59,12 +59,12 @@ func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Ro
 		return updater.Result{Outcome: updater.Aborted, Reason: "the swap was cut before the replacement held the name; " + name + " runs its old container again (the target was not judged)"}
 	case hasCur && cur.Config.Image == t.Image():
 		return updater.Result{Outcome: updater.Succeeded, Reason: "the swap had finished: " + name + " runs " + t.Image()}
-	case hasCur && (rec.Phase == updater.PhaseSubmitted || rec.Phase == ""):
-		log.Info().Msg("resuming: the rollout had not started; making it now")
+	case hasCur:
+		// A swap leaves names behind until it is finished: with none, nothing had
+		// changed yet (hoist stopped after its record, before or while pulling).
+		log.Info().Msg("resuming: the swap had not started; making it now")
 		w.ID = cur.ID
 		return b.Update(ctx, []updater.Workload{w}, t, p, j, log)
-	case hasCur:
-		return updater.Result{Outcome: updater.Aborted, Reason: name + " was changed outside hoist while hoist was down (it runs " + cur.Config.Image + "); left as it is"}
 	default:
 		return updater.Result{Outcome: updater.Aborted, Reason: "container " + name + " is gone"}
 	}

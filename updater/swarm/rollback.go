@@ -15,6 +15,9 @@ import (
 func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
 	r.log.Warn().Str("reason", reason).Str("to", r.old).Msg("rolling back")
 	r.journal.Enter(updater.PhaseRollingBack)
+	if r.old == "" {
+		return updater.Failed, reason + "; not rolled back: the image before the update is not known (the service keeps no previous spec)"
+	}
 	ctx, cancel := context.WithTimeout(r.work, r.b.rollbackTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
