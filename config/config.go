@@ -33,6 +33,9 @@ type Registry struct {
 	Password Secret `yaml:"password" json:"password,omitempty"`
 	// Insecure allows plain HTTP. It is implied for localhost and 127.0.0.0/8.
 	Insecure bool `yaml:"insecure" json:"insecure,omitempty"`
+	// Timeout bounds each request to this registry, answer and body included; nil
+	// means DefaultRegistryTimeout.
+	Timeout *Duration `yaml:"timeout" json:"timeout,omitempty"`
 }
 
 // API configures the JSON API under /api/v1.
@@ -114,6 +117,10 @@ const (
 	DefaultDataDir     = "./hoist-data"
 	DefaultPoll        = 5 * time.Minute
 	DefaultConcurrency = 8
+	// DefaultRegistryTimeout bounds each request to a registry without its own timeout.
+	DefaultRegistryTimeout = 20 * time.Second
+	// MaxRegistryTimeout is the longest timeout a registry may be given.
+	MaxRegistryTimeout = 10 * time.Minute
 )
 
 func (c *Config) applyDefaults(set func(path string) bool) {

@@ -41,6 +41,9 @@ func (c *Config) validate(v *validator) {
 		if (r.Username == "") != (r.Password == "") {
 			v.addf(p, "registry %q needs both username and password, or neither", r.Host)
 		}
+		if t := r.Timeout; t != nil && (t.D() <= 0 || t.D() > MaxRegistryTimeout) {
+			v.addf(p+".timeout", "registry %q: timeout %s is out of range; write more than 0 and at most 10m, such as 30s (without it: 20s)", r.Host, t.D())
+		}
 	}
 	if t := c.API.Token; t.IsSet() && len(t) < MinTokenLen {
 		v.addf("$.api.token", "token is %d characters; use at least %d random characters (openssl rand -hex 16), or leave api out to keep the API off", len(t), MinTokenLen)

@@ -21,6 +21,8 @@ type Credential struct {
 	Username string
 	Password string
 	Insecure bool
+	// Timeout bounds each request to this registry; 0 means Options.RequestTimeout.
+	Timeout time.Duration
 }
 
 // String prints the credential without its password, so that %v, %+v and %#v of a
@@ -30,7 +32,7 @@ func (c Credential) String() string {
 	if c.Password != "" {
 		pw = "<secret>"
 	}
-	return fmt.Sprintf("{Host:%s Username:%s Password:%s Insecure:%t}", c.Host, c.Username, pw, c.Insecure)
+	return fmt.Sprintf("{Host:%s Username:%s Password:%s Insecure:%t Timeout:%s}", c.Host, c.Username, pw, c.Insecure, c.Timeout)
 }
 
 // GoString masks the password for %#v.
@@ -48,6 +50,8 @@ type Client struct {
 	perRegistry int
 	tokenTTL    time.Duration
 	pingTTL     time.Duration
+	timeout     time.Duration            // per request
+	timeouts    map[string]time.Duration // per request, by registry, where configured
 
 	mu    sync.Mutex
 	hosts map[string]*host // by registry
@@ -88,6 +92,13 @@ type Options struct {
 	TokenTTL time.Duration
 	// PingTTL is how long a registry's ping answer is reused (default 1h).
 	PingTTL time.Duration
+	// RequestTimeout bounds each request to a registry (ping, token, HEAD, tag list
+	// page, manifest GET), answer and body included (default DefaultRequestTimeout);
+	// a Credential's Timeout overrides it for its host. A request that hits it fails
+	// with a retryable error naming the registry, and the registry is paused as after
+	// a 5xx, except that nobody waits for that pause: requests fail at once until it
+	// ends.
+	RequestTimeout time.Duration
 }
 
 // New builds a Client.
@@ -97,6 +108,8 @@ func New(o Options) *Client {
 		perRegistry: or(o.MaxPerRegistry, 16),
 		tokenTTL:    or(o.TokenTTL, 60*time.Second),
 		pingTTL:     or(o.PingTTL, time.Hour),
+		timeout:     or(o.RequestTimeout, DefaultRequestTimeout),
+		timeouts:    map[string]time.Duration{},
 		policy: limitPolicy{
 			reserve:     or(o.RateLimitReserve, 10),
 			recheck:     or(o.RateLimitRecheck, 10*time.Minute),
@@ -108,6 +121,9 @@ func New(o Options) *Client {
 	}
 	c.policy.reserve = max(c.policy.reserve, 0)
 	c.policy.retries = max(c.policy.retries, 0)
+	if c.timeout < 0 {
+		c.timeout = DefaultRequestTimeout
+	}
 	if c.base == nil {
 		c.base = remote.DefaultTransport
 	}
@@ -115,6 +131,9 @@ func New(o Options) *Client {
 	for _, cr := range o.Credentials {
 		if cr.Insecure {
 			c.insecure[cr.Host] = true
+		}
+		if cr.Timeout > 0 {
+			c.timeouts[cr.Host] = cr.Timeout
 		}
 		if cr.Username != "" {
 			static[cr.Host] = &authn.Basic{Username: cr.Username, Password: cr.Password}
@@ -175,7 +194,7 @@ func (c *Client) Resolve(ctx context.Context, ref name.Reference) (v1.Descriptor
 		return v1.Descriptor{}, fmt.Errorf("resolve %s: %w", ref, classify(err))
 	}
 	defer release()
-	if pe := h.lim.check(); pe != nil && time.Until(pe.Until) > c.policy.maxWait {
+	if pe := h.lim.check(); pe != nil && (pe.NoAnswer || time.Until(pe.Until) > c.policy.maxWait) {
 		return v1.Descriptor{}, fmt.Errorf("resolve %s: %w", ref, classify(pe)) // skipped: no request
 	}
 	t, err := h.transport(ctx, c.keychain, ref.Context())

@@ -5,9 +5,10 @@
 // webhooks and the poller both produce.
 //
 // Per registry it keeps one remembered ping, one authenticated transport (one per
-// repository when the registry hands out Bearer tokens) and a limiter that reads the
-// rate-limit headers and backs off on 429/5xx (host.go, ping.go, limit.go). See
-// docs/polling.md for costs and behaviour.
+// repository when the registry hands out Bearer tokens), a limiter that reads the
+// rate-limit headers and backs off on 429/5xx, and under it a deadline on every request
+// (host.go, ping.go, limit.go, deadline.go). See docs/polling.md for costs and
+// behaviour.
 //
 // registry must not import the Docker client or any other hoist package but config.
 package registry

@@ -47,7 +47,8 @@ func (e *Error) Is(target error) bool {
 }
 
 // IsRetryable reports whether err is a registry failure that may pass later
-// (429, 5xx, network errors, requests held back by backoff or budget).
+// (429, 5xx, network errors, no answer within the deadline, requests held back by
+// backoff or budget).
 func IsRetryable(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Retryable
@@ -60,7 +61,10 @@ type pauseError struct {
 	Until  time.Time // no request before this
 	Cause  int       // the status that started the pause
 	Budget bool      // held back by the rate-limit reserve
-	Reason string
+	// NoAnswer: the pause began with a request that got no answer within its
+	// deadline; nobody waits for such a pause, requests fail at once.
+	NoAnswer bool
+	Reason   string
 }
 
 func (e *pauseError) Error() string {
@@ -80,6 +84,11 @@ func classify(err error) error {
 	if errors.As(err, &pe) {
 		return &Error{Status: pe.Status, Retryable: true, RetryAfter: pe.Until,
 			RateLimited: pe.Budget || pe.Cause == http.StatusTooManyRequests, Err: err}
+	}
+	var na *noAnswerError
+	if errors.As(err, &na) {
+		// The registry (or the network to it) hangs: the next cycle may get through.
+		return &Error{Retryable: true, Err: err}
 	}
 	if errors.Is(err, errPlainHTTP) {
 		// The registry did not answer over TLS and may not be asked without it: that

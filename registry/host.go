@@ -12,8 +12,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
-// host is everything hoist keeps per registry: the limiter, the remembered ping, the
-// authenticated transports and the concurrency bound.
+// host is everything hoist keeps per registry: the limiter (and under it the deadline
+// of each request), the remembered ping, the authenticated transports and the
+// concurrency bound.
 //
 // A registry that answers the ping with 200 or a Basic challenge gets one transport for
 // all its repositories. One that answers with a Bearer challenge gets one transport per
@@ -46,7 +47,14 @@ func (c *Client) host(reg name.Registry) *host {
 	if h, ok := c.hosts[key]; ok {
 		return h
 	}
-	lim := newLimiter(key, plainHTTPGuard{inner: c.base, insecure: c.insecure}, c.policy)
+	dl := &deadline{
+		registry:     key,
+		after:        or(c.timeouts[key], c.timeout),
+		inner:        plainHTTPGuard{inner: c.base, insecure: c.insecure},
+		pingFallback: reg.Scheme() == "http" || c.insecure[key], // ggcr pings it over http too
+	}
+	lim := newLimiter(key, dl, c.policy)
+	dl.expired = lim.noAnswer
 	h := &host{reg: reg, lim: lim, memo: newPingMemo(lim, c.pingTTL), sem: make(chan struct{}, c.perRegistry),
 		ttl: c.tokenTTL, entries: map[string]*entry{}}
 	c.hosts[key] = h

@@ -23,10 +23,12 @@ type Budget struct {
 	Seen time.Time
 	// Reset is when the window is certainly full again (Seen + Window); zero if unknown.
 	Reset time.Time
-	// PausedUntil is when hoist sends the next request to this registry (after a 429 or
-	// 5xx, or while Remaining is at the reserve); zero when not paused.
+	// PausedUntil is when hoist sends the next request to this registry (after a 429, a
+	// 5xx or a request it did not answer in time, or while Remaining is at the
+	// reserve); zero when not paused.
 	PausedUntil time.Time
-	// Failures is the number of 429/5xx answers in a row.
+	// Failures is the number of 429/5xx answers, and of requests that got no answer
+	// within the deadline, in a row.
 	Failures int
 }
 
@@ -41,10 +43,11 @@ type limitPolicy struct {
 }
 
 // limiter is a RoundTripper wrapper, one per registry. It reads the rate-limit headers,
-// holds requests back when the budget is at the reserve, and after a 429 or 5xx pauses
-// the whole registry (Retry-After, or exponential backoff with jitter) and lets one
-// probe through at a time until the registry answers normally again. It never turns a
-// request into another (no GET instead of HEAD).
+// holds requests back when the budget is at the reserve, and after a 429 or 5xx (or a
+// request its deadline cut short, see deadline.go) pauses the whole registry
+// (Retry-After, or exponential backoff with jitter) and lets one probe through at a
+// time until the registry answers normally again. It never turns a request into
+// another (no GET instead of HEAD).
 type limiter struct {
 	registry string
 	inner    http.RoundTripper
@@ -61,6 +64,7 @@ type limiter struct {
 	failedAt  time.Time
 	until     time.Time // backoff pause
 	cause     int       // status that caused the pause
+	missed    string    // why, when the pause began with a request that got no answer
 }
 
 func newLimiter(registry string, inner http.RoundTripper, p limitPolicy) *limiter {
@@ -99,7 +103,7 @@ func (l *limiter) admit(ctx context.Context) (release func(), err error) {
 	for {
 		pe, failing := l.state()
 		if pe != nil {
-			if d := pe.Until.Sub(l.now()); d > l.p.maxWait {
+			if d := pe.Until.Sub(l.now()); d > l.p.maxWait || pe.NoAnswer {
 				return nil, pe
 			} else if err := sleep(ctx, d); err != nil {
 				return nil, err
@@ -137,6 +141,9 @@ func (l *limiter) state() (*pauseError, bool) {
 
 func (l *limiter) pausedLocked() *pauseError {
 	now := l.now()
+	if now.Before(l.until) && l.missed != "" {
+		return &pauseError{Until: l.until, NoAnswer: true, Reason: l.missed}
+	}
 	if now.Before(l.until) {
 		return &pauseError{Until: l.until, Cause: l.cause,
 			Reason: l.registry + " is backing off after " + strconv.Itoa(l.cause)}
@@ -188,20 +195,41 @@ func (l *limiter) observe(start time.Time, resp *http.Response, err error) bool 
 		}
 		return false
 	}
+	l.cause, l.missed = s, ""
+	ra, _ := parseRetryAfter(resp.Header.Get("Retry-After"), now)
+	l.failLocked(now, ra)
+	return true
+}
+
+// noAnswer pauses the registry, as a 5xx does but for at least the deadline it let
+// pass, after a request sent at start got no answer in time: the requests behind it
+// fail at once instead of each waiting out its own deadline (admit does not wait for
+// such a pause). A request that was already in flight when the registry last failed
+// does not lengthen the pause.
+func (l *limiter) noAnswer(start time.Time, err *noAnswerError) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failures > 0 && !start.After(l.failedAt) {
+		return
+	}
+	l.cause, l.missed = 0, err.Error()
+	l.failLocked(now, err.After)
+}
+
+// failLocked counts a failure and pauses the registry for the backoff, or for atLeast
+// (a Retry-After, a deadline) when longer. Caller holds mu.
+func (l *limiter) failLocked(now time.Time, atLeast time.Duration) {
 	l.failures++
 	l.failedAt = now
-	l.cause = s
 	d := jitter(l.p.backoffBase << min(l.failures-1, 20))
 	if d > l.p.backoffMax {
 		d = jitter(l.p.backoffMax)
 	}
-	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok && ra > d {
-		d = ra
-	}
+	d = max(d, atLeast)
 	if u := now.Add(d); u.After(l.until) {
 		l.until = u
 	}
-	return true
 }
 
 func (l *limiter) pause(status int, text string) *pauseError {

@@ -24,8 +24,10 @@ func Canonical(ref name.Reference) string { return ref.Name() }
 // the results by Canonical key. At most concurrency requests are in flight in all, and
 // at most Options.MaxPerRegistry to one registry, so a slow or rate-limited registry
 // does not hold up the others. References to a registry that is paused (rate-limit
-// budget at the reserve, or backing off for longer than Options.MaxRetryWait) are not
-// sent: they come back with a retryable *Error that carries RetryAfter.
+// budget at the reserve, backing off for longer than Options.MaxRetryWait, or after a
+// request it did not answer within its deadline) are not sent: they come back with a
+// retryable *Error that carries RetryAfter. So a registry that hangs costs the cycle
+// about one deadline, not one per reference.
 func (c *Client) ResolveMany(ctx context.Context, refs []name.Reference, concurrency int) map[string]Resolution {
 	if concurrency < 1 {
 		concurrency = 1

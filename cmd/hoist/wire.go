@@ -65,8 +65,11 @@ func newRegistry(cfg *config.Config) *registry.Client {
 	creds := make([]registry.Credential, len(cfg.Registries))
 	for i, r := range cfg.Registries {
 		creds[i] = registry.Credential{Host: r.Host, Username: r.Username, Password: r.Password.Value(), Insecure: r.Insecure}
+		if r.Timeout != nil {
+			creds[i].Timeout = r.Timeout.D()
+		}
 	}
-	return registry.New(registry.Options{Credentials: creds})
+	return registry.New(registry.Options{Credentials: creds, RequestTimeout: config.DefaultRegistryTimeout})
 }
 
 // policies compiles the file's policies into rules and plans.
