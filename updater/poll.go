@@ -56,10 +56,17 @@ func (u *Updater) Poll(ctx context.Context, def time.Duration, intervals map[str
 		u.observe("hoist_poll_cycle_duration_seconds", took.Seconds())
 		u.gaugeActions(dueSet, sts)
 		n := 0
+		failed := map[string][]string{} // why a check failed (it names the registry) → workloads
 		for _, st := range sts {
-			if st.Action == WouldUpdate {
+			switch st.Action {
+			case WouldUpdate:
 				n++
+			case CheckError:
+				failed[st.Reason] = append(failed[st.Reason], st.Workload.Key())
 			}
+		}
+		for why, ws := range failed {
+			u.log.Warn().Strs("workloads", ws).Msg("poll: check failed, retried next cycle: " + why)
 		}
 		u.log.Debug().Int("workloads", len(sts)).Int("updates", n).Dur("took", took).Msg("poll cycle")
 	}
