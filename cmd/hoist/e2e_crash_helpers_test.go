@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -33,6 +34,8 @@ var (
 )
 
 // hoistBinary builds cmd/hoist once per test process and returns the binary's path.
+// The binary lives in one directory per checkout under the temp dir, replaced by each
+// build with a rename (a concurrent test process keeps running its own copy).
 func hoistBinary(t *testing.T) string {
 	t.Helper()
 	hoistBinOnce.Do(func() {
@@ -41,19 +44,25 @@ func hoistBinary(t *testing.T) string {
 			hoistBinErr = err
 			return
 		}
-		dir, err := os.MkdirTemp("", "hoist-e2e-bin")
-		if err != nil {
+		sum := sha256.Sum256([]byte(root))
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("hoist-e2e-%x", sum[:6]))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			hoistBinErr = err
 			return
 		}
-		out := filepath.Join(dir, "hoist")
-		cmd := exec.Command("go", "build", "-o", out, "./cmd/hoist")
+		tmp := filepath.Join(dir, "hoist-"+randHex(4))
+		cmd := exec.Command("go", "build", "-o", tmp, "./cmd/hoist")
 		cmd.Dir = root
 		if b, err := cmd.CombinedOutput(); err != nil {
+			os.Remove(tmp)
 			hoistBinErr = fmt.Errorf("go build ./cmd/hoist: %v\n%s", err, b)
 			return
 		}
-		hoistBinPath = out
+		hoistBinPath = filepath.Join(dir, "hoist")
+		if err := os.Rename(tmp, hoistBinPath); err != nil {
+			os.Remove(tmp)
+			hoistBinErr = err
+		}
 	})
 	if hoistBinErr != nil {
 		t.Fatal(hoistBinErr)

@@ -20,10 +20,10 @@ import (
 	"github.com/hoist-dev/hoist/updater"
 )
 
-// Issue 8: a hoist killed with SIGKILL in the middle of a rollout, and started again at
-// once, on the same data_dir or on an empty one, must end the rollout with its true
-// outcome, bring a bad image back to the previous one, and never deploy the bad digest
-// a second time although it polls every second.
+// Issue 8: a hoist killed with SIGKILL in the middle of a rollout, and started again (at
+// once unless a test says otherwise), on the same data_dir or on an empty one, must end
+// the rollout with its true outcome, bring a bad image back to the previous one, and
+// never deploy the bad digest a second time although it polls every second.
 
 const (
 	crashReplicas = 2
@@ -50,6 +50,12 @@ type swarmCrash struct {
 	bad       testenv.App
 	killIn    updater.Phase
 	loseStore bool // rm -rf data_dir between the kill and the restart
+	// swarmFirst restarts hoist only once Swarm has rolled back by itself, so that its
+	// task history is the only trace of the update left in the engine.
+	swarmFirst bool
+	// afterCrash restarts hoist only once a task on the bad image has failed: the
+	// failure happened while no hoist watched.
+	afterCrash bool
 }
 
 // A crash-at-start image: hoist is killed while Swarm converges, and Swarm rolls back
@@ -65,8 +71,9 @@ func TestE2ECrashDuringSwarmWatch(t *testing.T) {
 	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second}, killIn: updater.PhaseWatching})
 }
 
-// As TestE2ECrashDuringSwarmUpdate, with the store lost: the engine's task history is
-// all the restarted hoist has to go on.
+// As TestE2ECrashDuringSwarmUpdate, with the store lost: what the engine shows (hoist's
+// marker in the spec, Swarm's update status, the task history) is all the restarted
+// hoist has to go on.
 func TestE2ECrashDuringSwarmUpdateLostStore(t *testing.T) {
 	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.Crash}, killIn: updater.PhaseConverging, loseStore: true})
 }
@@ -75,6 +82,25 @@ func TestE2ECrashDuringSwarmUpdateLostStore(t *testing.T) {
 // service's spec is all the restarted hoist has to go on.
 func TestE2ECrashDuringSwarmWatchLostStore(t *testing.T) {
 	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second}, killIn: updater.PhaseWatching, loseStore: true})
+}
+
+// As TestE2ECrashDuringSwarmUpdateLostStore, but hoist starts again only once Swarm's
+// own rollback has completed: the spec is back on v1, PreviousSpec is empty, and only
+// the failed tasks in Swarm's task history show the bad digest was ever deployed.
+func TestE2ECrashAfterSwarmRollbackLostStore(t *testing.T) {
+	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.Crash}, killIn: updater.PhaseConverging, loseStore: true, swarmFirst: true})
+}
+
+// As TestE2ECrashDuringSwarmWatch, but hoist starts again only after a task of the
+// bad image crashed (as when the process manager waits before a restart): a failure
+// that happened while no hoist watched still counts.
+func TestE2ECrashDuringSwarmWatchLateRestart(t *testing.T) {
+	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second}, killIn: updater.PhaseWatching, afterCrash: true})
+}
+
+// As TestE2ECrashDuringSwarmWatchLateRestart, with the store lost as well.
+func TestE2ECrashDuringSwarmWatchLostStoreLateRestart(t *testing.T) {
+	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second}, killIn: updater.PhaseWatching, afterCrash: true, loseStore: true})
 }
 
 func runSwarmCrash(t *testing.T, c swarmCrash) {
@@ -108,6 +134,25 @@ func runSwarmCrash(t *testing.T, c swarmCrash) {
 		if us := atKill.UpdateStatus; us == nil || us.State != swarm.UpdateStateCompleted || serviceSpecImage(atKill) != bad {
 			t.Fatalf("in phase watching Swarm shows %s with the spec on %s; want completed on the bad image", updateState(atKill), serviceSpecImage(atKill))
 		}
+	}
+	if c.swarmFirst {
+		at := waitFor(t, "Swarm's own rollback completed", time.Minute, func() bool {
+			s := inspectService(t, dc, svc)
+			return s.UpdateStatus != nil && s.UpdateStatus.State == swarm.UpdateStateRollbackCompleted && serviceSpecImage(s) == img1
+		})
+		s := inspectService(t, dc, svc)
+		t.Logf("Swarm rolled back by itself %.1f s after the kill; PreviousSpec kept: %v", at.Sub(killed).Seconds(), s.PreviousSpec != nil)
+	}
+	if c.afterCrash {
+		at := waitFor(t, "a task on the bad image failed", time.Minute, func() bool {
+			for _, task := range taskHistory(t, dc, svc) {
+				if task.Spec.ContainerSpec.Image == bad && task.Status.State == swarm.TaskStateFailed {
+					return true
+				}
+			}
+			return false
+		})
+		t.Logf("a task on the bad image failed %.1f s after the kill", at.Sub(killed).Seconds())
 	}
 	if c.loseStore {
 		if err := os.RemoveAll(h.DataDir); err != nil {
@@ -306,6 +351,7 @@ func TestE2ECrashBeforeEngineCall(t *testing.T) {
 		}
 	})
 
+	hoistBinary(t) // built before the clock starts
 	started := time.Now()
 	h := startHoistProcess(t, dir, cfg)
 	t.Logf("hoist serving %s after its start", time.Since(started).Round(time.Millisecond))
