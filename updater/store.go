@@ -145,29 +145,6 @@ func (s *Store) Put(r Rollout) error {
 	})
 }
 
-// Interrupted marks rollouts still "running" from a previous process as aborted, and
-// returns them so the caller can say so.
-func (s *Store) Interrupted(now time.Time) ([]Rollout, error) {
-	var out []Rollout
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketRollouts)
-		return b.ForEach(func(k, v []byte) error {
-			var r Rollout
-			if err := json.Unmarshal(v, &r); err != nil || r.Outcome != Running {
-				return nil
-			}
-			r.Outcome, r.Ended, r.Reason = Aborted, now, "hoist stopped during this rollout; the backend recovered the workload on restart"
-			nv, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-			return b.Put(k, nv)
-		})
-	})
-	return out, err
-}
-
 // Rollouts returns the newest rollouts first, for one workload or all ("").
 func (s *Store) Rollouts(workload string, limit int) ([]Rollout, error) {
 	if limit <= 0 {
