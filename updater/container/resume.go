@@ -29,14 +29,8 @@ var _ updater.Resumer = (*Backend)(nil)
 //     changed yet, and the rollout is made now, once.
 func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Rollout, t updater.Target, p updater.Plan, j updater.Journal, log zerolog.Logger) updater.Result {
 	log = log.With().Str("container", w.Name).Logger()
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = defaultTimeout
-	}
-	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+b.grace)
+	ectx, gate, cancel := b.budget(ctx, p)
 	defer cancel()
-	gate, cancelGate := context.WithTimeout(ctx, timeout)
-	defer cancelGate()
 	if err := b.answering(gate, log); err != nil {
 		return updater.Result{Outcome: updater.Aborted, Reason: "the engine did not answer: " + err.Error()}
 	}

@@ -24,16 +24,8 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	if err := ctx.Err(); err != nil {
 		return updater.Result{Outcome: updater.Aborted, Reason: "cancelled before the rollout started"}
 	}
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = defaultTimeout
-	}
-	// Engine calls run to completion even when ctx is cancelled: a step is never cut
-	// half-way. Waiting for health stops on shutdown or timeout.
-	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+b.grace)
+	ectx, gate, cancel := b.budget(ctx, p)
 	defer cancel()
-	gate, cancelGate := context.WithTimeout(ctx, timeout)
-	defer cancelGate()
 
 	var swaps []*swap
 	var skipped, refused []string
@@ -138,6 +130,19 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	}
 	log.Info().Msg("rollout succeeded")
 	return res
+}
+
+// budget gives a rollout its contexts. Engine calls use ectx and run to completion
+// even when ctx is cancelled: a step is never cut half-way. Waiting for health uses
+// gate, which ends on shutdown or at the plan's timeout.
+func (b *Backend) budget(ctx context.Context, p updater.Plan) (ectx, gate context.Context, cancel func()) {
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	ectx, cancelE := context.WithTimeout(context.WithoutCancel(ctx), timeout+b.grace)
+	gate, cancelGate := context.WithTimeout(ctx, timeout)
+	return ectx, gate, func() { cancelGate(); cancelE() }
 }
 
 // revertAll brings every replaced container's old one back, under a grace period that
