@@ -22,6 +22,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/hoist-dev/hoist/updater"
+	swarmbackend "github.com/hoist-dev/hoist/updater/swarm"
 )
 
 // The crash tests run hoist as a separate process, so that it can be killed with
@@ -231,15 +232,17 @@ func (h *hoistProcess) waitPhase(t *testing.T, workload, image string, p updater
 	return updater.Rollout{}
 }
 
-// waitEnded waits until workload's newest record to image has an outcome.
+// waitEnded waits until workload's first record to image has an outcome, and returns
+// it. (A later record to the same image would be a second attempt: the callers count
+// them.)
 func (h *hoistProcess) waitEnded(t *testing.T, workload, image string, timeout time.Duration) updater.Rollout {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last []updater.Rollout
 	for time.Now().Before(deadline) {
 		last = h.rolloutsTo(t, workload, image)
-		if len(last) > 0 && last[0].Outcome != updater.Running {
-			return last[0]
+		if n := len(last); n > 0 && last[n-1].Outcome != updater.Running {
+			return last[n-1]
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -364,31 +367,21 @@ func taskHistory(t *testing.T, dc *client.Client, svc string) []swarm.Task {
 	return res.Items
 }
 
-// deploymentsOf counts how often an update put image on one of the service's slots:
-// per slot, in creation order, each task on image that follows a task on another image
-// (or opens the slot's kept history). Restarts of a crashing task stay on the image and
-// do not count; a second update to image after a rollback does. One update of n
-// replicas counts at most n.
-func deploymentsOf(tasks []swarm.Task, image string) (deployments, onImage int) {
-	bySlot := map[int][]swarm.Task{}
+// attemptsOf counts the updates that deployed image, from the service's task history:
+// every update hoist makes writes its marker (image and time, hoist.rollout) into the
+// task template with the image, so the tasks of one update, restarts included, share
+// one marker and a second update brings another. Tasks on image without a marker
+// (an update not made by hoist) count as one more.
+func attemptsOf(tasks []swarm.Task, image string) (attempts, onImage int) {
+	markers := map[string]bool{}
 	for _, task := range tasks {
-		bySlot[task.Slot] = append(bySlot[task.Slot], task)
-	}
-	for _, ts := range bySlot {
-		slices.SortFunc(ts, func(a, b swarm.Task) int { return a.Meta.CreatedAt.Compare(b.Meta.CreatedAt) })
-		prev := ""
-		for _, task := range ts {
-			img := task.Spec.ContainerSpec.Image
-			if img == image {
-				onImage++
-				if prev != image {
-					deployments++
-				}
-			}
-			prev = img
+		if task.Spec.ContainerSpec == nil || task.Spec.ContainerSpec.Image != image {
+			continue
 		}
+		onImage++
+		markers[task.Spec.ContainerSpec.Labels[swarmbackend.LabelRollout]] = true
 	}
-	return deployments, onImage
+	return len(markers), onImage
 }
 
 // describeTasks lists tasks by slot, for logs.
@@ -405,8 +398,9 @@ func describeTasks(tasks []swarm.Task, names map[string]string) string {
 		if n, ok := names[img]; ok {
 			img = n
 		}
-		fmt.Fprintf(&b, "  slot %d %s %-8s desired %-8s %s %s\n", task.Slot, task.Meta.CreatedAt.Format("15:04:05.000"),
-			task.Status.State, task.DesiredState, img, task.Status.Err)
+		_, at, _ := strings.Cut(task.Spec.ContainerSpec.Labels[swarmbackend.LabelRollout], " ")
+		fmt.Fprintf(&b, "  slot %d %s %-8s desired %-8s %-4s marker %-30s %s\n", task.Slot, task.Meta.CreatedAt.Format("15:04:05.000"),
+			task.Status.State, task.DesiredState, img, at, task.Status.Err)
 	}
 	return b.String()
 }
