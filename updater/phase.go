@@ -41,6 +41,10 @@ func (j Journal) Enter(p Phase) {
 // RestartNote is what a record says of a rollout that outlived a hoist process.
 const RestartNote = "hoist restarted during this rollout"
 
+// TriggerEngine is the trigger of a record made from what the engine showed a hoist
+// whose store had none (Resumer.Unfinished).
+const TriggerEngine = "engine"
+
 // SetPhase moves the unfinished record id to phase p in one write. It returns the
 // record as stored.
 func (s *Store) SetPhase(id uint64, p Phase, at time.Time) (Rollout, error) {

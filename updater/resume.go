@@ -105,6 +105,13 @@ func (u *Updater) engineEvidence(ctx context.Context, ws []Workload, known map[s
 	return out
 }
 
+// engineSaw says what the engine showed of a rollout the store did not know.
+var engineSaw = map[Phase]string{
+	PhaseConverging:  "the engine showed it under way",
+	PhaseWatching:    "the engine showed it updated within the watch",
+	PhaseRollingBack: "the engine showed it rolled back",
+}
+
 // resumeOne brings one unfinished rollout to its end and records the true outcome.
 func (u *Updater) resumeOne(ctx context.Context, w Workload, r Rollout) {
 	log := u.log.With().Str("workload", r.Workload).Str("to", r.To).Uint64("rollout", r.ID).Str("trigger", "resume").Logger()
@@ -117,6 +124,9 @@ func (u *Updater) resumeOne(ctx context.Context, w Workload, r Rollout) {
 		log.Error().Err(err).Msg("record the restart")
 	}
 	note := fmt.Sprintf("%s (it was %s)", RestartNote, strings.ReplaceAll(string(phase), "_", " "))
+	if r.Trigger == TriggerEngine {
+		note = RestartNote + "; its store had no record of it: " + engineSaw[phase]
+	}
 	log.Warn().Str("phase", string(phase)).Msg("resuming a rollout the previous hoist process left unfinished")
 	res := u.resumeResult(ctx, w, r, log)
 	res.Reason = note + "; " + res.Reason

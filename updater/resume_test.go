@@ -126,7 +126,7 @@ func TestResumeEngineEvidence(t *testing.T) {
 	eng := &resumable{resumed: make(chan Rollout, 1), release: make(chan struct{})}
 	close(eng.release)
 	eng.flakyEngine = flakyEngine{updated: make(chan Target, 1), w: Workload{Kind: policy.Service, ID: "x", Name: "app", Image: ref + "@" + d1.String()}}
-	eng.evidence = []Rollout{{Workload: "service/app", From: ref + "@" + d1.String(), To: ref + "@" + d2.String(), Phase: PhaseRollingBack, Trigger: "resume"}}
+	eng.evidence = []Rollout{{Workload: "service/app", From: ref + "@" + d1.String(), To: ref + "@" + d2.String(), Phase: PhaseRollingBack, Trigger: TriggerEngine}}
 	u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
 		Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -136,7 +136,8 @@ func TestResumeEngineEvidence(t *testing.T) {
 	cancel()
 	<-done
 	rs, _ := store.Rollouts("service/app", 10)
-	if len(rs) != 1 || rs[0].Outcome != RolledBack || rs[0].Restarts != 1 || !strings.Contains(rs[0].Reason, RestartNote) {
+	if len(rs) != 1 || rs[0].Outcome != RolledBack || rs[0].Restarts != 1 ||
+		!strings.HasPrefix(rs[0].Reason, RestartNote+"; its store had no record of it: the engine showed it rolled back; ") {
 		t.Fatalf("records: %+v", rs)
 	}
 	if q, _ := store.IsQuarantined("service/app", d2.String()); !q {

@@ -163,6 +163,6 @@ func (b *Backend) cutWatch(ctx context.Context, base string, plans func(updater.
 	}
 	now := time.Now()
 	started, _ := time.Parse(time.RFC3339Nano, cur.Created)
-	return updater.Rollout{From: old.Config.Image, To: cur.Config.Image, Trigger: "resume", Started: started,
+	return updater.Rollout{From: old.Config.Image, To: cur.Config.Image, Trigger: updater.TriggerEngine, Started: started,
 		Phase: updater.PhaseWatching, PhaseAt: now, Plan: &p}, true
 }

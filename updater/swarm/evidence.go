@@ -53,7 +53,7 @@ func (b *Backend) Unfinished(ctx context.Context, ws []updater.Workload, known f
 func evidence(svc swarm.Service, ts []swarm.Task, p updater.Plan, now time.Time) (updater.Rollout, bool) {
 	st := svc.UpdateStatus
 	cur := specImage(svc.Spec)
-	r := updater.Rollout{Trigger: "resume", Plan: &p, Started: now, PhaseAt: now}
+	r := updater.Rollout{Trigger: updater.TriggerEngine, Plan: &p, Started: now, PhaseAt: now}
 	if st == nil || st.StartedAt == nil {
 		return r, false
 	}

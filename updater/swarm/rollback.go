@@ -13,7 +13,7 @@ import (
 // and waits for its tasks to run it again. It runs on its own budget, past the
 // rollout's deadline and whether or not hoist is stopping.
 func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
-	r.log.Warn().Str("reason", reason).Str("to", r.old).Msg("rolling back")
+	r.log.Warn().Str("reason", reason).Str("back_to", r.old).Msg("rolling back")
 	r.journal.Enter(updater.PhaseRollingBack)
 	if r.old == "" {
 		return updater.Failed, reason + "; not rolled back: the image before the update is not known (the service keeps no previous spec)"

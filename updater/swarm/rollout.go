@@ -179,7 +179,7 @@ func (r *rollout) follow(prev *swarm.UpdateStatus) (updater.Outcome, string) {
 			}
 			if st.State != seen {
 				seen = st.State
-				r.log.Info().Str("state", string(st.State)).Str("message", st.Message).Msg("swarm update state")
+				r.log.Info().Str("state", string(st.State)).Str("swarm_message", st.Message).Msg("swarm update state")
 			}
 			switch st.State {
 			case swarm.UpdateStateCompleted:
