@@ -184,8 +184,12 @@ func (s *swap) revert(ctx context.Context) error {
 		if s.logs == "" {
 			s.logs = s.b.tailLogs(ctx, s.newID, s.old.Config.Tty)
 		}
-		errs = append(errs, s.b.discard(ctx, s.newID))
-		s.log.Info().Msg("replacement removed")
+		if err := s.b.discard(ctx, s.newID); err != nil {
+			errs = append(errs, err)
+		} else {
+			s.log.Info().Msg("replacement removed")
+			s.newID = "" // revert may run again after a failure: each step once
+		}
 	}
 	if s.moved {
 		if err := s.b.rename(ctx, s.old.ID, s.name); err != nil {
@@ -200,7 +204,11 @@ func (s *swap) revert(ctx context.Context) error {
 		errs = append(errs, s.b.start(ctx, s.old.ID))
 	}
 	if s.superseded != "" {
-		errs = append(errs, s.b.rename(ctx, s.superseded, s.name+suffixPrev))
+		if err := s.b.rename(ctx, s.superseded, s.name+suffixPrev); err != nil {
+			errs = append(errs, err)
+		} else {
+			s.superseded = ""
+		}
 	}
 	err := errors.Join(errs...)
 	if err != nil {

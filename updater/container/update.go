@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/moby/moby/client"
 	"github.com/rs/zerolog"
@@ -152,12 +153,7 @@ func (b *Backend) revertAll(ctx context.Context, done, failed []*swap, cause err
 	j.Enter(updater.PhaseRollingBack)
 	gctx, cancel := b.graceCtx(ctx)
 	defer cancel()
-	var errs []error
-	for _, s := range slices.Backward(done) {
-		if err := s.revert(gctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs := b.revertRetrying(gctx, done, log)
 	var logs []string
 	for _, s := range failed {
 		if s.logs != "" {
@@ -180,6 +176,34 @@ func (b *Backend) revertAll(ctx context.Context, done, failed []*swap, cause err
 	log.Info().Msg("rolled back")
 	return res
 }
+
+// revertRetrying reverts done, last first, and tries again what failed while the grace
+// period lasts: an engine that restarts (a node reboot) refuses calls for a while,
+// even some it answers. It returns the errors of the last try.
+func (b *Backend) revertRetrying(ctx context.Context, done []*swap, log zerolog.Logger) []error {
+	todo := slices.Clone(done)
+	for {
+		var errs []error
+		var left []*swap
+		for _, s := range slices.Backward(todo) {
+			if err := s.revert(ctx); err != nil {
+				errs = append(errs, err)
+				left = append([]*swap{s}, left...)
+			}
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		log.Warn().Err(errors.Join(errs...)).Msg("reverting failed; trying again once the engine answers")
+		if sleep(ctx, revertRetry) != nil || b.answering(ctx, log) != nil {
+			return errs
+		}
+		todo = left
+	}
+}
+
+// revertRetry is the pause before a failed revert is tried again.
+const revertRetry = 2 * time.Second
 
 func (b *Backend) pull(ctx context.Context, image, auth string) error {
 	r, err := b.c.ImagePull(ctx, image, client.ImagePullOptions{RegistryAuth: auth})
