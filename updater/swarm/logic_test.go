@@ -83,6 +83,11 @@ func TestFailedTask(t *testing.T) {
 	if _, ok := failedTask(tasks[:2], "new", done); ok {
 		t.Error("a failure during the update counted after it")
 	}
+	lost := task("lost-with-engine", "new", swarm.TaskStateShutdown, swarm.TaskStateFailed, after, 0)
+	lost.Status.Err = "No such container: web.1.lost"
+	if f, ok := failedTask([]swarm.Task{lost, tasks[3]}, "new", done); ok {
+		t.Errorf("a task the engine lost on restart counted as the image's failure: %s", f.ID)
+	}
 }
 
 func TestTargetSpec(t *testing.T) {

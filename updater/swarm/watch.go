@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/swarm"
@@ -17,7 +18,7 @@ func failedTask(tasks []swarm.Task, image string, since time.Time) (swarm.Task, 
 	var found swarm.Task
 	ok := false
 	for _, t := range tasks {
-		if taskImage(t) != image || !t.Status.Timestamp.After(since) {
+		if taskImage(t) != image || !t.Status.Timestamp.After(since) || lostWithEngine(t) {
 			continue
 		}
 		switch t.Status.State {
@@ -28,6 +29,14 @@ func failedTask(tasks []swarm.Task, image string, since time.Time) (swarm.Task, 
 		}
 	}
 	return found, ok
+}
+
+// lostWithEngine reports whether a task failed because its node's engine lost the
+// container (dockerd restarted, the node rebooted), not because of its image: Swarm
+// replaces such a task, and the replacement is judged in its turn. The agent says so
+// only in its error text.
+func lostWithEngine(t swarm.Task) bool {
+	return strings.HasPrefix(t.Status.Err, "No such container")
 }
 
 // describe says what became of a task: "task abc123def456 exited (exit 4)".
