@@ -65,6 +65,7 @@ type Status struct {
 	target Target
 	rule   *policy.Rule
 	tag    name.Tag
+	err    error // why a check failed, when it did
 }
 
 // imageRef splits an engine image string ("repo:tag@sha256:…", "repo:tag", "repo")
@@ -116,7 +117,7 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 	if rule.Update == policy.Semver {
 		tags, err := u.resolver.ListTagsCached(ctx, tag.Context(), tagListAge)
 		if err != nil {
-			st.Action, st.Reason = CheckError, err.Error()
+			st.Action, st.Reason, st.err = CheckError, err.Error(), err
 			return st
 		}
 		if next, ok := rule.Newest(tag.TagStr(), tags); ok {
@@ -130,7 +131,7 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 		res = registry.Resolution{Desc: d, Err: err}
 	}
 	if res.Err != nil {
-		st.Action, st.Reason = CheckError, res.Err.Error()
+		st.Action, st.Reason, st.err = CheckError, res.Err.Error(), res.Err
 		if errors.Is(res.Err, registry.ErrNotFound) {
 			st.Reason = fmt.Sprintf("%s is not in the registry", want)
 		}

@@ -65,6 +65,8 @@ type Updater struct {
 	running sync.WaitGroup
 	stopped bool // Run has returned or is returning: schedule starts nothing
 
+	checkRetry time.Duration // see the constant
+
 	noted   map[string]bool   // workload@digest already recorded as equivalent/refused
 	wakeups map[string]wakeup // repo:tag → re-check of a deferred update
 
@@ -92,7 +94,7 @@ func New(o Options) *Updater {
 		resolver: o.Resolver, store: o.Store, log: o.Log, concurrency: o.Concurrency, listTTL: o.ListTTL,
 		pending: map[string]registry.PushEvent{}, wake: make(chan struct{}, 1), jobs: map[string]*job{},
 		count: o.Count, noted: map[string]bool{}, now: o.Now, onRecord: o.OnRecord,
-		wakeups: map[string]wakeup{},
+		wakeups: map[string]wakeup{}, checkRetry: checkRetry,
 	}
 	if u.now == nil {
 		u.now = time.Now
@@ -299,7 +301,13 @@ func (u *Updater) process(ctx context.Context, key, trigger string) {
 		case WouldUpdate:
 			group = append(group, st)
 		case CheckError:
-			u.log.Warn().Str("workload", w.Key()).Str("trigger", trigger).Msg("check failed: " + st.Reason)
+			ev := u.log.Warn().Str("workload", w.Key()).Str("trigger", trigger)
+			if registry.IsRetryable(st.err) {
+				// A registry's bad minute must not lose a push: check again later.
+				u.wakeAt(st.tag, u.now().Add(u.checkRetry), "retry")
+				ev = ev.Dur("retry_in", u.checkRetry)
+			}
+			ev.Msg("check failed: " + st.Reason)
 		case Equivalent, Refused:
 			u.noteOnce(w, st, trigger)
 		case Quarantined, WatchOnly:
@@ -409,11 +417,21 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 // The wake-up does not depend on the caller's context (an API request's ends with it);
 // Run stops pending wake-ups when it returns.
 func (u *Updater) deferUntil(w Workload, st Status) {
-	k := st.tag.String()
 	at := st.NotBefore.Add(100 * time.Millisecond) // the clock must read NotBefore or later
 	if u.firstTime("deferred/" + w.Key() + "@" + st.target.Digest.String()) {
 		u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Time("not_before", st.NotBefore).Msg(st.Reason)
 	}
+	u.wakeAt(st.tag, at, "schedule")
+}
+
+// checkRetry is how long a check that failed on a registry's retryable error waits
+// before it is made again.
+const checkRetry = 30 * time.Second
+
+// wakeAt has tag checked again at at (trigger source), unless an earlier wake-up for
+// it is pending.
+func (u *Updater) wakeAt(tag name.Tag, at time.Time, source string) {
+	k := tag.String()
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if prev, ok := u.wakeups[k]; ok {
@@ -422,7 +440,7 @@ func (u *Updater) deferUntil(w Workload, st Status) {
 		}
 		prev.timer.Stop()
 	}
-	ev := registry.PushEvent{Repo: st.tag.Context(), Tag: st.tag.TagStr(), Source: "schedule"}
+	ev := registry.PushEvent{Repo: tag.Context(), Tag: tag.TagStr(), Source: source}
 	u.wakeups[k] = wakeup{at: at, timer: time.AfterFunc(at.Sub(u.now()), func() {
 		u.mu.Lock()
 		delete(u.wakeups, k)

@@ -3,11 +3,16 @@ package updater
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-dev/hoist/internal/testenv"
@@ -90,5 +95,57 @@ func TestEventSurvivesListingFailure(t *testing.T) {
 				t.Fatal("the event was lost when the engine did not answer")
 			}
 		})
+	}
+}
+
+// A push whose digest check meets a registry's bad minute (503s) is checked again
+// later, not lost until the next push, polling off.
+func TestPushSurvivesRegistryOutage(t *testing.T) {
+	var down atomic.Bool
+	inner := ggcrregistry.New()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/app:stable"
+	d1 := testenv.PushApp(t, ref, testenv.App{Version: "1"})
+	d2 := testenv.PushApp(t, ref, testenv.App{Version: "2"})
+	store, err := OpenStore(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	rule, _ := policy.NewRule("p", []string{"app"}, nil, nil, policy.Digest, "")
+	eng := &flakyEngine{updated: make(chan Target, 1), w: Workload{Kind: policy.Service, ID: "x", Name: "app", Image: ref + "@" + d1.String()}}
+	u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
+		Resolver: registry.New(registry.Options{Retries: -1, Backoff: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond}),
+		Store:    store, Log: zerolog.Nop()})
+	u.checkRetry = 300 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { u.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	down.Store(true)
+	tag, _ := name.NewTag(ref)
+	u.Enqueue(registry.PushEvent{Repo: tag.Context(), Tag: "stable", Source: "distribution"})
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case got := <-eng.updated:
+		t.Fatalf("rolled out %s while the registry answered 503", got.Digest)
+	default:
+	}
+	down.Store(false)
+	select {
+	case got := <-eng.updated:
+		if got.Digest != d2 {
+			t.Fatalf("rolled out %s, want the pushed %s", got.Digest, d2)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the push was lost to the registry's outage")
 	}
 }
