@@ -3,10 +3,9 @@ package api
 import (
 	"context"
 	"crypto/subtle"
+	_ "embed"
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -47,37 +46,42 @@ func (s *Server) WithBudget(b Budgeter) *Server {
 	return s
 }
 
-// New builds the API. Without a token the /api/v1 routes are not mounted.
+// New builds the API. Without a token the /api/v1 routes are not mounted. The metrics'
+// known series are declared at zero.
 func New(base context.Context, u Updater, token string, m *Metrics) *Server {
+	m.declare()
 	return &Server{u: u, token: token, base: base, metrics: m}
 }
 
-// Register mounts the routes.
+// openapi is the API's OpenAPI 3.1 document, served at GET /api/v1/openapi.json.
+//
+//go:embed openapi.json
+var openapi []byte
+
+// Register mounts the routes and makes ErrorHandler e's error handler: every error
+// answer on e, the webhook receiver's included, is application/problem+json. A known
+// path asked with a method it does not take answers 405 with Allow.
 func (s *Server) Register(e *echo.Echo) {
+	e.HTTPErrorHandler = ErrorHandler
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	if s.metrics != nil {
-		e.GET("/metrics", s.metrics.serve)
+		e.GET("/metrics", func(c echo.Context) error { return s.metrics.serve(c, e.Routes()) })
 	}
 	if s.token == "" {
 		return
 	}
-	g := e.Group("/api/v1", s.auth)
-	g.GET("/workloads", s.workloads)
-	g.GET("/rollouts", s.rollouts)
-	g.POST("/check", s.check)
-	g.POST("/workloads/:kind/:name/rollback", s.rollback)
-	g.POST("/workloads/:kind/:name/finish", s.finish)
-	g.POST("/workloads/:kind/:name/approve", s.approve)
-	g.DELETE("/workloads/:kind/:name/quarantine", s.clearQuarantine)
-	g.GET("/registries", s.registries)
-}
-
-func (s *Server) registries(c echo.Context) error {
-	out := []registry.Budget{}
-	if s.budget != nil {
-		out = append(out, s.budget.Budget()...)
-	}
-	return c.JSON(http.StatusOK, out)
+	// Authentication is per route, not a group middleware: a group's catch-all would
+	// answer 404 where the method is what is wrong.
+	const v1 = "/api/v1"
+	e.GET(v1+"/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openapi) }, s.auth)
+	e.GET(v1+"/workloads", s.workloads, s.auth)
+	e.GET(v1+"/rollouts", s.rollouts, s.auth)
+	e.POST(v1+"/check", s.check, s.auth)
+	e.POST(v1+"/workloads/:kind/:name/rollback", s.rollback, s.auth)
+	e.POST(v1+"/workloads/:kind/:name/finish", s.finish, s.auth)
+	e.POST(v1+"/workloads/:kind/:name/approve", s.approve, s.auth)
+	e.DELETE(v1+"/workloads/:kind/:name/quarantine", s.clearQuarantine, s.auth)
+	e.GET(v1+"/registries", s.registries, s.auth)
 }
 
 func (s *Server) auth(next echo.HandlerFunc) echo.HandlerFunc {
@@ -85,7 +89,8 @@ func (s *Server) auth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		got := []byte(c.Request().Header.Get(echo.HeaderAuthorization))
 		if subtle.ConstantTimeCompare(got, want) != 1 {
-			return echo.NewHTTPError(http.StatusUnauthorized, "missing or wrong bearer token")
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="hoist"`)
+			return problem(http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer <api.token>")
 		}
 		return next(c)
 	}
@@ -94,7 +99,7 @@ func (s *Server) auth(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) workloads(c echo.Context) error {
 	sts, err := s.u.Workloads(c.Request().Context())
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadGateway, err.Error())
+		return problem(http.StatusBadGateway, "engine-error", err.Error())
 	}
 	type item struct {
 		updater.Status
@@ -114,10 +119,19 @@ func (s *Server) workloads(c echo.Context) error {
 }
 
 func (s *Server) rollouts(c echo.Context) error {
-	limit, _ := strconv.Atoi(c.QueryParam("limit"))
-	rs, err := s.u.Store().Rollouts(c.QueryParam("workload"), limit)
+	limit, err := limitParam(c.QueryParam("limit"))
 	if err != nil {
-		return echo.NewHTTPError(http.StatusInternalServerError, err.Error())
+		return err
+	}
+	workload := c.QueryParam("workload")
+	if workload != "" {
+		if err := checkKey(workload); err != nil {
+			return err
+		}
+	}
+	rs, err := s.u.Store().Rollouts(workload, limit)
+	if err != nil {
+		return problem(http.StatusInternalServerError, "internal", "read the store: "+err.Error())
 	}
 	if rs == nil {
 		rs = []updater.Rollout{}
@@ -130,23 +144,30 @@ func (s *Server) check(c echo.Context) error {
 	defer cancel()
 	sts, err := s.u.Check(ctx, true, "api")
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadGateway, err.Error())
+		return problem(http.StatusBadGateway, "engine-error", err.Error())
 	}
 	return c.JSON(http.StatusOK, sts)
 }
 
-func workloadKey(c echo.Context) (string, error) {
-	kind := c.Param("kind")
-	if kind != "service" && kind != "container" {
-		return "", echo.NewHTTPError(http.StatusBadRequest, "kind must be service or container")
-	}
-	return kind + "/" + strings.TrimPrefix(c.Param("name"), "/"), nil
+// Manual actions, as counted in hoist_manual_actions_total{action,result}.
+const (
+	actionRollback = "rollback"
+	actionFinish   = "finish"
+	actionApprove  = "approve"
+	actionRetry    = "retry"
+)
+
+func (s *Server) rollback(c echo.Context) error {
+	return s.manual(c, actionRollback, s.u.Rollback)
 }
 
-func (s *Server) rollback(c echo.Context) error { return s.manual(c, s.u.Rollback) }
-func (s *Server) finish(c echo.Context) error   { return s.manual(c, s.u.Finish) }
+func (s *Server) finish(c echo.Context) error {
+	return s.manual(c, actionFinish, s.u.Finish)
+}
 
-func (s *Server) manual(c echo.Context, do func(context.Context, string) error) error {
+// manual runs a rollback or finish under the server's context and answers with its
+// result; refusals are 4xx, an action that was tried and failed is 502.
+func (s *Server) manual(c echo.Context, action string, do func(context.Context, string) error) error {
 	key, err := workloadKey(c)
 	if err != nil {
 		return err
@@ -155,15 +176,36 @@ func (s *Server) manual(c echo.Context, do func(context.Context, string) error) 
 	ctx, cancel := context.WithTimeout(s.base, 10*time.Minute)
 	defer cancel()
 	if err := do(ctx, key); err != nil {
-		if errors.Is(err, updater.ErrNoWorkload) {
-			return echo.NewHTTPError(http.StatusNotFound, err.Error())
-		}
-		if errors.Is(err, updater.ErrBusy) {
-			return echo.NewHTTPError(http.StatusConflict, err.Error())
-		}
-		return echo.NewHTTPError(http.StatusConflict, err.Error())
+		return s.counted(action, manualProblem(err))
 	}
+	s.metrics.Inc(manualMetric, "action", action, "result", resultDone)
 	return c.JSON(http.StatusOK, map[string]string{"workload": key, "status": "done"})
+}
+
+// manualProblem says why a manual action did not happen, or failed.
+func manualProblem(err error) *Problem {
+	switch {
+	case errors.Is(err, updater.ErrNoWorkload):
+		return problem(http.StatusNotFound, "no-such-workload", err.Error())
+	case errors.Is(err, updater.ErrBusy):
+		return problem(http.StatusConflict, "busy", err.Error())
+	case errors.Is(err, updater.ErrNothingKept):
+		return problem(http.StatusConflict, "nothing-kept", err.Error())
+	case errors.Is(err, updater.ErrFinishService):
+		return problem(http.StatusBadRequest, "finish-service", err.Error())
+	}
+	return problem(http.StatusBadGateway, "action-failed", err.Error())
+}
+
+// counted counts a manual action that did not happen (4xx) or failed (5xx), and
+// returns p.
+func (s *Server) counted(action string, p *Problem) *Problem {
+	result := resultRefused
+	if p.Status >= 500 {
+		result = resultFailed
+	}
+	s.metrics.Inc(manualMetric, "action", action, "result", result)
+	return p
 }
 
 // approve lets the update waiting for a workload's approval go ahead; ?digest= names
@@ -173,17 +215,22 @@ func (s *Server) approve(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	digest, err := digestParam(c.QueryParam("digest"))
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(s.base, 2*time.Minute)
 	defer cancel()
-	st, err := s.u.Approve(ctx, key, c.QueryParam("digest"))
+	st, err := s.u.Approve(ctx, key, digest)
 	switch {
 	case errors.Is(err, updater.ErrNoWorkload):
-		return echo.NewHTTPError(http.StatusNotFound, err.Error())
+		return s.counted(actionApprove, problem(http.StatusNotFound, "no-such-workload", err.Error()))
 	case errors.Is(err, updater.ErrNothingToApprove):
-		return echo.NewHTTPError(http.StatusConflict, err.Error())
+		return s.counted(actionApprove, problem(http.StatusConflict, "nothing-to-approve", err.Error()))
 	case err != nil:
-		return echo.NewHTTPError(http.StatusBadGateway, err.Error())
+		return s.counted(actionApprove, problem(http.StatusBadGateway, "engine-error", err.Error()))
 	}
+	s.metrics.Inc(manualMetric, "action", actionApprove, "result", resultDone)
 	return c.JSON(http.StatusOK, st)
 }
 
@@ -194,10 +241,11 @@ func (s *Server) clearQuarantine(c echo.Context) error {
 	}
 	n, err := s.u.ClearQuarantine(key)
 	if errors.Is(err, updater.ErrNotQuarantined) {
-		return echo.NewHTTPError(http.StatusNotFound, "nothing quarantined for "+key)
+		return s.counted(actionRetry, problem(http.StatusNotFound, "not-quarantined", "nothing quarantined for "+key))
 	}
 	if err != nil {
-		return echo.NewHTTPError(http.StatusInternalServerError, err.Error())
+		return s.counted(actionRetry, problem(http.StatusInternalServerError, "internal", err.Error()))
 	}
+	s.metrics.Inc(manualMetric, "action", actionRetry, "result", resultDone)
 	return c.JSON(http.StatusOK, map[string]any{"workload": key, "cleared": n})
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/hoist-dev/hoist/updater"
 )
 
 // Metrics holds what hoist measures, in the Prometheus text format: counters, gauges
@@ -78,7 +80,80 @@ func (m *Metrics) Observe(name string, v float64, labels ...string) {
 	m.mu.Unlock()
 }
 
-func (m *Metrics) serve(c echo.Context) error {
+// Zero declares a counter at 0 unless it already counts: a series exists from start,
+// so rate() and absent() read it before the first event.
+func (m *Metrics) Zero(name string, labels ...string) {
+	if m == nil {
+		return
+	}
+	k := series(name, "", labels)
+	m.mu.Lock()
+	if _, ok := m.counters[k]; !ok {
+		m.counters[k] = 0
+	}
+	m.mu.Unlock()
+}
+
+// Manual actions are counted by action and result.
+const (
+	manualMetric  = "hoist_manual_actions_total"
+	resultDone    = "done"    // the action did what it was asked
+	resultRefused = "refused" // nothing was done: bad request, unknown workload, busy, nothing kept
+	resultFailed  = "failed"  // tried and failed, or the engine did not answer
+)
+
+// Event sources hoist makes itself; webhook sources are read from the routes.
+var ownSources = []string{"poll", "api", "approve", "retry", "schedule"}
+
+// webhookReasons are the reasons hoist_webhook_rejected_total counts.
+var webhookReasons = []string{"unauthorized", "too_large", "rate_limited", "bad_request", "read_error"}
+
+// declare sets hoist's known series at zero.
+func (m *Metrics) declare() {
+	for _, kind := range []string{"service", "container"} {
+		for _, o := range []updater.Outcome{updater.Succeeded, updater.RolledBack, updater.Failed, updater.Aborted} {
+			m.Zero("hoist_rollouts_total", "kind", kind, "outcome", string(o))
+		}
+	}
+	for _, a := range []string{actionRollback, actionFinish, actionApprove, actionRetry} {
+		for _, r := range []string{resultDone, resultRefused, resultFailed} {
+			m.Zero(manualMetric, "action", a, "result", r)
+		}
+	}
+	for _, src := range ownSources {
+		m.declareSource(src, false)
+	}
+}
+
+func (m *Metrics) declareSource(src string, webhook bool) {
+	for _, r := range []string{"accepted", "unwatched"} {
+		m.Zero("hoist_events_total", "source", src, "result", r)
+	}
+	if webhook {
+		for _, r := range webhookReasons {
+			m.Zero("hoist_webhook_rejected_total", "source", src, "reason", r)
+		}
+	}
+}
+
+// declareWebhooks declares the series of each webhook source mounted on the server:
+// the second path segment of every /webhooks/<source> route.
+func (m *Metrics) declareWebhooks(routes []*echo.Route) {
+	for _, r := range routes {
+		rest, ok := strings.CutPrefix(r.Path, "/webhooks/")
+		if !ok {
+			continue
+		}
+		src, _, _ := strings.Cut(rest, "/")
+		if src != "" && src != "*" && !strings.HasPrefix(src, ":") {
+			m.declareSource(src, true)
+		}
+	}
+}
+
+// serve writes every series; routes name the webhook sources, declared at zero.
+func (m *Metrics) serve(c echo.Context, routes []*echo.Route) error {
+	m.declareWebhooks(routes)
 	type line struct{ key, kind, value string }
 	m.mu.Lock()
 	var lines []line

@@ -512,6 +512,15 @@ var ErrNoWorkload = errors.New("no such workload")
 // ErrBusy is returned when a manual action meets a rollout in progress.
 var ErrBusy = errors.New("a rollout is in progress for this workload; try again when it ends")
 
+// ErrNothingKept is returned by Rollback and Finish when nothing is kept for a manual
+// rollback (a service with no previous spec, a container with no previous container).
+// Nothing was done and nothing is recorded.
+var ErrNothingKept = errors.New("nothing is kept for a manual rollback")
+
+// ErrFinishService is returned by Finish for a service: Swarm keeps the previous spec
+// itself and hoist keeps no previous container to drop. Nothing is recorded.
+var ErrFinishService = errors.New("finish is for containers: Swarm keeps a service's previous spec itself, there is no previous container to drop")
+
 // Rollback returns a workload to its previous image (manual; recorded).
 func (u *Updater) Rollback(ctx context.Context, key string) error {
 	return u.manual(ctx, key, "rollback", func(b Backend, w Workload) error { return b.Rollback(ctx, w) })
@@ -522,6 +531,9 @@ func (u *Updater) Finish(ctx context.Context, key string) error {
 	return u.manual(ctx, key, "finish", func(b Backend, w Workload) error { return b.Finish(ctx, w) })
 }
 
+// manual runs a manual action on key's workload and records it. An action refused
+// before it did anything (unknown workload, busy, nothing kept, finish on a service)
+// returns its reason and is not recorded: the history holds what happened.
 func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend, Workload) error) error {
 	ws, err := u.workloads(ctx, true)
 	if err != nil {
@@ -530,6 +542,12 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 	for _, w := range ws {
 		if w.Key() != key {
 			continue
+		}
+		switch {
+		case what == "finish" && w.Kind == policy.Service:
+			return fmt.Errorf("%w (%s)", ErrFinishService, key)
+		case !w.HasPrevious:
+			return fmt.Errorf("%w: %s", ErrNothingKept, key)
 		}
 		b := u.backends[w.Kind]
 		// Hold the workload's rollout slot so no rollout runs meanwhile.
