@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
@@ -179,7 +180,8 @@ func (s *Server) Sources() []string {
 }
 
 // Register mounts POST /webhooks/<source> (or /webhooks/<source>/<token>) for each
-// configured source, and a JSON 404 for everything else under /webhooks/.
+// configured source, and a problem (404, or 405 with Allow) for everything else under
+// /webhooks/.
 func (s *Server) Register(e *echo.Echo) {
 	for _, src := range s.sources {
 		if src.pathToken {
@@ -192,14 +194,72 @@ func (s *Server) Register(e *echo.Echo) {
 	e.Any("/webhooks/*", func(c echo.Context) error {
 		if c.Request().Method != http.MethodPost {
 			c.Response().Header().Set("Allow", http.MethodPost)
-			return c.JSON(http.StatusMethodNotAllowed, errorBody{"webhooks are POST requests"})
+			return writeProblem(c, http.StatusMethodNotAllowed, "webhooks are POST requests")
 		}
-		return c.JSON(http.StatusNotFound, errorBody{"no webhook source is configured at this path"})
+		return writeProblem(c, http.StatusNotFound, "no webhook source is configured at this path")
 	})
 }
 
-type errorBody struct {
-	Error string `json:"error"`
+// problem is an error answer: RFC 9457 problem details, the shape of every error hoist
+// answers (api.Problem, with the same types and titles).
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+}
+
+// problemKinds gives each status the webhook receiver answers its problem type's slug
+// and title.
+var problemKinds = map[int][2]string{
+	http.StatusBadRequest:            {"bad-payload", "Bad webhook payload"},
+	http.StatusUnauthorized:          {"unauthorized", "Unauthorized"},
+	http.StatusNotFound:              {"not-found", "Not found"},
+	http.StatusMethodNotAllowed:      {"method-not-allowed", "Method not allowed"},
+	http.StatusRequestEntityTooLarge: {"too-large", "Request body too large"},
+	http.StatusTooManyRequests:       {"rate-limited", "Too many requests"},
+}
+
+// writeProblem answers status with detail, hoist's own words, as application/problem+json.
+func writeProblem(c echo.Context, status int, detail string) error {
+	k := problemKinds[status]
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	return c.JSON(status, problem{Type: "https://hoist.dev/problems/" + k[0], Title: k[1], Status: status, Detail: detail})
+}
+
+// maxEcho is how many characters of a sender's value an error message repeats.
+const maxEcho = 80
+
+// payloadDetail says why a payload was refused, without Go's words for its types and
+// with each value it quotes cut to maxEcho characters.
+func payloadDetail(source string, err error) string {
+	if !errors.Is(err, errBadName) {
+		return "malformed payload: not the JSON of a " + source + " push notification"
+	}
+	return cutQuoted(err.Error())
+}
+
+// cutQuoted shortens every Go-quoted string in msg longer than maxEcho characters.
+func cutQuoted(msg string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(msg, '"')
+		if i < 0 {
+			b.WriteString(msg)
+			return b.String()
+		}
+		b.WriteString(msg[:i])
+		q, err := strconv.QuotedPrefix(msg[i:])
+		if err != nil {
+			b.WriteString(msg[i:])
+			return b.String()
+		}
+		msg = msg[i+len(q):]
+		if v, err := strconv.Unquote(q); err == nil && utf8.RuneCountInString(v) > maxEcho {
+			q = strconv.Quote(string([]rune(v)[:maxEcho]) + "…")
+		}
+		b.WriteString(q)
+	}
 }
 
 type acceptBody struct {
@@ -223,7 +283,7 @@ func (s *Server) handler(src *source) echo.HandlerFunc {
 			if status == http.StatusTooManyRequests {
 				c.Response().Header().Set("Retry-After", "1")
 			}
-			return c.JSON(status, errorBody{res.Status})
+			return writeProblem(c, status, res.Status)
 		}
 		return c.JSON(status, res)
 	}
@@ -263,7 +323,7 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 			s.rejected.Warn().Str("source", src.name).Str("outcome", "bad_request").Msg("webhook payload is malformed")
 		}
 		s.count("hoist_webhook_rejected_total", "source", src.name, "reason", "bad_request")
-		return http.StatusBadRequest, acceptBody{Status: err.Error()}
+		return http.StatusBadRequest, acceptBody{Status: payloadDetail(src.name, err)}
 	}
 	now := s.now()
 	delivery := ""

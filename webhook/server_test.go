@@ -158,10 +158,17 @@ func expectError(t testing.TB, w *httptest.ResponseRecorder, status int, substr 
 	if w.Code != status {
 		t.Fatalf("status %d, want %d: %s", w.Code, status, w.Body.String())
 	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q, want application/problem+json", ct)
+	}
 	m := decodeBody(t, w)
-	msg, ok := m["error"].(string)
-	if !ok || !strings.Contains(msg, substr) {
-		t.Fatalf("error body %q, want {\"error\": ...%q...}", w.Body.String(), substr)
+	typ, _ := m["type"].(string)
+	title, _ := m["title"].(string)
+	code, _ := m["status"].(float64)
+	msg, ok := m["detail"].(string)
+	if !ok || len(m) != 4 || !strings.HasPrefix(typ, "https://hoist.dev/problems/") || title == "" || int(code) != status ||
+		!strings.Contains(msg, substr) {
+		t.Fatalf("error body %s, want a problem (type, title, status %d, detail containing %q)", w.Body, status, substr)
 	}
 }
 
@@ -553,6 +560,59 @@ func TestDedupeKeysBounded(t *testing.T) {
 	for _, ev := range h.sink.got() {
 		if len(ev.DeliveryID) > 128 {
 			t.Errorf("delivery id of %d bytes handed on", len(ev.DeliveryID))
+		}
+	}
+}
+
+// TestErrorBodies: every refusal is a problem through the router, says what was wrong
+// in hoist's words (no Go type names), repeats at most 80 characters of a sender's
+// value, and never repeats a secret.
+func TestErrorBodies(t *testing.T) {
+	long := strings.Repeat("a", 10000)
+	cases := []struct {
+		name   string
+		req    *http.Request
+		status int
+		detail string
+	}{
+		{"wrong JSON type", validRequest("dockerhub", []byte(`{"push_data":{"tag":5},"repository":{"repo_name":"acme/app"}}`)), 400, "not the JSON of a dockerhub push notification"},
+		{"long tag", validRequest("dockerhub", []byte(`{"push_data":{"tag":"`+long+`"},"repository":{"repo_name":"acme/app"}}`)), 400, `"` + strings.Repeat("a", 80) + `…"`},
+		{"long image", validRequest("generic", []byte(`{"image":"`+long+`"}`)), 400, "explicit tag"},
+		{"wrong token", post("/webhooks/dockerhub/"+secret, fixture(t, "dockerhub", "push")), 401, "wrong token"},
+		{"GET", httptest.NewRequest(http.MethodGet, "/webhooks/dockerhub/"+tok, nil), 405, "POST"},
+		{"unknown source", post("/webhooks/nope", []byte("{}")), 404, "no webhook source"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := newHarness(t, allSources()).do(c.req)
+			expectError(t, w, c.status, c.detail)
+			b := w.Body.String()
+			for _, leak := range []string{"Go ", "struct", "int", long[:81], secret, tok} {
+				if strings.Contains(b, leak) {
+					t.Errorf("body repeats %.20q: %s", leak, b)
+				}
+			}
+			if len(b) > 400 {
+				t.Errorf("body of %d bytes", len(b))
+			}
+			if c.status == 405 && w.Header().Get("Allow") != "POST" {
+				t.Errorf("Allow %q", w.Header().Get("Allow"))
+			}
+		})
+	}
+}
+
+func TestCutQuoted(t *testing.T) {
+	long := strings.Repeat("é", 100)
+	cases := map[string]string{
+		`tag "v1"`:                          `tag "v1"`,
+		`tag "` + long + `" and "x"`:        `tag "` + strings.Repeat("é", 80) + `…" and "x"`,
+		`unterminated "abc`:                 `unterminated "abc`,
+		`two "` + long + `" "` + long + `"`: `two "` + strings.Repeat("é", 80) + `…" "` + strings.Repeat("é", 80) + `…"`,
+	}
+	for in, want := range cases {
+		if got := cutQuoted(in); got != want {
+			t.Errorf("cutQuoted(%.30q) = %q, want %q", in, got, want)
 		}
 	}
 }
