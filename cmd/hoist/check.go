@@ -6,41 +6,65 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/config"
 	"github.com/hoist-dev/hoist/updater"
 	"github.com/hoist-dev/hoist/updater/container"
 )
 
-func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func newCheckCommand(getenv func(string) string) *cobra.Command {
 	var c common
-	fs := newFlagSet("check", "One pass, no changes: list every workload, its current image and digest, and the\ndigest or tag its policy would move it to, or why not.", stderr)
-	c.bind(fs, getenv)
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "One pass, no changes: what each workload would move to, or why not",
+		Long: `One pass, no changes: list every workload, its current image and digest, and the
+digest or tag its policy would move it to, or why not.
+
+When the config sets api.token and a hoist serve answers at listen:, that server does
+the check (it holds the store, so quarantined digests and held approvals show).
+When none answers, the check runs in this process. A server that refuses the token is
+an error, not a reason to check elsewhere.`,
+		Example: `  hoist check
+  hoist check --config /etc/hoist/hoist.yaml --json | jq '.[] | select(.action == "update")'`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCheck(cmd.Context(), c.config, asJSON, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
-	cfg, err := load(c.config, getenv)
+	c.bind(cmd, getenv)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	return cmd
+}
+
+func runCheck(ctx context.Context, path string, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := load(path, getenv)
 	if err != nil {
 		return err
 	}
 	// A running serve holds the store; ask it, so quarantined digests show too.
 	sts, err := checkViaServer(ctx, cfg)
-	if err == nil {
+	var none *noServerError
+	switch {
+	case err == nil:
 		fmt.Fprintf(stderr, "checked by the running hoist at %s\n", serverURL(cfg))
-	} else {
+	case errors.Is(err, errAPIOff) || errors.As(err, &none):
+		if none != nil {
+			fmt.Fprintf(stderr, "note: %v; checking in this process\n", none)
+		}
 		if sts, err = checkLocally(ctx, cfg, stderr); err != nil {
 			return err
 		}
+	default:
+		return err
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(sts)
@@ -65,38 +89,16 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // checkViaServer asks a running hoist serve (GET /api/v1/workloads: a check that
-// changes nothing). It fails when no server answers.
+// changes nothing). errAPIOff or a *noServerError say there is none to ask.
 func checkViaServer(ctx context.Context, cfg *config.Config) ([]updater.Status, error) {
-	var sts []updater.Status
-	return sts, apiGet(ctx, cfg, "/api/v1/workloads", &sts)
-}
-
-// apiGet GETs path from the running hoist serve of cfg and decodes the JSON answer
-// into out. It fails at once when no server answers or the API is off.
-func apiGet(ctx context.Context, cfg *config.Config, path string, out any) error {
-	if !cfg.API.Token.IsSet() {
-		return errors.New("api.token not set")
+	a, err := newAPIClient(cfg, "", time.Second)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, serverURL(cfg)+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+cfg.API.Token.Value())
-	c := http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: time.Second}).DialContext}}
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("server answered %s", resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode server answer: %w", err)
-	}
-	return nil
+	var sts []updater.Status
+	return sts, a.get(ctx, "/api/v1/workloads", &sts)
 }
 
 // checkLocally runs the check in this process.

@@ -13,57 +13,73 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/hoist-dev/hoist/config"
 	"github.com/hoist-dev/hoist/notify"
 	"github.com/hoist-dev/hoist/updater"
 )
 
-func runHistory(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func newHistoryCommand(getenv func(string) string) *cobra.Command {
 	var c common
-	fs := newFlagSet("history [KIND/NAME]", "List recorded rollouts, newest first: every workload's, or one's. Asks the running\nhoist serve when it answers, else reads the store in data_dir.", stderr)
-	c.bind(fs, getenv)
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	limit := fs.Int("limit", 20, "show at most this many (0 means 100)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	var asJSON bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "history [KIND/NAME]",
+		Short: "Recorded rollouts, newest first, with outcome and reason",
+		Long: `List recorded rollouts, newest first: every workload's, or one's.
+
+When the config sets api.token and a hoist serve answers at listen:, that server is
+asked (it holds the store); when none answers, the store in data_dir is read. A server
+that refuses the token is an error, not a reason to read elsewhere.`,
+		Example: `  hoist history
+  hoist history service/web --limit 5
+  hoist history container/db --json`,
+		Args:              workloadArg(true),
+		ValidArgsFunction: completeWorkload,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			key := ""
+			if len(args) == 1 {
+				key = args[0]
+			}
+			return runHistory(cmd.Context(), c.config, key, limit, asJSON, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
-	key := ""
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		var err error
-		if key, err = splitKey(fs.Arg(0)); err != nil {
-			return err
-		}
-	default:
-		fs.Usage()
-		return errUsage
+	c.bind(cmd, getenv)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	cmd.Flags().IntVar(&limit, "limit", 20, "show at most this many (0 means 100)")
+	return cmd
+}
+
+func runHistory(ctx context.Context, path, key string, limit int, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
+	if limit < 0 {
+		return fmt.Errorf("--limit %d: write a count of 1 or more", limit)
 	}
-	if *limit < 0 {
-		return fmt.Errorf("--limit %d: write a count of 1 or more", *limit)
-	}
-	cfg, err := load(c.config, getenv)
+	cfg, err := load(path, getenv)
 	if err != nil {
 		return err
 	}
-	var rs []updater.Rollout
-	q := url.Values{"workload": {key}, "limit": {strconv.Itoa(*limit)}}
-	if err := apiGet(ctx, cfg, "/api/v1/rollouts?"+q.Encode(), &rs); err != nil {
+	rs, err := historyViaServer(ctx, cfg, key, limit)
+	var none *noServerError
+	if errors.Is(err, errAPIOff) || errors.As(err, &none) {
 		// No server: the store is free to read.
 		store, serr := updater.OpenStore(cfg.DataDir, true)
 		switch {
 		case errors.Is(serr, os.ErrNotExist):
-			rs = nil // nothing recorded yet
+			rs, err = nil, nil // nothing recorded yet
+		case serr != nil && none != nil:
+			return fmt.Errorf("%v, and the store cannot be read: %w", none, serr)
 		case serr != nil:
-			return fmt.Errorf("no running hoist answered (%v), and the store cannot be read: %w", err, serr)
+			return fmt.Errorf("read the store (%v): %w", err, serr)
 		default:
-			rs, serr = store.Rollouts(key, *limit)
+			rs, err = store.Rollouts(key, limit)
 			store.Close()
-			if serr != nil {
-				return serr
-			}
 		}
 	}
-	if *asJSON {
+	if err != nil {
+		return err
+	}
+	if asJSON {
 		if rs == nil {
 			rs = []updater.Rollout{}
 		}
@@ -90,6 +106,20 @@ func runHistory(ctx context.Context, args []string, getenv func(string) string, 
 			r.Workload, outcome, took, notify.ShortImage(r.To), r.Trigger, oneLine(r.Reason))
 	}
 	return tw.Flush()
+}
+
+// historyViaServer asks a running hoist serve (GET /api/v1/rollouts). errAPIOff or a
+// *noServerError say there is none to ask.
+func historyViaServer(ctx context.Context, cfg *config.Config, key string, limit int) ([]updater.Rollout, error) {
+	a, err := newAPIClient(cfg, "", time.Second)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var rs []updater.Rollout
+	q := url.Values{"workload": {key}, "limit": {strconv.Itoa(limit)}}
+	return rs, a.get(ctx, "/api/v1/rollouts?"+q.Encode(), &rs)
 }
 
 // oneLine keeps a table row on one line.

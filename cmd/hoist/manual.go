@@ -3,97 +3,115 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	neturl "net/url"
-	"strings"
 	"time"
 
-	"github.com/hoist-dev/hoist/config"
+	"github.com/spf13/cobra"
+
 	"github.com/hoist-dev/hoist/updater"
 )
 
-// runManual asks the running server to roll a workload back or finish its upgrade, so
-// the action is serialised with rollouts and recorded.
-func runManual(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var c common
-	summary := map[string]string{
-		"rollback": "Return a workload to the image it had before its last rollout. For a container the\nkept previous container comes back; for a service Swarm's previous spec is restored.",
-		"finish":   "Drop the previous container kept for a manual rollback (Rancher's finish upgrade).",
-		"approve":  "Let the update held by a policy with when.approve roll out: the digest hoist check\nshows for the workload (all containers of its group with it).",
-		"retry":    "Let the digests that failed for a workload (quarantined) be tried again: the next\ncheck or push rolls the newest one out.",
-	}[cmd]
-	fs := newFlagSet(cmd+" KIND/NAME", summary+"\nThe running hoist serve does the work; its address and API token come from the config.", stderr)
-	c.bind(fs, getenv)
-	server := fs.String("server", "", "base URL of the running hoist (default: from listen:)")
-	var digest *string
-	if cmd == "approve" {
-		digest = fs.String("digest", "", "the digest reviewed (sha256:…); refused if a newer one is waiting now")
+// manualAction is one of the commands that ask the running server to act on a
+// workload, so the action is serialised with rollouts and recorded.
+type manualAction struct {
+	name, short, long, example string
+	method, path               string // path after /api/v1/workloads/KIND/NAME
+}
+
+var manualActions = []manualAction{
+	{name: "rollback", method: http.MethodPost, path: "/rollback",
+		short: "Return a workload to its previous image (asks the running server)",
+		long: `Return a workload to the image it had before its last rollout. For a container the
+kept previous container comes back; for a service Swarm's previous spec is restored.`,
+		example: "  hoist rollback service/web\n  hoist rollback container/db --config /etc/hoist/hoist.yaml"},
+	{name: "finish", method: http.MethodPost, path: "/finish",
+		short:   "Drop the previous container kept for rollback",
+		long:    `Drop the previous container kept for a manual rollback (Rancher's finish upgrade).`,
+		example: "  hoist finish container/db"},
+	{name: "approve", method: http.MethodPost, path: "/approve",
+		short: "Let an update held by when.approve roll out",
+		long: `Let the update held by a policy with when.approve roll out: the digest hoist check
+shows for the workload (all containers of its group with it). With --digest, the
+approval is refused if another digest than the one reviewed is waiting now.`,
+		example: "  hoist check\n  hoist approve service/web --digest sha256:…"},
+	{name: "retry", method: http.MethodDelete, path: "/quarantine",
+		short: "Let digests that failed (quarantined) be tried again, now",
+		long: `Let the digests that failed for a workload (quarantined) be tried again: the next
+check or push rolls the newest one out.`,
+		example: "  hoist retry service/web"},
+}
+
+func newManualCommands(getenv func(string) string) []*cobra.Command {
+	cmds := make([]*cobra.Command, len(manualActions))
+	for i, m := range manualActions {
+		var c common
+		var server, digest string
+		cmd := &cobra.Command{
+			Use:   m.name + " KIND/NAME",
+			Short: m.short,
+			Long: m.long + `
+
+The running hoist serve does the work; its address (listen:) and API token (api.token:)
+come from the config file. A refused token or an unreachable server is an error.`,
+			Example:           m.example,
+			Args:              workloadArg(false),
+			ValidArgsFunction: completeWorkload,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return runManual(cmd.Context(), m, args[0], c.config, server, digest, getenv, cmd.OutOrStdout())
+			},
+		}
+		c.bind(cmd, getenv)
+		cmd.Flags().StringVar(&server, "server", "", "base URL of the running hoist (default: from listen:)")
+		if m.name == "approve" {
+			cmd.Flags().StringVar(&digest, "digest", "", "the digest reviewed (sha256:…); refused if a newer one is waiting now")
+		}
+		cmds[i] = cmd
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	key, err := splitKey(fs.Arg(0))
+	return cmds
+}
+
+func runManual(ctx context.Context, m manualAction, key, path, server, digest string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := load(path, getenv)
 	if err != nil {
 		return err
 	}
-	cfg, err := load(c.config, getenv)
+	a, err := newAPIClient(cfg, server, 10*time.Second)
+	if errors.Is(err, errAPIOff) {
+		return fmt.Errorf("api.token is not set in %s: the API is off, so %s cannot reach the server", path, m.name)
+	}
 	if err != nil {
 		return err
 	}
-	if !cfg.API.Token.IsSet() {
-		return fmt.Errorf("api.token is not set in %s: the API is off, so %s cannot reach the server", c.config, cmd)
-	}
-	base := *server
-	if base == "" {
-		base = serverURL(cfg)
-	}
-	workload := strings.TrimRight(base, "/") + "/api/v1/workloads/" + key
-	method, url := http.MethodPost, workload+"/"+cmd
-	if cmd == "retry" {
-		method, url = http.MethodDelete, workload+"/quarantine"
-	}
-	if digest != nil && *digest != "" {
-		url += "?digest=" + neturl.QueryEscape(*digest)
+	url := "/api/v1/workloads/" + key + m.path
+	if digest != "" {
+		url += "?digest=" + neturl.QueryEscape(digest)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 11*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, nil)
-	if err != nil {
+	b, err := a.do(ctx, m.method, url)
+	var none *noServerError
+	var refused *tokenRefusedError
+	switch {
+	case errors.As(err, &none):
+		return fmt.Errorf("%s %s: is hoist serve running? %w", m.name, key, err)
+	case errors.As(err, &refused):
 		return err
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", m.name, key, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+cfg.API.Token.Value())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: is hoist serve running? %w", cmd, key, err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Message string `json:"message"`
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		json.Unmarshal(b, &body)
-		if body.Message == "" {
-			body.Message = strings.TrimSpace(string(b))
-		}
-		return fmt.Errorf("%s %s: %s (HTTP %d)", cmd, key, body.Message, resp.StatusCode)
-	}
-	if cmd == "retry" {
+	switch m.name {
+	case "retry":
 		var res struct {
 			Cleared int `json:"cleared"`
 		}
 		json.Unmarshal(b, &res)
 		fmt.Fprintf(stdout, "%s: %d failed digest(s) may be tried again\n", key, res.Cleared)
 		return nil
-	}
-	if cmd == "approve" {
+	case "approve":
 		var st updater.Status
 		if json.Unmarshal(b, &st) == nil {
 			next := "rolling out now"
@@ -104,15 +122,6 @@ func runManual(ctx context.Context, cmd string, args []string, getenv func(strin
 			return nil
 		}
 	}
-	fmt.Fprintf(stdout, "%s %s: done\n", cmd, key)
+	fmt.Fprintf(stdout, "%s %s: done\n", m.name, key)
 	return nil
-}
-
-// serverURL is where the running hoist serve of cfg answers, from listen:.
-func serverURL(cfg *config.Config) string {
-	host, port, _ := net.SplitHostPort(cfg.Listen)
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port)
 }

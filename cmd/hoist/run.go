@@ -9,17 +9,23 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/demo"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// errUsage means the usage text was already printed.
+// errUsage means the command line was wrong and the problem was already printed.
 var errUsage = errors.New("usage")
 
 // errInvalid means hoist validate found problems (they were printed).
 var errInvalid = errors.New("configuration is not valid")
+
+// errHelp means a flag-package command printed its help because -h was asked for.
+var errHelp = errors.New("help shown")
 
 // exitCode is 2 for a usage error, 1 for anything else (an invalid file included).
 func exitCode(err error) int {
@@ -29,52 +35,157 @@ func exitCode(err error) int {
 	return 1
 }
 
-const usage = `hoist keeps Docker Swarm services and standalone containers on the newest image
+// run is the whole program; main only wires signals and the exit code. A command line
+// that cannot be run (unknown command, flag or argument) is reported on stderr and
+// returned wrapping errUsage.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	root := newRootCommand(getenv, stdout, stderr)
+	root.SetArgs(args)
+	started := false
+	root.PersistentPreRun = func(*cobra.Command, []string) { started = true }
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil || started || errors.Is(err, errUsage) {
+		return err
+	}
+	// Cobra refused the command line before the command began: unknown flag,
+	// wrong arguments, unknown command.
+	fmt.Fprintf(stderr, "hoist: %v\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
+	return fmt.Errorf("%w: %w", errUsage, err)
+}
+
+// newRootCommand builds hoist's command tree. getenv gives the flags' defaults
+// ($HOIST_CONFIG); the docs in docs/cli are generated from a tree built with none set.
+func newRootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "hoist",
+		Short: "Keep Swarm services and containers on the newest image their policy allows",
+		Long: `hoist keeps Docker Swarm services and standalone containers on the newest image
 their policy allows: it learns that a tag moved (registry webhooks or digest polling),
 rolls the workload out, watches its health, and rolls back by itself when it fails.
 
-Usage:
-  hoist serve    --config hoist.yaml   run webhooks, API, poller and updater until SIGINT/SIGTERM
-  hoist check    --config hoist.yaml   one pass, no changes: what each workload would move to, or why not
-  hoist validate --config hoist.yaml   check the file; print every problem with file:line
-  hoist rollback --config hoist.yaml KIND/NAME   return a workload to its previous image (via the running server)
-  hoist finish   --config hoist.yaml KIND/NAME   drop the previous container kept for rollback
-  hoist approve  --config hoist.yaml KIND/NAME   let an update held for approval roll out (--digest D)
-  hoist retry    --config hoist.yaml KIND/NAME   let digests that failed for a workload be tried again
-  hoist history  --config hoist.yaml [KIND/NAME] recorded rollouts, newest first (--json, --limit N)
-  hoist version                        print the version
-
-The config file defaults to $HOIST_CONFIG, then ./hoist.yaml. Run "hoist COMMAND -h"
-for a command's flags. Documentation: README.md.
-`
-
-// run is the whole program; main only wires signals and the exit code.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errUsage
+The config file defaults to $HOIST_CONFIG, then ./hoist.yaml. Commands that act on a
+workload (rollback, finish, approve, retry) ask the running hoist serve through its API
+(listen: and api.token: of the same file); check and history ask it when it runs.`,
+		Example: `  hoist validate --config hoist.yaml
+  hoist serve --config hoist.yaml
+  hoist check
+  hoist history service/web --limit 5
+  hoist approve service/web --digest sha256:…
+  hoist completion bash > /etc/bash_completion.d/hoist`,
+		Version: version,
+		Args:    noArgs,
+		// Without a command: the help, on stderr, and exit 2.
+		RunE: func(c *cobra.Command, _ []string) error {
+			c.SetOut(c.ErrOrStderr())
+			c.Help()
+			return errUsage
+		},
+		SilenceErrors:              true,
+		SilenceUsage:               true,
+		SuggestionsMinimumDistance: 2,
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return runServe(ctx, rest, getenv, stdout, stderr)
-	case "check":
-		return runCheck(ctx, rest, getenv, stdout, stderr)
-	case "validate":
-		return runValidate(rest, getenv, stdout, stderr)
-	case "rollback", "finish", "approve", "retry":
-		return runManual(ctx, cmd, rest, getenv, stdout, stderr)
-	case "history":
-		return runHistory(ctx, rest, getenv, stdout, stderr)
-	case "version", "--version", "-v":
-		fmt.Fprintf(stdout, "hoist %s\n", version)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetVersionTemplate("hoist {{.Version}}\n")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
+
+	// Each command is added here. A command that parses its own flags with the flag
+	// package (newFlagSet, parseFlags) is added with flagCommand.
+	root.AddCommand(
+		newServeCommand(getenv),
+		newCheckCommand(getenv),
+		newValidateCommand(getenv),
+	)
+	root.AddCommand(newManualCommands(getenv)...)
+	root.AddCommand(
+		newHistoryCommand(getenv),
+		newVersionCommand(),
+		// The program inside the demo's images; not for users.
+		flagCommand("demo-app", "The demo's web app", true,
+			func(ctx context.Context, args []string) error { return demo.RunApp(ctx, args, getenv, stderr) }),
+	)
+	root.InitDefaultCompletionCmd()
+	// A command that takes no arguments refuses them (cobra would show its help); one
+	// that only groups others (completion) shows its help when run alone.
+	var refuseArgs func(*cobra.Command)
+	refuseArgs = func(c *cobra.Command) {
+		if c.Args == nil {
+			c.Args = noArgs
+		}
+		if !c.Runnable() {
+			c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+		}
+		for _, sub := range c.Commands() {
+			refuseArgs(sub)
+		}
+	}
+	refuseArgs(root)
+	return root
+}
+
+// noArgs refuses any argument, naming it as an unknown command.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
 		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	default:
-		fmt.Fprintf(stderr, "hoist: unknown command %q\n\n%s", cmd, usage)
-		return errUsage
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+	if !c.HasSubCommands() {
+		msg = fmt.Sprintf("%q takes no arguments; got %q", c.CommandPath(), args)
+	} else if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return errors.New(msg)
+}
+
+// workloadArg accepts exactly one KIND/NAME argument (optional: at most one).
+func workloadArg(optional bool) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0 && optional:
+			return nil
+		case len(args) == 0:
+			return errors.New("name the workload: KIND/NAME, e.g. service/web or container/db")
+		case len(args) > 1:
+			return fmt.Errorf("one workload at a time; got %d arguments %q", len(args), args)
+		}
+		_, err := splitKey(args[0])
+		return err
+	}
+}
+
+// completeWorkload offers the kinds; a name follows the slash.
+func completeWorkload(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 || strings.Contains(toComplete, "/") {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return []cobra.Completion{"service/", "container/"}, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  noArgs,
+		Run:   func(c *cobra.Command, _ []string) { fmt.Fprintf(c.OutOrStdout(), "hoist %s\n", version) },
+	}
+}
+
+// flagCommand adds a command that parses its own arguments with the flag package
+// (newFlagSet and parseFlags); -h prints its flags and exits 0.
+func flagCommand(name, short string, hidden bool, fn func(ctx context.Context, args []string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:                name + " [flags]",
+		Short:              short,
+		Hidden:             hidden,
+		DisableFlagParsing: true,
+		Args:               cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			err := fn(c.Context(), args)
+			if errors.Is(err, errHelp) {
+				return nil
+			}
+			return err
+		},
 	}
 }
 
@@ -83,12 +194,13 @@ type common struct {
 	config string
 }
 
-func (c *common) bind(fs *flag.FlagSet, getenv func(string) string) {
+func (c *common) bind(cmd *cobra.Command, getenv func(string) string) {
 	def := getenv("HOIST_CONFIG")
 	if def == "" {
 		def = "hoist.yaml"
 	}
-	fs.StringVar(&c.config, "config", def, "path of the configuration file (env HOIST_CONFIG)")
+	cmd.Flags().StringVar(&c.config, "config", def, "path of the configuration file (env HOIST_CONFIG)")
+	cmd.MarkFlagFilename("config", "yaml", "yml")
 }
 
 func newFlagSet(name, summary string, stderr io.Writer) *flag.FlagSet {
@@ -101,9 +213,14 @@ func newFlagSet(name, summary string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses a flag-package command's arguments: errHelp after -h, errUsage
+// after a problem (flag has printed either already).
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	// flag has printed the problem (or the help asked for) already.
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return errHelp
+	case err != nil:
 		return errUsage
 	}
 	return nil
@@ -129,19 +246,32 @@ func load(path string, getenv func(string) string) (*config.Config, error) {
 	return cfg, nil
 }
 
-func runValidate(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func newValidateCommand(getenv func(string) string) *cobra.Command {
 	var c common
-	fs := newFlagSet("validate", "Check the configuration file. Exit 0 when it is valid; otherwise print every\nproblem with file:line and what to write instead, and exit 1.", stderr)
-	c.bind(fs, getenv)
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "Check the configuration file; print every problem with file:line",
+		Long: `Check the configuration file. Exit 0 when it is valid (and say which optional
+endpoints are off); otherwise print every problem with file:line and what to write
+instead, and exit 1.`,
+		Example: `  hoist validate --config /etc/hoist/hoist.yaml
+  HOIST_CONFIG=examples/hoist.yaml hoist validate`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runValidate(c.config, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
-	cfg, err := load(c.config, getenv)
+	c.bind(cmd, getenv)
+	return cmd
+}
+
+func runValidate(path string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := load(path, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return errInvalid
 	}
-	fmt.Fprintf(stdout, "%s is valid: %d polic%s\n", c.config, len(cfg.Policies), plural(len(cfg.Policies), "y", "ies"))
+	fmt.Fprintf(stdout, "%s is valid: %d polic%s\n", path, len(cfg.Policies), plural(len(cfg.Policies), "y", "ies"))
 	for _, n := range notMounted(cfg) {
 		fmt.Fprintln(stdout, "note:", n)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/api"
 	"github.com/hoist-dev/hoist/config"
@@ -24,44 +25,66 @@ import (
 // shutdownGrace bounds how long serve waits for rollouts in flight after a signal.
 const shutdownGrace = 5 * time.Minute
 
-func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var c common
-	fs := newFlagSet("serve", "Run the HTTP server (webhooks, API), the poller and the updater until SIGINT or\nSIGTERM. A rollout in flight at shutdown is finished or rolled back, never abandoned.", stderr)
-	c.bind(fs, getenv)
-	listen := fs.String("listen", "", "address to listen on (overrides listen:)")
-	dataDir := fs.String("data-dir", "", "directory of the embedded store (overrides data_dir:)")
-	dockerHost := fs.String("docker-host", "", "Docker host URL (overrides docker.host:)")
-	pollEvery := fs.String("poll-interval", "", "poll interval such as 30s or 5m, 0 = off (overrides poll.interval:)")
-	logLevel := fs.String("log-level", "", "debug, info, warn or error (overrides log.level:)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// serveFlags override the file.
+type serveFlags struct {
+	common
+	listen, dataDir, dockerHost, pollEvery, logLevel string
+}
+
+func newServeCommand(getenv func(string) string) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run webhooks, API, poller and updater until SIGINT/SIGTERM",
+		Long: `Run the HTTP server (webhooks, API), the poller and the updater until SIGINT or
+SIGTERM. A rollout in flight at shutdown is finished or rolled back, never abandoned.
+The flags override the file.`,
+		Example: `  hoist serve --config /etc/hoist/hoist.yaml
+  hoist serve --listen :8080 --data-dir /data --poll-interval 5m`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), f, getenv, cmd.ErrOrStderr())
+		},
 	}
-	cfg, err := load(c.config, getenv)
+	f.bind(cmd, getenv)
+	fs := cmd.Flags()
+	fs.StringVar(&f.listen, "listen", "", "address to listen on (overrides listen:)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "directory of the embedded store (overrides data_dir:)")
+	cmd.MarkFlagDirname("data-dir")
+	fs.StringVar(&f.dockerHost, "docker-host", "", "Docker host URL (overrides docker.host:)")
+	fs.StringVar(&f.pollEvery, "poll-interval", "", "poll interval such as 30s or 5m, 0 = off (overrides poll.interval:)")
+	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (overrides log.level:)")
+	cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]cobra.Completion{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func runServe(ctx context.Context, f serveFlags, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := load(f.config, getenv)
 	if err != nil {
 		return err
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
+	if f.listen != "" {
+		cfg.Listen = f.listen
 	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
+	if f.dataDir != "" {
+		cfg.DataDir = f.dataDir
 	}
-	if *dockerHost != "" {
-		cfg.Docker.Host = *dockerHost
+	if f.dockerHost != "" {
+		cfg.Docker.Host = f.dockerHost
 	}
-	if *pollEvery != "" {
+	if f.pollEvery != "" {
 		var d config.Duration
-		if err := d.UnmarshalYAML([]byte(*pollEvery)); err != nil {
+		if err := d.UnmarshalYAML([]byte(f.pollEvery)); err != nil {
 			return fmt.Errorf("--poll-interval: %w", err)
 		}
 		cfg.Poll.Interval = d
 	}
-	if *logLevel != "" {
-		switch *logLevel {
+	if f.logLevel != "" {
+		switch f.logLevel {
 		case "debug", "info", "warn", "error":
-			cfg.Log.Level = *logLevel
+			cfg.Log.Level = f.logLevel
 		default:
-			return fmt.Errorf("--log-level %q: use debug, info, warn or error", *logLevel)
+			return fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)
 		}
 	}
 	log := newLogger(cfg.Log, stderr)
