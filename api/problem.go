@@ -31,7 +31,7 @@ func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
 var titles = map[string]string{
 	"bad-request":         "Bad request",
 	"invalid-parameter":   "Invalid parameter",
-	"unauthorized":        "Missing or wrong bearer token",
+	"unauthorized":        "Unauthorized",
 	"not-found":           "Not found",
 	"method-not-allowed":  "Method not allowed",
 	"no-such-workload":    "No such workload",
