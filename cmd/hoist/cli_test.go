@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hoist-dev/hoist/api"
 	"github.com/hoist-dev/hoist/policy"
@@ -411,5 +412,32 @@ func TestCLIServerAnswers(t *testing.T) {
 	_, _, err = runCLI(t, nil, "approve", "service/web", "--config", cfg)
 	if err == nil || !strings.Contains(err.Error(), "is hoist serve running? no hoist answered at "+srv.URL) {
 		t.Errorf("approve with no server: %v", err)
+	}
+}
+
+// The README's CLI section names every command and every flag the help shows.
+func TestReadmeCLI(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## CLI\n")
+	section, _, ok2 := strings.Cut(section, "\n## ")
+	if !ok || !ok2 {
+		t.Fatal("README has no CLI section")
+	}
+	root := newRootCommand(func(string) string { return "" }, io.Discard, io.Discard)
+	for _, c := range root.Commands() {
+		if !c.IsAvailableCommand() {
+			continue
+		}
+		if !strings.Contains(section, "hoist "+c.Name()) {
+			t.Errorf("README's CLI section does not show hoist %s", c.Name())
+		}
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Name != "help" && !strings.Contains(section, "--"+f.Name) {
+				t.Errorf("README's CLI section does not mention hoist %s --%s", c.Name(), f.Name)
+			}
+		})
 	}
 }

@@ -15,6 +15,9 @@ import (
 	"github.com/hoist-dev/hoist/internal/demo"
 )
 
+// docs/cli is the CLI reference generated from the command tree (docs_test.go).
+//go:generate go test -run TestCLIReference -update-docs .
+
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
@@ -176,6 +179,7 @@ func flagCommand(name, short string, hidden bool, fn func(ctx context.Context, a
 	return &cobra.Command{
 		Use:                name + " [flags]",
 		Short:              short,
+		Long:               short + ".\n\nThis command reads its own flags: hoist " + name + " --help lists them.",
 		Hidden:             hidden,
 		DisableFlagParsing: true,
 		Args:               cobra.ArbitraryArgs,
