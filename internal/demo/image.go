@@ -32,13 +32,19 @@ type Version struct {
 // dynamic loader and a C library the image does not have.
 var ErrNotStatic = errors.New("is linked dynamically; the demo images have no C library: build hoist with CGO_ENABLED=0 (scripts/run.sh does)")
 
+// CheckBinary says whether binary can be the demo images' only layer: a statically
+// linked Linux program.
+func CheckBinary(binary string) error {
+	if runtime.GOOS != "linux" {
+		return fmt.Errorf("the demo runs this hoist binary in Linux containers; this one is built for %s", runtime.GOOS)
+	}
+	return checkStatic(binary)
+}
+
 // Layer returns the one layer of every demo image: the hoist binary at /hoist and an
 // empty /tmp. Built once, it is shared by all versions, so a push uploads it once.
 func Layer(binary string) (v1.Layer, error) {
-	if runtime.GOOS != "linux" {
-		return nil, fmt.Errorf("the demo runs this hoist binary in Linux containers; this one is built for %s", runtime.GOOS)
-	}
-	if err := checkStatic(binary); err != nil {
+	if err := CheckBinary(binary); err != nil {
 		return nil, err
 	}
 	bin, err := os.ReadFile(binary)

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	neturl "net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// demoPolicy is the demo's policy: short monitor and watch so the story moves, and
+// start-first so the service keeps answering.
+const demoPolicy = `policies:
+  - name: demo
+    match: { services: [%q], containers: [%q] }
+    update: digest
+    rollout: { parallelism: 1, delay: 1s, order: start-first, monitor: 2s, keep_previous: 1h }
+    health: { watch: %s, timeout: 3m }
+    when: { approve: %t }
+`
+
+// demoWatch is the policy's health.watch: long enough to see v3 crash after Swarm
+// says its update completed.
+const demoWatch = 10 * time.Second
+
+// demoHoist is hoist serve running in the demo's process.
+type demoHoist struct {
+	api     *demoAPI
+	cfgPath string
+	// stop cancels serve and waits up to wait for it to return.
+	stop func(wait time.Duration) error
+}
+
+// errStillStopping means serve had not returned when stop stopped waiting.
+var errStillStopping = errors.New("hoist is still finishing a rollout")
+
+// writeDemoConfig writes the demo's hoist.yaml, so hoist's CLI (approve, history)
+// works against the demo while it runs and after --keep.
+func (d *demoRun) writeDemoConfig(approve bool) (*config.Config, error) {
+	body := fmt.Sprintf(`# Written by hoist demo. While the demo runs, hoist's commands work against it:
+#   hoist history --config %[1]s
+listen: %[2]s
+data_dir: %[3]s
+docker: { host: %[4]q }
+api: { token: %[5]s }
+webhooks:
+  distribution: { token: %[6]s }
+poll: { interval: 0 }   # the registry's webhooks say when a tag moved
+log: { level: info, format: json }
+`, d.cfgPath(), d.apiAddr, filepath.Join(d.dir, "data"), d.dockerHost, d.apiToken, d.hookToken) +
+		fmt.Sprintf(demoPolicy, d.opt.name, d.opt.name, demoWatch, approve)
+	if err := os.WriteFile(d.cfgPath(), []byte(body), 0o600); err != nil {
+		return nil, err
+	}
+	return config.Parse(d.cfgPath(), []byte(body), func(string) string { return "" })
+}
+
+func (d *demoRun) cfgPath() string { return filepath.Join(d.dir, "hoist.yaml") }
+
+// startHoist runs serve with the demo's config (approve: the policy holds each new
+// digest for approval) until the returned stop, and waits until it answers.
+func (d *demoRun) startHoist(ctx context.Context, approve bool) (*demoHoist, error) {
+	cfg, err := d.writeDemoConfig(approve)
+	if err != nil {
+		return nil, fmt.Errorf("demo config: %w", err)
+	}
+	logf, err := os.OpenFile(filepath.Join(d.dir, "hoist.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- serve(sctx, cfg, newLogger(cfg.Log, logf)) }()
+	var result error
+	returned := false
+	h := &demoHoist{api: &demoAPI{url: "http://" + d.apiAddr, token: d.apiToken}, cfgPath: d.cfgPath()}
+	h.stop = func(wait time.Duration) error {
+		cancel()
+		if returned {
+			return result
+		}
+		select {
+		case result = <-done:
+			returned = true
+			logf.Close()
+			return result
+		case <-time.After(wait):
+			return errStillStopping
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !h.api.healthy(ctx) {
+		select {
+		case err := <-done:
+			logf.Close()
+			cancel()
+			return nil, fmt.Errorf("hoist serve: %w", err)
+		case <-ctx.Done():
+			h.stop(time.Minute)
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			h.stop(time.Minute)
+			return nil, fmt.Errorf("hoist did not answer on %s within 20s (its log: %s)", d.apiAddr, logf.Name())
+		}
+	}
+	return h, nil
+}
+
+// demoAPI reads hoist through its own API, as any client would.
+type demoAPI struct {
+	url, token string
+}
+
+// workloadState is one entry of GET /api/v1/workloads.
+type workloadState struct {
+	updater.Status
+	Quarantined []updater.Quarantine `json:"quarantined"`
+}
+
+var demoHTTP = &http.Client{Timeout: 30 * time.Second}
+
+func (a *demoAPI) do(ctx context.Context, method, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, a.url+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := demoHTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Message string }
+		json.Unmarshal(b, &e)
+		return fmt.Errorf("%s %s: %s (HTTP %d)", method, path, e.Message, resp.StatusCode)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+func (a *demoAPI) healthy(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.url+"/healthz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// rollouts returns the workload's records, newest first (limit 0: the API's default).
+func (a *demoAPI) rollouts(ctx context.Context, key string, limit int) ([]updater.Rollout, error) {
+	var rs []updater.Rollout
+	q := neturl.Values{"workload": {key}}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	err := a.do(ctx, http.MethodGet, "/api/v1/rollouts?"+q.Encode(), &rs)
+	return rs, err
+}
+
+// newest returns the workload's newest record; ok is false when there is none.
+func (a *demoAPI) newest(ctx context.Context, key string) (r updater.Rollout, ok bool, err error) {
+	rs, err := a.rollouts(ctx, key, 1)
+	if err != nil || len(rs) == 0 {
+		return updater.Rollout{}, false, err
+	}
+	return rs[0], true, nil
+}
+
+// workload returns what hoist says of one workload.
+func (a *demoAPI) workload(ctx context.Context, key string) (workloadState, error) {
+	var all []workloadState
+	if err := a.do(ctx, http.MethodGet, "/api/v1/workloads", &all); err != nil {
+		return workloadState{}, err
+	}
+	for _, w := range all {
+		if w.Workload.Key() == key {
+			return w, nil
+		}
+	}
+	return workloadState{}, fmt.Errorf("hoist does not list %s", key)
+}
+
+// approve lets the update held for key roll out, naming the digest reviewed.
+func (a *demoAPI) approve(ctx context.Context, key, digest string) (updater.Status, error) {
+	var st updater.Status
+	err := a.do(ctx, http.MethodPost, approvePath(key, neturl.QueryEscape(digest)), &st)
+	return st, err
+}
+
+func approvePath(key, digest string) string {
+	return "/api/v1/workloads/" + key + "/approve?digest=" + digest
+}
+
+// eventsAccepted reads hoist_events_total{source,result="accepted"} from /metrics.
+func (a *demoAPI) eventsAccepted(ctx context.Context, source string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.url+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := demoHTTP.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	want := `hoist_events_total{source="` + source + `",result="accepted"} `
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, want); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, nil
+}
+
+// randToken is a random secret of 32 hex digits.
+func randToken() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
