@@ -215,6 +215,7 @@ func TestCLIRefusesUnknownArguments(t *testing.T) {
 		{[]string{"rollback", "service/web", "--digest", "sha256:x"}, "unknown flag: --digest"},
 		{[]string{"completion", "tcsh"}, `unknown command "tcsh" for "hoist completion"`},
 		{[]string{"completion", "bash", "extra"}, "extra"},
+		{[]string{"history", "-limit", "1"}, "long flags take two dashes: --limit"},
 	} {
 		out, stderr, err := runCLI(t, nil, c.args...)
 		if exitCode(err) != 2 || !strings.Contains(stderr, c.want) || out != "" {
@@ -245,7 +246,7 @@ func TestCompletion(t *testing.T) {
 		return out
 	}
 	out := complete("")
-	for _, cmd := range []string{"serve", "check", "validate", "rollback", "finish", "approve", "retry", "history", "version", "completion"} {
+	for _, cmd := range []string{"serve", "check", "validate", "rollback", "finish", "approve", "retry", "history", "version", "completion", "demo"} {
 		if !strings.Contains(out, "\n"+cmd+"\t") && !strings.HasPrefix(out, cmd+"\t") {
 			t.Errorf("__complete \"\" lacks %s:\n%s", cmd, out)
 		}
@@ -343,6 +344,10 @@ func TestCLIFlagsAfterArguments(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "approve service/x: ") || !strings.Contains(err.Error(), "(HTTP 4") {
 		t.Errorf("approve of nothing waiting: %v; want the server's refusal", err)
+	}
+	// --limit 0 means the default (100); the API is not sent a limit it refuses.
+	if out, _, err := runCLI(t, nil, "history", "--limit", "0", "--config", cfg); err != nil || strings.Count(out, "service/x") != 3 {
+		t.Errorf("history --limit 0: %v\n%s", err, out)
 	}
 	// The same with -- ending the flags.
 	if _, _, err := runCLI(t, nil, "history", "--config", cfg, "--", "service/x"); err != nil {

@@ -20,6 +20,9 @@ import (
 	"github.com/hoist-dev/hoist/updater"
 )
 
+// maxHistoryLimit is the most rollouts one history shows (the API's bound too).
+const maxHistoryLimit = 1000
+
 func newHistoryCommand(getenv func(string) string) *cobra.Command {
 	var c common
 	var asJSON bool
@@ -52,8 +55,8 @@ that refuses the token is an error, not a reason to read elsewhere.`,
 }
 
 func runHistory(ctx context.Context, path, key string, limit int, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
-	if limit < 0 {
-		return fmt.Errorf("--limit %d: write a count of 1 or more", limit)
+	if limit < 0 || limit > maxHistoryLimit {
+		return fmt.Errorf("--limit %d: write a count from 1 to %d (0 means 100)", limit, maxHistoryLimit)
 	}
 	cfg, err := load(path, getenv)
 	if err != nil {
@@ -118,7 +121,13 @@ func historyViaServer(ctx context.Context, cfg *config.Config, key string, limit
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	var rs []updater.Rollout
-	q := url.Values{"workload": {key}, "limit": {strconv.Itoa(limit)}}
+	q := url.Values{}
+	if key != "" {
+		q.Set("workload", key)
+	}
+	if limit > 0 { // else the server's default, 100
+		q.Set("limit", strconv.Itoa(limit))
+	}
 	return rs, a.get(ctx, "/api/v1/rollouts?"+q.Encode(), &rs)
 }
 

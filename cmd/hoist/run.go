@@ -52,8 +52,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// Cobra refused the command line before the command began: unknown flag,
 	// wrong arguments, unknown command.
+	if name := singleDashFlag(cmd, args); name != "" {
+		err = fmt.Errorf("%w (long flags take two dashes: --%s)", err, name)
+	}
 	fmt.Fprintf(stderr, "hoist: %v\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
 	return fmt.Errorf("%w: %w", errUsage, err)
+}
+
+// singleDashFlag finds a long flag of cmd written with one dash (-config), as the
+// flag package used to accept.
+func singleDashFlag(cmd *cobra.Command, args []string) string {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			name, _, _ := strings.Cut(a[1:], "=")
+			if cmd.Flags().Lookup(name) != nil {
+				return name
+			}
+		}
+	}
+	return ""
 }
 
 // newRootCommand builds hoist's command tree. getenv gives the flags' defaults
@@ -103,6 +123,8 @@ workload (rollback, finish, approve, retry) ask the running hoist serve through 
 	root.AddCommand(
 		newHistoryCommand(getenv),
 		newVersionCommand(),
+		flagCommand("demo", "See hoist at work on this machine: a registry, a web app and three rollouts (no config)",
+			false, func(ctx context.Context, args []string) error { return runDemo(ctx, args, getenv, stdout, stderr) }),
 		// The program inside the demo's images; not for users.
 		flagCommand("demo-app", "The demo's web app", true,
 			func(ctx context.Context, args []string) error { return demo.RunApp(ctx, args, getenv, stderr) }),
