@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -46,6 +47,9 @@ func placeholder(i int) string { return envMarker + strconv.Itoa(i) + "X" }
 // substituteEnv replaces every ${VAR} with a placeholder, line by line.
 func substituteEnv(data []byte, getenv func(string) string) ([]byte, *envRefs) {
 	e := &envRefs{}
+	if !bytes.Contains(data, []byte("${")) {
+		return data, e
+	}
 	lines := strings.Split(string(data), "\n")
 	for i, l := range lines {
 		lines[i] = envRef.ReplaceAllStringFunc(l, func(m string) string {

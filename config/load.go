@@ -1,16 +1,20 @@
 package config
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Problem is one thing wrong with a configuration file.
@@ -44,18 +48,42 @@ func (ps Problems) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Parse reads a configuration file's bytes. getenv resolves ${VAR} references: string
-// fields get the value verbatim (it is never read as YAML), other fields take it when it
-// is one plain word; an unset variable, or a value with a line break, is a problem.
-// On failure the error is a Problems listing everything found.
+// Parse is [Load] with the default [Limits] and no deadline.
 func Parse(file string, data []byte, getenv func(string) string) (*Config, error) {
+	return Load(context.Background(), file, data, getenv, Limits{})
+}
+
+// utf8BOM is the byte order mark some Windows editors put at the start of a file.
+var utf8BOM = []byte("\ufeff")
+
+// Load reads a configuration file's bytes: one YAML document, with or without a UTF-8
+// byte order mark, within lim. getenv resolves ${VAR} references: string fields get
+// the value verbatim (it is never read as YAML), other fields take it when it is one
+// plain word; an unset variable, or a value with a line break, is a problem. Load
+// stops with ctx's error when ctx ends. On a bad file the error is a Problems listing
+// everything found.
+func Load(ctx context.Context, file string, data []byte, getenv func(string) string, lim Limits) (*Config, error) {
+	lim = lim.withDefaults()
 	var probs Problems
 	add := func(line int, path, format string, args ...any) {
-		probs = append(probs, Problem{File: file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+		p, more := cut(path, 4*clipAt)
+		probs = append(probs, Problem{File: file, Line: line, Path: p + more, Msg: clipMsg(fmt.Sprintf(format, args...))})
 	}
+	if int64(len(data)) > lim.MaxSize {
+		add(0, "", "the file is %s, more than the %s a configuration may be (--max-config-size)", byteCount(int64(len(data))), byteCount(lim.MaxSize))
+		return nil, probs
+	}
+	data = bytes.TrimPrefix(data, utf8BOM)
 
 	// ${VAR} substitution (env.go): placeholders now, values after decoding.
 	text, env := substituteEnv(data, getenv)
+	if line, msg := prescan(text, lim); msg != "" {
+		add(line, "", "%s", msg)
+		return nil, probs
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("load %s: %w", file, err)
+	}
 	env.markUsed(text)
 	env.problems(add)
 	f, err := parser.ParseBytes(text, 0)
@@ -63,45 +91,57 @@ func Parse(file string, data []byte, getenv func(string) string) (*Config, error
 		add(errLine(err), "", "%s", errMessage(err))
 		return nil, probs
 	}
-	var root ast.Node
-	if len(f.Docs) > 0 {
-		root = f.Docs[0].Body
-	}
+	root := document(f, add)
 	if expanded := env.inlineNonStrings(text, root, add); string(expanded) != string(text) {
 		text = expanded
 		if f, err = parser.ParseBytes(text, 0); err != nil {
 			add(errLine(err), "", "%s", errMessage(err))
 			return nil, probs
 		}
-		root = nil
-		if len(f.Docs) > 0 {
-			root = f.Docs[0].Body
-		}
+		root = f.Docs[0].Body
 	}
-	if root != nil {
-		checkKeys(root, reflect.TypeOf(Config{}), "$", add)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("load %s: %w", file, err)
 	}
-
-	var cfg Config
-	if err := yaml.UnmarshalWithOptions(text, &cfg); err != nil {
-		// A value checkKeys already reported (with its line) fails decoding again.
-		line := errLine(err)
-		reported := slices.ContainsFunc(probs, func(p Problem) bool { return p.Line == line })
-		if (line > 0 && !reported) || len(probs) == 0 {
-			add(line, "", "%s", errMessage(err))
-		}
+	if n, at := expandedSize(root, lim.MaxNodes); n > lim.MaxNodes {
+		add(at.GetToken().Position.Line, "", "with its aliases (*name) expanded the file holds more than %d values; a hoist configuration needs a few thousand (an alias repeated inside the anchor it repeats multiplies)", lim.MaxNodes)
 		return nil, probs
 	}
+	var cfg Config
+	if root != nil {
+		anchors := map[string]ast.Node{}
+		root = checkKeys(root, reflect.TypeOf(Config{}), "$", anchors, add)
+		if root != nil {
+			if err := yaml.NodeToValue(root, &cfg); err != nil {
+				// checkKeys has set aside every value it reported, so this is something else.
+				add(errLine(err), "", "%s", errMessage(err))
+				return nil, probs
+			}
+		}
+	}
+	reported := make([]string, 0, len(probs))
+	for _, p := range probs {
+		if p.Path != "" {
+			reported = append(reported, p.Path)
+		}
+	}
+	idx := map[string]ast.Node{}
+	if root != nil {
+		indexPaths(root, "$", idx)
+	}
 	env.replaceStrings(reflect.ValueOf(&cfg))
-	cfg.applyDefaults(func(path string) bool { return lookup(f, path) != nil })
+	cfg.applyDefaults(func(path string) bool { return idx[path] != nil })
 
 	v := &validator{}
 	cfg.validate(v)
 	for _, p := range v.problems {
+		if slices.ContainsFunc(reported, func(r string) bool { return within(p.path, r) }) {
+			continue // its value was refused (and reported) already; what it became is no news
+		}
 		line := 0
 		// Point at the nearest node that exists: the value, or its closest parent.
 		for path := p.path; path != "" && line == 0; path = parent(path) {
-			if n := lookup(f, path); n != nil {
+			if n := idx[path]; n != nil {
 				line = n.GetToken().Position.Line
 			}
 		}
@@ -112,6 +152,72 @@ func Parse(file string, data []byte, getenv func(string) string) (*Config, error
 		return nil, probs
 	}
 	return &cfg, nil
+}
+
+// document returns the body of a file's only document and reports any other.
+func document(f *ast.File, add func(int, string, string, ...any)) ast.Node {
+	if len(f.Docs) == 0 {
+		return nil
+	}
+	for _, d := range f.Docs[1:] {
+		line := 0
+		switch {
+		case d.Start != nil:
+			line = d.Start.Position.Line
+		case d.Body != nil:
+			line = d.Body.GetToken().Position.Line
+		}
+		add(line, "", "a second YAML document starts here; hoist reads one document per file: remove this --- and what follows, or merge it into the first")
+	}
+	return f.Docs[0].Body
+}
+
+// within reports whether path is at or below at ($.a[0] is within $.a).
+func within(path, at string) bool {
+	return path == at || strings.HasPrefix(path, at) && (path[len(at)] == '.' || path[len(at)] == '[')
+}
+
+// indexPaths records every value under n by the path validation names it with.
+func indexPaths(n ast.Node, path string, idx map[string]ast.Node) {
+	idx[path] = n
+	switch node := unwrap(n).(type) {
+	case *ast.MappingNode:
+		for _, kv := range node.Values {
+			indexPaths(kv.Value, path+"."+kv.Key.String(), idx)
+		}
+	case *ast.MappingValueNode:
+		indexPaths(node.Value, path+"."+node.Key.String(), idx)
+	case *ast.SequenceNode:
+		for i, v := range node.Values {
+			indexPaths(v, path+"["+strconv.Itoa(i)+"]", idx)
+		}
+	}
+}
+
+// unwrap returns the value an anchor or a tag is attached to.
+func unwrap(n ast.Node) ast.Node {
+	for {
+		switch node := n.(type) {
+		case *ast.AnchorNode:
+			n = node.Value
+		case *ast.TagNode:
+			n = node.Value
+		default:
+			return n
+		}
+	}
+}
+
+func byteCount(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func errLine(err error) int {
@@ -130,18 +236,6 @@ func errMessage(err error) string {
 	return err.Error()
 }
 
-func lookup(f *ast.File, path string) ast.Node {
-	p, err := yaml.PathString(path)
-	if err != nil {
-		return nil
-	}
-	n, err := p.FilterFile(f)
-	if err != nil {
-		return nil
-	}
-	return n
-}
-
 func parent(path string) string {
 	i := strings.LastIndexAny(path, ".[")
 	if i <= 1 {
@@ -152,60 +246,136 @@ func parent(path string) string {
 
 type bytesUnmarshaler interface{ UnmarshalYAML([]byte) error }
 
-// checkKeys reports every mapping key that t has no field for, recursively.
-func checkKeys(n ast.Node, t reflect.Type, path string, add func(int, string, string, ...any)) {
+// checkKeys reports every mapping key that t has no field for, and every value of
+// the wrong shape or syntax, recursively. It returns n, or a null in place of a value it
+// reported, so that decoding goes on and the rest is validated in the same pass.
+// anchors collects anchored values as they are met, to see what an alias stands for.
+func checkKeys(n ast.Node, t reflect.Type, path string, anchors map[string]ast.Node, add func(int, string, string, ...any)) ast.Node {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if _, null := n.(*ast.NullNode); null {
-		return
+	if a, ok := n.(*ast.AnchorNode); ok {
+		anchors[a.Name.String()] = a.Value
+	}
+	v := unwrap(n)
+	if _, null := v.(*ast.NullNode); null {
+		return n
+	}
+	refuse := func(format string, args ...any) ast.Node {
+		add(n.GetToken().Position.Line, path, format, args...)
+		return ast.Null(token.New("null", "null", n.GetToken().Position))
+	}
+	if a, ok := v.(*ast.AliasNode); ok {
+		if want := shapeMismatch(unwrap(anchors[a.Value.String()]), t); want != "" {
+			return refuse("%s, not *%s (%s)", want, clipped(a.Value.String()), shapeName(unwrap(anchors[a.Value.String()])))
+		}
+		return n
 	}
 	// Scalars with their own syntax (durations, sizes, clocks, days) check themselves.
 	if u, ok := reflect.New(t).Interface().(bytesUnmarshaler); ok {
-		if err := u.UnmarshalYAML([]byte(n.String())); err != nil {
-			add(n.GetToken().Position.Line, path, "%s", err.Error())
+		if err := u.UnmarshalYAML([]byte(v.String())); err != nil {
+			return refuse("%s", err.Error())
 		}
-		return
+		return n
 	}
-	if want := scalarMismatch(n, t.Kind()); want != "" {
-		add(n.GetToken().Position.Line, path, "%s, not %q", want, strings.Trim(n.String(), `"'`))
-		return
+	if want := shapeMismatch(v, t); want != "" {
+		return refuse("%s, not %s", want, shapeName(v))
 	}
-	switch node := n.(type) {
+	if want := scalarMismatch(v, t.Kind()); want != "" {
+		return refuse("%s, not %q", want, clipped(strings.Trim(v.String(), `"'`)))
+	}
+	switch node := v.(type) {
 	case *ast.MappingNode:
 		if t.Kind() == reflect.Map {
 			for _, kv := range node.Values {
-				checkKeys(kv.Value, t.Elem(), path+"."+kv.Key.String(), add)
+				kv.Value = checkKeys(kv.Value, t.Elem(), path+"."+kv.Key.String(), anchors, add)
 			}
-			return
+			return n
 		}
 		if t.Kind() != reflect.Struct {
-			return
+			return n
 		}
-		fields := yamlFields(t)
-		for _, kv := range node.Values {
-			key := kv.Key.String()
-			ft, ok := fields[key]
-			if !ok {
-				msg := fmt.Sprintf("unknown key %q", key)
-				if s := closest(key, fields); s != "" {
-					msg += fmt.Sprintf("; did you mean %q?", s)
-				} else {
-					msg += "; allowed here: " + strings.Join(sortedKeys(fields), ", ")
-				}
-				add(kv.Key.GetToken().Position.Line, path+"."+key, "%s", msg)
-				continue
-			}
-			checkKeys(kv.Value, ft, path+"."+key, add)
+		checkFields(node.Values, t, path, anchors, add)
+	case *ast.MappingValueNode:
+		if t.Kind() == reflect.Struct {
+			checkFields([]*ast.MappingValueNode{node}, t, path, anchors, add)
 		}
 	case *ast.SequenceNode:
 		if t.Kind() != reflect.Slice {
-			return
+			return n
 		}
-		for i, v := range node.Values {
-			checkKeys(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i), add)
+		for i, e := range node.Values {
+			node.Values[i] = checkKeys(e, t.Elem(), path+"["+strconv.Itoa(i)+"]", anchors, add)
 		}
 	}
+	return n
+}
+
+func checkFields(kvs []*ast.MappingValueNode, t reflect.Type, path string, anchors map[string]ast.Node, add func(int, string, string, ...any)) {
+	fields := yamlFields(t)
+	for _, kv := range kvs {
+		key := kv.Key.String()
+		if kv.Key.GetToken().Type == token.MergeKeyType {
+			kv.Value = checkKeys(kv.Value, t, path, anchors, add)
+			continue
+		}
+		ft, ok := fields[key]
+		if !ok {
+			msg := fmt.Sprintf("unknown key %q", clipped(key))
+			if s := closest(key, fields); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			} else {
+				msg += "; allowed here: " + strings.Join(sortedKeys(fields), ", ")
+			}
+			add(kv.Key.GetToken().Position.Line, path+"."+key, "%s", msg)
+			continue
+		}
+		kv.Value = checkKeys(kv.Value, ft, path+"."+key, anchors, add)
+	}
+}
+
+// shapeMismatch says what to write when n is a list or mapping where t wants one value,
+// or the other way round; "" when the shapes agree.
+func shapeMismatch(n ast.Node, t reflect.Type) string {
+	var isSeq, isMap, isScalar bool
+	switch n.(type) {
+	case nil, *ast.NullNode, *ast.AliasNode, *ast.CommentGroupNode:
+		return ""
+	case *ast.SequenceNode:
+		isSeq = true
+	case *ast.MappingNode, *ast.MappingValueNode:
+		isMap = true
+	default:
+		isScalar = true
+	}
+	switch t.Kind() {
+	case reflect.Slice:
+		if !isSeq {
+			return "write a list here, such as [a, b] or one \"- item\" per line"
+		}
+	case reflect.Struct, reflect.Map:
+		if !isMap {
+			return "write a mapping here (key: value lines)"
+		}
+	case reflect.Interface:
+	default:
+		if !isScalar {
+			return "write one value here"
+		}
+	}
+	return ""
+}
+
+func shapeName(n ast.Node) string {
+	switch n.(type) {
+	case *ast.SequenceNode:
+		return "a list"
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return "a mapping"
+	case nil:
+		return "an unknown anchor"
+	}
+	return "a single value"
 }
 
 // scalarMismatch says what to write instead when n cannot decode into a number or
@@ -213,7 +383,7 @@ func checkKeys(n ast.Node, t reflect.Type, path string, add func(int, string, st
 // these itself because decoding stops at the first one.
 func scalarMismatch(n ast.Node, k reflect.Kind) string {
 	switch n.(type) {
-	case *ast.AliasNode, *ast.AnchorNode, *ast.TagNode:
+	case *ast.AliasNode, *ast.AnchorNode, *ast.TagNode, *ast.NullNode:
 		return "" // left to the decoder
 	}
 	switch k {
