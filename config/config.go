@@ -119,6 +119,8 @@ const (
 	DefaultConcurrency = 8
 	// DefaultRegistryTimeout bounds each request to a registry without its own timeout.
 	DefaultRegistryTimeout = 20 * time.Second
+	// MinPollInterval is the shortest poll interval: more often would hammer the registries.
+	MinPollInterval = time.Second
 	// MaxRegistryTimeout is the longest timeout a registry may be given.
 	MaxRegistryTimeout = 10 * time.Minute
 )

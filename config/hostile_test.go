@@ -157,3 +157,18 @@ func TestLoadFileStopsAtCap(t *testing.T) {
 		t.Errorf("ended context: %v, want context.Canceled", err)
 	}
 }
+
+// TestLongValueCut: a long value is quoted by its first 80 bytes and its length.
+func TestLongValueCut(t *testing.T) {
+	long := strings.Repeat("a", 10<<10)
+	_, err := Parse("long.yaml", []byte("listen: "+long+":80\ndocker: { host: "+long+" }\nbogus"+long+": 1"+hostileTail), env(nil))
+	var ps Problems
+	if !errors.As(err, &ps) || len(ps) != 3 {
+		t.Fatalf("got %v, want 3 problems", err)
+	}
+	for _, p := range ps {
+		if len(p.String()) > 400 || !strings.Contains(p.String(), "… (") {
+			t.Errorf("%d bytes, not cut: %.200s", len(p.String()), p)
+		}
+	}
+}

@@ -66,7 +66,7 @@ func Load(ctx context.Context, file string, data []byte, getenv func(string) str
 	lim = lim.withDefaults()
 	var probs Problems
 	add := func(line int, path, format string, args ...any) {
-		p, more := cut(path, 4*clipAt)
+		p, more := cut(path, 2*clipAt)
 		probs = append(probs, Problem{File: file, Line: line, Path: p + more, Msg: clipMsg(fmt.Sprintf(format, args...))})
 	}
 	if int64(len(data)) > lim.MaxSize {

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"path"
 	"strings"
 
@@ -15,15 +14,20 @@ type problem struct{ path, msg string }
 type validator struct{ problems []problem }
 
 func (v *validator) addf(path, format string, args ...any) {
-	v.problems = append(v.problems, problem{path, fmt.Sprintf(format, args...)})
+	v.problems = append(v.problems, problem{path, fmt.Sprintf(format, clipArgs(args)...)})
 }
 
 func (c *Config) validate(v *validator) {
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		v.addf("$.listen", "listen %q is not host:port; write for example 127.0.0.1:8080 or :8080", c.Listen)
+	if p := listenProblem(c.Listen); p != "" {
+		v.addf("$.listen", "listen %q %s", c.Listen, p)
 	}
-	if h := c.Docker.Host; h != "" && !strings.Contains(h, "://") {
-		v.addf("$.docker.host", "docker host %q has no scheme; write unix:///var/run/docker.sock or tcp://host:2376", h)
+	if h := c.Docker.Host; h != "" {
+		if p := dockerHostProblem(h); p != "" {
+			v.addf("$.docker.host", "docker host %q %s", h, p)
+		}
+	}
+	if d := c.Poll.Interval.D(); d != 0 && d < MinPollInterval {
+		v.addf("$.poll.interval", "interval %s is too short; use at least %s (more often than once a second would hammer the registries), or 0 to turn polling off", d, MinPollInterval)
 	}
 	seenReg := map[string]int{}
 	for i, r := range c.Registries {
@@ -88,6 +92,9 @@ func (p *Policy) validate(v *validator, at string, seen map[string]int, i int) {
 		v.addf(at+".name", "policy name %q is used twice (also policies[%d])", p.Name, j)
 	}
 	seen[p.Name] = i
+	if p.Interval != nil && p.Interval.D() != 0 && p.Interval.D() < MinPollInterval {
+		v.addf(at+".interval", "interval %s is too short; use at least %s (more often than once a second would hammer the registries)", p.Interval.D(), MinPollInterval)
+	}
 	for j, g := range p.Match.Services {
 		if _, err := path.Match(g, ""); err != nil {
 			v.addf(pathf("%s.match.services[%d]", at, j), "bad glob %q: %v", g, err)
