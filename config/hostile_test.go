@@ -167,7 +167,7 @@ func TestLongValueCut(t *testing.T) {
 		t.Fatalf("got %v, want 3 problems", err)
 	}
 	for _, p := range ps {
-		if len(p.String()) > 400 || !strings.Contains(p.String(), "… (") {
+		if len(p.String()) > 600 || !strings.Contains(p.String(), "… (") {
 			t.Errorf("%d bytes, not cut: %.200s", len(p.String()), p)
 		}
 	}
