@@ -53,7 +53,7 @@ echo "== fuzz (short)"
 # inputs, not seconds: a time limit races with Go's fuzzing workers on a loaded machine
 # ("context deadline exceeded" without any failing input). Such a run gets more tries.
 fuzzlog=$(mktemp)
-for pkg in ./webhook; do
+for pkg in ./webhook ./config; do
   for f in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     ok=no
     for try in 1 2 3; do
