@@ -254,14 +254,10 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 
 // load reads and validates the config file.
 func load(path string, getenv func(string) string) (*config.Config, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("config file %s does not exist; pass --config or set HOIST_CONFIG (README.md has an example)", path)
-		}
-		return nil, fmt.Errorf("read config: %w", err)
+	cfg, err := config.LoadFile(context.Background(), path, getenv, config.Limits{})
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("config file %s does not exist; pass --config or set HOIST_CONFIG (README.md has an example)", path)
 	}
-	cfg, err := config.Parse(path, b, getenv)
 	if err != nil {
 		var ps config.Problems
 		if errors.As(err, &ps) {
