@@ -24,7 +24,7 @@ func LoadFile(ctx context.Context, path string, getenv func(string) string, lim 
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if int64(len(data)) > lim.MaxSize {
-		return nil, Problems{{File: path, Msg: fmt.Sprintf("the file is larger than the %s a configuration may be (--max-config-size)", byteCount(lim.MaxSize))}}
+		return nil, Problems{{File: path, Msg: fmt.Sprintf("the file is larger than the %s a configuration may be", byteCount(lim.MaxSize))}}
 	}
 	return Load(ctx, path, data, getenv, lim)
 }

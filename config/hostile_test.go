@@ -172,3 +172,31 @@ func TestLongValueCut(t *testing.T) {
 		}
 	}
 }
+
+// TestPrescanNotFooled: text that only looks like a string or a comment to a simple
+// scanner does not hide nesting from the depth limit.
+func TestPrescanNotFooled(t *testing.T) {
+	deep := strings.Repeat("[", 200)
+	for name, doc := range map[string]string{
+		"quote in a block scalar":         "a: |\n  \"\nb: " + deep + "\n\"\n",
+		"quote inside a plain scalar":     "a: x \"y\nb: " + deep + "\n\"\n",
+		"quote after a flow plain scalar": "a: [x \"y, " + deep + "\"]\n",
+		"comment inside a quoted key":     "\"x\n #y\": " + deep + "\n",
+		"compact sequences":               strings.Repeat("- ", 200) + "x\n",
+		"compact keys":                    strings.Repeat("? ", 200) + "x\n",
+	} {
+		if line, msg := prescan([]byte(doc), Limits{}.withDefaults()); !strings.Contains(msg, "nested more than") || line == 0 {
+			t.Errorf("%s: %d %q, want the depth limit", name, line, msg)
+		}
+	}
+	// What real configurations hold passes.
+	for _, p := range []string{"testdata/good.yaml", "testdata/history.yaml", "testdata/env/secrets.yaml", "../examples/hoist.yaml"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if _, msg := prescan(b, Limits{}.withDefaults()); msg != "" {
+			t.Errorf("%s: %s", p, msg)
+		}
+	}
+}

@@ -70,7 +70,7 @@ func Load(ctx context.Context, file string, data []byte, getenv func(string) str
 		probs = append(probs, Problem{File: file, Line: line, Path: p + more, Msg: clipMsg(fmt.Sprintf(format, args...))})
 	}
 	if int64(len(data)) > lim.MaxSize {
-		add(0, "", "the file is %s, more than the %s a configuration may be (--max-config-size)", byteCount(int64(len(data))), byteCount(lim.MaxSize))
+		add(0, "", "the file is %s, more than the %s a configuration may be", byteCount(int64(len(data))), byteCount(lim.MaxSize))
 		return nil, probs
 	}
 	data = bytes.TrimPrefix(data, utf8BOM)
