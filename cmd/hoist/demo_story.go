@@ -189,7 +189,6 @@ func (d *demoRun) follow(ctx context.Context, r updater.Rollout) (updater.Rollou
 			n, want, err := d.wl.running(ctx, cur.To)
 			if err == nil && n != count {
 				if n > 0 {
-					d.p.Done()
 					d.say("%s", d.wl.replicas(n, want, v))
 				}
 				count = n
@@ -319,8 +318,8 @@ func (d *demoRun) approveStep(ctx context.Context, v string) error {
 		return err
 	}
 	d.hoist = h
-	d.say("hoist restarted with `when: { approve: true }` in policy demo, as after editing hoist.yaml (%.1fs);", time.Since(t).Seconds())
-	d.say("its records and the quarantine are kept in its store")
+	d.say("hoist restarted in %.1fs with `when: { approve: true }` in policy demo, as after an edit of", time.Since(t).Seconds())
+	d.say("hoist.yaml; its records and the quarantine are kept in its store")
 	prev, err := d.newestID(ctx)
 	if err != nil {
 		return err
@@ -375,11 +374,12 @@ func (d *demoRun) waitApproval(ctx context.Context, prev uint64, key, dg string)
 	if d.opt.stdin != nil && demo.IsTerminal(d.opt.stdin) {
 		hint = "press Enter to approve it from here, or " + hint
 		go func() {
-			bufio.NewReader(d.opt.stdin).ReadString('\n')
-			enter <- struct{}{}
+			if _, err := bufio.NewReader(d.opt.stdin).ReadString('\n'); err == nil {
+				enter <- struct{}{}
+			}
 		}()
 	}
-	d.p.Printf("           %s (waiting up to %s)", hint, d.opt.approveWait)
+	d.p.Printf("           %s (waiting up to %s)", hint, strings.TrimSuffix(d.opt.approveWait.String(), "0s"))
 	d.p.Live("waiting for your approval")
 	defer d.p.Done()
 	deadline := time.Now().Add(d.opt.approveWait)

@@ -36,8 +36,10 @@ func TestDemoSwarm(t *testing.T) {
 	}
 }
 
-// The demo on a standalone container (--containers), with --keep: hoist serves until
-// the run is interrupted, the container and images stay, and --clean removes them.
+// The demo on a standalone container (--containers), without --yes: the update held
+// for approval is approved with the very command the demo prints. With --keep hoist
+// serves until the run is interrupted, the container and images stay, and --clean
+// removes them.
 func TestDemoContainers(t *testing.T) {
 	t.Parallel()
 	res, out := runDemoTest(t, true)
@@ -64,7 +66,7 @@ func runDemoTest(t *testing.T, containers bool) (demoResult, string) {
 	var d *demoRun
 	seen := map[string]bool{}
 	o := demoOptions{
-		name: name, port: demoFreePort(t), portSet: true, containers: containers, keep: containers, yes: true,
+		name: name, port: demoFreePort(t), portSet: true, containers: containers, keep: containers, yes: !containers,
 		binary: bin, dir: dir, approveWait: time.Minute, out: out,
 	}
 	// Checks run while hoist serves; they must not stop the run (t.Errorf, not Fatal),
@@ -72,7 +74,10 @@ func runDemoTest(t *testing.T, containers bool) (demoResult, string) {
 	o.checkpoint = func(step string, api *demoAPI) {
 		seen[step] = true
 		checkDemoStep(t, ctx, d, api, step)
-		if step == "keep" {
+		switch {
+		case step == "held" && !o.yes:
+			approveAsPrinted(t, ctx, out.String())
+		case step == "keep":
 			cancel() // Ctrl-C
 		}
 	}
@@ -97,7 +102,7 @@ func runDemoTest(t *testing.T, containers bool) (demoResult, string) {
 		"ignored: no rollout; hoist says quarantined",
 		"held: v4 waits for approval",
 		"approve it with:",
-		"--yes: the demo approves it",
+		map[bool]string{true: "--yes: the demo approves it", false: "approved (hoist approve)"}[!containers],
 		"trigger approve",
 		fmt.Sprintf("The app answered %d of %d requests", res.avail.Answered, res.avail.Sampled),
 		"First completed rollout",
@@ -192,6 +197,27 @@ func checkDemoStep(t *testing.T, ctx context.Context, d *demoRun, api *demoAPI, 
 		if rs[0].Trigger != "approve" || to(0) != d.digests["v4"] {
 			t.Errorf("approved rollout: trigger %s to %s, want approve to v4 %s", rs[0].Trigger, to(0), d.digests["v4"])
 		}
+	}
+}
+
+// approveAsPrinted runs the approve command the demo printed, as one would in another
+// terminal.
+func approveAsPrinted(t *testing.T, ctx context.Context, out string) {
+	t.Helper()
+	_, after, ok := strings.Cut(out, "approve it with:\n")
+	if !ok {
+		t.Errorf("no approve command printed:\n%s", out)
+		return
+	}
+	lines := strings.SplitN(after, "\n", 3)
+	args := strings.Fields(strings.ReplaceAll(lines[0]+" "+lines[1], "\\", ""))
+	if len(args) < 2 || args[1] != "approve" {
+		t.Errorf("approve command %q", args)
+		return
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, args[1:], func(string) string { return "" }, &stdout, &stderr); err != nil {
+		t.Errorf("%s: %v\n%s%s", strings.Join(args, " "), err, &stdout, &stderr)
 	}
 }
 
