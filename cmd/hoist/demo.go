@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -163,6 +164,9 @@ func (d *demoRun) run(ctx context.Context) (res demoResult, err error) {
 	}
 	defer d.dc.Close()
 	d.dockerHost = d.dc.DaemonHost()
+	if !localEngine(d.dockerHost) {
+		return res, fmt.Errorf("the engine at %s is not on this machine: the demo's registry and app answer on 127.0.0.1 here", d.dockerHost)
+	}
 	info, err := d.dc.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return res, fmt.Errorf("docker engine: %w", err)
@@ -200,6 +204,22 @@ func (d *demoRun) run(ctx context.Context) (res demoResult, err error) {
 		d.keepServing(ctx)
 	}
 	return d.res, nil
+}
+
+// localEngine reports whether a Docker host URL names an engine on this machine.
+func localEngine(host string) bool {
+	u, err := neturl.Parse(host)
+	if err != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "unix", "npipe":
+		return true
+	case "tcp", "http", "https":
+		h := u.Hostname()
+		return h == "localhost" || net.ParseIP(h).IsLoopback()
+	}
+	return false
 }
 
 func validDemoName(s string) bool {
