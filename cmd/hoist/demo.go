@@ -22,7 +22,7 @@ import (
 	"github.com/hoist-dev/hoist/updater"
 )
 
-const demoSummary = `Show hoist at work on this machine, in about two minutes. On the Docker engine of
+const demoSummary = `Show hoist at work on this machine, in about a minute. On the Docker engine of
 DOCKER_HOST (or the usual socket) the demo starts a registry on 127.0.0.1, builds
 images of a small web app without any base image (the app is this hoist binary), runs
 them as a Swarm service of 2 replicas answering on 127.0.0.1:PORT (a standalone
@@ -31,9 +31,12 @@ hoist in this process. Then, told as it happens from hoist's own API:
   1. v2 is pushed; the registry's webhook reaches hoist, which rolls it out and watches it;
   2. v3, which crashes 8 s after it starts, is pushed: hoist catches the crash after
      Swarm said "completed", rolls back to v2 and quarantines v3; a second push is ignored;
-  3. under a policy with when.approve, v4 is held until it is approved (--yes: by the demo);
+  3. under a policy with when.approve, v4 is held until it is approved: by the demo with
+     --yes, else by the hoist approve command it prints (or Enter, on a terminal);
   4. a summary, with how many of the requests sent to the service all along got an answer.
-Ctrl-C at any point removes everything the demo created; --keep leaves it for exploring.`
+Ctrl-C at any point removes everything the demo created; --keep leaves it for exploring.
+The images run this very binary, so it must be linked statically (CGO_ENABLED=0;
+scripts/run.sh builds it so).`
 
 // errInterrupted is returned when the demo was stopped by a signal (and cleaned up).
 var errInterrupted = errors.New("demo interrupted; everything it created was removed")
