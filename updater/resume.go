@@ -86,7 +86,7 @@ func (u *Updater) engineEvidence(ctx context.Context, ws []Workload, known map[s
 		}
 		for _, r := range res.Unfinished(ctx, ws, func(key string) bool { return known[key] }, plans) {
 			_, digest, _ := strings.Cut(r.To, "@")
-			if q, err := u.store.IsQuarantined(r.Workload, digest); err != nil || q {
+			if q, err := u.store.IsQuarantined(r.Workload, digest); err != nil || q || u.recorded(r) {
 				continue
 			}
 			r.Outcome = Running
@@ -103,6 +103,22 @@ func (u *Updater) engineEvidence(ctx context.Context, ws []Workload, known map[s
 		}
 	}
 	return out
+}
+
+// recorded reports whether the store already has a record of r's rollout (it ended:
+// the engine still shows its traces for a while, a restart soon after must not take it
+// up again).
+func (u *Updater) recorded(r Rollout) bool {
+	rs, err := u.store.Rollouts(r.Workload, 0)
+	if err != nil {
+		return true // cannot tell: do not make a second record
+	}
+	for _, old := range rs {
+		if old.To == r.To {
+			return true
+		}
+	}
+	return false
 }
 
 // engineSaw says what the engine showed of a rollout the store did not know.

@@ -144,7 +144,11 @@ func TestResumeEngineEvidence(t *testing.T) {
 		t.Fatal("not quarantined")
 	}
 
-	// Started again on the same store: the evidence is already known.
+	// Started again on the same store: the evidence is already known (a rollout that
+	// ended: the engine shows its traces for a while).
+	if _, err := store.ClearQuarantine("service/app"); err != nil {
+		t.Fatal(err)
+	}
 	u = New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
 		Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
 	ctx, cancel = context.WithCancel(context.Background())
