@@ -23,7 +23,6 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/hoist-dev/hoist/internal/testenv"
-	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -189,10 +188,17 @@ func TestE2ERegistryRateLimited(t *testing.T) {
 	}
 }
 
+// apiBudget is what GET /api/v1/registries says of one registry.
+type apiBudget struct {
+	Registry    string    `json:"registry"`
+	PausedUntil time.Time `json:"paused_until"`
+	Failures    int       `json:"failures"`
+}
+
 // budgetOf returns what GET /api/v1/registries says about host.
-func budgetOf(t *testing.T, h *hoistProc, host string) registry.Budget {
+func budgetOf(t *testing.T, h *hoistProc, host string) apiBudget {
 	t.Helper()
-	var bs []registry.Budget
+	var bs []apiBudget
 	h.getJSON(t, "/api/v1/registries", &bs)
 	for _, b := range bs {
 		if b.Registry == host {
@@ -200,7 +206,7 @@ func budgetOf(t *testing.T, h *hoistProc, host string) registry.Budget {
 		}
 	}
 	t.Fatalf("GET /api/v1/registries has no entry for %s: %+v", host, bs)
-	return registry.Budget{}
+	return apiBudget{}
 }
 
 // Stopping hoist in the middle of a rollout neither abandons it half-way nor leaves its
