@@ -35,7 +35,7 @@ an error, not a reason to check elsewhere.`,
   hoist check --config /etc/hoist/hoist.yaml --json | jq '.[] | select(.action == "update")'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCheck(cmd.Context(), c.config, asJSON, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runCheck(cmd.Context(), c, asJSON, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	c.bind(cmd, getenv)
@@ -43,8 +43,8 @@ an error, not a reason to check elsewhere.`,
 	return cmd
 }
 
-func runCheck(ctx context.Context, path string, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := load(path, getenv)
+func runCheck(ctx context.Context, c common, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := load(ctx, c, getenv)
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,17 @@ func TestValidate(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "does not exist") {
 		t.Errorf("missing file: %v %q", err, stderr)
 	}
+	// The size cap is the flag's: a file over it is refused before it is parsed.
+	_, stderr, err = runCLI(t, map[string]string{"TOK": "0123456789abcdef"}, "validate", "--config", good, "--max-config-size", "32B")
+	if exitCode(err) != 1 || !strings.Contains(stderr, "larger than the 32 bytes") {
+		t.Errorf("file over --max-config-size: %v %q", err, stderr)
+	}
+	if _, _, err := runCLI(t, map[string]string{"TOK": "0123456789abcdef"}, "validate", "--config", good, "--max-config-size", "1MiB"); err != nil {
+		t.Errorf("--max-config-size 1MiB: %v", err)
+	}
+	if _, _, err := runCLI(t, nil, "validate", "--config", good, "--max-config-size", "-5"); exitCode(err) != 2 {
+		t.Errorf("--max-config-size -5: exit %d (%v), want 2", exitCode(err), err)
+	}
 }
 
 func TestUsage(t *testing.T) {

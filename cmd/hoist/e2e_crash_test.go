@@ -438,7 +438,7 @@ func crashPlan(t *testing.T, cfgBody string) updater.Plan {
 	if err := os.WriteFile(path, []byte("data_dir: "+filepath.Dir(path)+"\n"+cfgBody), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := load(path, func(string) string { return "" })
+	cfg, err := load(context.Background(), common{config: path}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

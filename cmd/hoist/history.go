@@ -45,7 +45,7 @@ that refuses the token is an error, not a reason to read elsewhere.`,
 			if len(args) == 1 {
 				key = args[0]
 			}
-			return runHistory(cmd.Context(), c.config, key, limit, asJSON, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runHistory(cmd.Context(), c, key, limit, asJSON, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	c.bind(cmd, getenv)
@@ -54,11 +54,11 @@ that refuses the token is an error, not a reason to read elsewhere.`,
 	return cmd
 }
 
-func runHistory(ctx context.Context, path, key string, limit int, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
+func runHistory(ctx context.Context, c common, key string, limit int, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
 	if limit < 0 || limit > maxHistoryLimit {
 		return fmt.Errorf("--limit %d: write a count from 1 to %d (0 means 100)", limit, maxHistoryLimit)
 	}
-	cfg, err := load(path, getenv)
+	cfg, err := load(ctx, c, getenv)
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ come from the config file. A refused token or an unreachable server is an error.
 			Args:              workloadArg(false),
 			ValidArgsFunction: completeWorkload,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return runManual(cmd.Context(), m, args[0], c.config, server, digest, getenv, cmd.OutOrStdout())
+				return runManual(cmd.Context(), m, args[0], c, server, digest, getenv, cmd.OutOrStdout())
 			},
 		}
 		c.bind(cmd, getenv)
@@ -74,14 +74,14 @@ come from the config file. A refused token or an unreachable server is an error.
 	return cmds
 }
 
-func runManual(ctx context.Context, m manualAction, key, path, server, digest string, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := load(path, getenv)
+func runManual(ctx context.Context, m manualAction, key string, c common, server, digest string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := load(ctx, c, getenv)
 	if err != nil {
 		return err
 	}
 	a, err := newAPIClient(cfg, server, 10*time.Second)
 	if errors.Is(err, errAPIOff) {
-		return fmt.Errorf("api.token is not set in %s: the API is off, so %s cannot reach the server", path, m.name)
+		return fmt.Errorf("api.token is not set in %s: the API is off, so %s cannot reach the server", c.config, m.name)
 	}
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -217,7 +218,8 @@ func flagCommand(name, short string, hidden bool, fn func(ctx context.Context, a
 
 // common holds the flags every config-reading command takes.
 type common struct {
-	config string
+	config  string
+	maxSize byteSize
 }
 
 func (c *common) bind(cmd *cobra.Command, getenv func(string) string) {
@@ -227,7 +229,46 @@ func (c *common) bind(cmd *cobra.Command, getenv func(string) string) {
 	}
 	cmd.Flags().StringVar(&c.config, "config", def, "path of the configuration file (env HOIST_CONFIG)")
 	cmd.MarkFlagFilename("config", "yaml", "yml")
+	c.maxSize = config.DefaultMaxSize
+	cmd.Flags().Var(&c.maxSize, "max-config-size", "largest configuration file read, such as 512KiB or 2MiB")
 }
+
+// byteSize is a flag holding a size in bytes, written 4096, 512KiB, 2MiB or 1GiB.
+type byteSize int64
+
+func (b *byteSize) String() string {
+	for _, u := range []struct {
+		n    int64
+		unit string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if int64(*b) >= u.n && int64(*b)%u.n == 0 {
+			return strconv.FormatInt(int64(*b)/u.n, 10) + u.unit
+		}
+	}
+	return strconv.FormatInt(int64(*b), 10)
+}
+
+func (b *byteSize) Set(s string) error {
+	mult := int64(1)
+	num := s
+	for _, u := range []struct {
+		unit string
+		n    int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if v, ok := strings.CutSuffix(s, u.unit); ok {
+			num, mult = v, u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<40)/mult {
+		return fmt.Errorf("%q: write a size such as 4096, 512KiB or 2MiB", s)
+	}
+	*b = byteSize(n * mult)
+	return nil
+}
+
+func (b *byteSize) Type() string { return "size" }
 
 func newFlagSet(name, summary string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -253,8 +294,10 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 }
 
 // load reads and validates the config file.
-func load(path string, getenv func(string) string) (*config.Config, error) {
-	cfg, err := config.LoadFile(context.Background(), path, getenv, config.Limits{})
+// load reads and checks the configuration file; ctx ends it (a signal).
+func load(ctx context.Context, c common, getenv func(string) string) (*config.Config, error) {
+	path := c.config
+	cfg, err := config.LoadFile(ctx, path, getenv, config.Limits{MaxSize: int64(c.maxSize)})
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("config file %s does not exist; pass --config or set HOIST_CONFIG (README.md has an example)", path)
 	}
@@ -280,15 +323,16 @@ instead, and exit 1.`,
   HOIST_CONFIG=examples/hoist.yaml hoist validate`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runValidate(c.config, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runValidate(cmd.Context(), c, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	c.bind(cmd, getenv)
 	return cmd
 }
 
-func runValidate(path string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := load(path, getenv)
+func runValidate(ctx context.Context, c common, getenv func(string) string, stdout, stderr io.Writer) error {
+	path := c.config
+	cfg, err := load(ctx, c, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return errInvalid

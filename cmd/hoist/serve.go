@@ -59,7 +59,7 @@ The flags override the file.`,
 }
 
 func runServe(ctx context.Context, f serveFlags, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := load(f.config, getenv)
+	cfg, err := load(ctx, f.common, getenv)
 	if err != nil {
 		return err
 	}
