@@ -33,8 +33,6 @@ type demoWorkload interface {
 	engineSays(ctx context.Context) string
 	// failure describes a replica of image that failed after since ("" when none did).
 	failure(ctx context.Context, image string, since time.Time) string
-	// updated is when the engine last finished updating it (zero when it does not say).
-	updated(ctx context.Context) time.Time
 }
 
 // demoService is a Swarm service of 2 replicas on the host network. Both answer on
@@ -112,14 +110,6 @@ func (s *demoService) engineSays(ctx context.Context) string {
 	}
 	u := res.Service.UpdateStatus
 	return fmt.Sprintf("Swarm says: %s (%q)", u.State, u.Message)
-}
-
-func (s *demoService) updated(ctx context.Context) time.Time {
-	res, err := s.dc.ServiceInspect(ctx, s.name, client.ServiceInspectOptions{})
-	if err != nil || res.Service.UpdateStatus == nil || res.Service.UpdateStatus.CompletedAt == nil {
-		return time.Time{}
-	}
-	return *res.Service.UpdateStatus.CompletedAt
 }
 
 func (s *demoService) failure(ctx context.Context, image string, since time.Time) string {
@@ -208,8 +198,6 @@ func (c *demoContainer) replicas(n, want int, v string) string {
 }
 
 func (c *demoContainer) engineSays(ctx context.Context) string { return "" }
-
-func (c *demoContainer) updated(ctx context.Context) time.Time { return time.Time{} }
 
 func (c *demoContainer) failure(ctx context.Context, image string, since time.Time) string {
 	res, err := c.dc.ContainerInspect(ctx, c.name, client.ContainerInspectOptions{})

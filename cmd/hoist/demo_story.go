@@ -294,18 +294,6 @@ func (d *demoRun) pushAgain(ctx context.Context, v string) error {
 // approveStep restarts hoist with when.approve, pushes v, shows it held, approves it
 // (--yes, Enter, or hoist approve from another terminal) and follows its rollout.
 func (d *demoRun) approveStep(ctx context.Context, v string) error {
-	// A hoist that starts within health.watch of the end of the engine's last update
-	// (here: the rollback) takes it for one its store does not know and watches it
-	// again (a record with trigger engine, which holds the workload meanwhile).
-	// Waiting that long keeps this step about approval.
-	d.p.Live("changing the policy")
-	settled := d.wl.updated(ctx)
-	if rs, err := d.hoist.api.rollouts(ctx, d.wl.key(), 1); err == nil && len(rs) > 0 && rs[0].Ended.After(settled) {
-		settled = rs[0].Ended
-	}
-	if err := sleepCtx(ctx, time.Until(settled.Add(demoWatch+time.Second))); err != nil {
-		return err
-	}
 	t := time.Now()
 	d.p.Live("restarting hoist with the new policy")
 	if err := d.hoist.stop(time.Minute); err != nil {
