@@ -64,9 +64,11 @@ type Log struct {
 type Policy struct {
 	Name  string `yaml:"name" json:"name"`
 	Match Match  `yaml:"match" json:"match"`
-	// Update is digest (same tag, new digest), semver (newest tag in Semver) or none (watch only).
+	// Update is digest (same tag, new digest), semver (newest tag in Semver), tags (the
+	// tag Tags orders first) or none (watch only).
 	Update string `yaml:"update" json:"update"`
 	Semver string `yaml:"semver" json:"semver,omitempty"`
+	Tags   *Tags  `yaml:"tags" json:"tags,omitempty"`
 	// Interval overrides poll.interval for this policy's workloads.
 	Interval *Duration `yaml:"interval" json:"interval,omitempty"`
 	Rollout  Rollout   `yaml:"rollout" json:"rollout"`
@@ -160,6 +162,9 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 		p := &c.Policies[i]
 		if p.Update == "" {
 			p.Update = "digest"
+		}
+		if p.Tags != nil {
+			p.Tags.applyDefaults(set(pathf("$.policies[%d].tags.exclude", i)))
 		}
 		r := &p.Rollout
 		r.Written = nil

@@ -105,10 +105,19 @@ func (p *Policy) validate(v *validator, at string, seen map[string]int, i int) {
 			v.addf(pathf("%s.match.containers[%d]", at, j), "bad glob %q: %v", g, err)
 		}
 	}
+	if p.Tags != nil {
+		if p.Update != "tags" {
+			v.addf(at+".tags", "tags is only used with update: tags (this policy has update: %s)", p.Update)
+		}
+		p.Tags.validate(v, at+".tags")
+	}
 	switch p.Update {
-	case "digest", "none":
+	case "digest", "none", "tags":
 		if p.Semver != "" {
 			v.addf(at+".semver", "semver is only used with update: semver (this policy has update: %s)", p.Update)
+		}
+		if p.Update == "tags" && p.Tags == nil {
+			v.addf(at+".update", `update: tags needs tags:, for example tags: { filter: { pattern: '^build-(?P<n>[0-9]+)$', extract: '$n' }, order: numerical }`)
 		}
 	case "semver":
 		if p.Semver == "" {
@@ -117,7 +126,7 @@ func (p *Policy) validate(v *validator, at string, seen map[string]int, i int) {
 			v.addf(at+".semver", "semver range %q does not parse: %v", p.Semver, err)
 		}
 	default:
-		v.addf(at+".update", "update %q: use digest (same tag, new digest), semver or none", p.Update)
+		v.addf(at+".update", "update %q: use digest (same tag, new digest), semver, tags or none", p.Update)
 	}
 	r := p.Rollout
 	if r.Parallelism < 0 {

@@ -27,6 +27,8 @@ const (
 	Digest Strategy = "digest"
 	// Semver moves to the newest tag inside a semver range.
 	Semver Strategy = "semver"
+	// Tags moves to the tag a TagFilter orders first (build numbers, timestamps, dates).
+	Tags Strategy = "tags"
 	// None watches and reports but never changes anything.
 	None Strategy = "none"
 )
@@ -40,11 +42,14 @@ type Rule struct {
 	Update     Strategy
 	// Range is set when Update is Semver.
 	Range *semver.Constraints
+	// Tags is set when Update is Tags.
+	Tags *TagFilter
 	// When limits when rollouts start (any time, when empty).
 	When When
 }
 
-// NewRule compiles a rule. rangeText is only read for the Semver strategy.
+// NewRule compiles a rule. rangeText is only read for the Semver strategy; a Tags rule
+// needs its Tags set before use.
 func NewRule(name string, services, containers []string, labels map[string]string, update Strategy, rangeText string) (*Rule, error) {
 	r := &Rule{Name: name, Services: services, Containers: containers, Labels: labels, Update: update}
 	for _, g := range append(append([]string{}, services...), containers...) {
@@ -53,7 +58,7 @@ func NewRule(name string, services, containers []string, labels map[string]strin
 		}
 	}
 	switch update {
-	case Digest, None:
+	case Digest, None, Tags:
 	case Semver:
 		c, err := semver.NewConstraint(rangeText)
 		if err != nil {
