@@ -342,7 +342,7 @@ func TestMetricsFromStart(t *testing.T) {
 	for _, want := range []string{
 		`hoist_rollouts_total{kind="service",outcome="succeeded"} 0`,
 		`hoist_rollouts_total{kind="container",outcome="rolled_back"} 0`,
-		`hoist_events_total{source="poll",result="accepted"} 0`,
+		`hoist_events_total{result="accepted",source="poll"} 0`,
 		`hoist_manual_actions_total{action="approve",result="done"} 0`,
 		`hoist_manual_actions_total{action="retry",result="refused"} 0`,
 		"# TYPE hoist_manual_actions_total counter",

@@ -259,6 +259,7 @@ func TestContract(t *testing.T) {
 	calls := []call{
 		{method: "GET", path: "/healthz"}, {method: "POST", path: "/healthz"},
 		{method: "GET", path: "/metrics"}, {method: "PUT", path: "/metrics"},
+		{method: "GET", path: "/metrics", header: []string{"Accept", "application/openmetrics-text;version=1.0.0"}},
 		{method: "GET", path: "/api/v1/openapi.json"}, {method: "GET", path: "/api/v1/openapi.json", noAuth: true},
 		{method: "DELETE", path: "/api/v1/openapi.json"},
 		{method: "GET", path: "/api/v1/workloads"}, {method: "GET", path: "/api/v1/workloads", noAuth: true},

@@ -1,97 +1,159 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hoist-dev/hoist/updater"
 )
 
-// Metrics holds what hoist measures, in the Prometheus text format: counters, gauges
-// and summaries (sum and count). Label values are only hoist's own words (source names,
+// Metrics holds what hoist measures in a registry of its own (not the process-wide
+// default), with the Go runtime's and the process's standard collectors beside hoist's
+// counters, gauges and summaries. Label values are only hoist's own words (source names,
 // outcomes, actions, policy names from the config), never text from a payload.
+//
+// Durations are summaries without quantiles (only _sum and _count), as hoist has always
+// exposed them: the series and their type stay what dashboards and alerts already read,
+// and an average over a window is what a rollout's or a poll's duration is watched by.
 type Metrics struct {
+	reg     *prometheus.Registry
+	handler http.Handler
+
 	mu       sync.Mutex
-	counters map[string]float64 // "name{labels}" → value
-	gauges   map[string]float64
-	sums     map[string]float64 // summaries: "name{labels}" → sum; counts in counts
-	counts   map[string]uint64
+	families map[string]*family
 }
 
-// NewMetrics returns empty metrics.
+// metricKind is a metric type hoist uses.
+type metricKind int
+
+const (
+	counter metricKind = iota
+	gauge
+	summary
+)
+
+// family is one metric name: its type, label names and the vector that holds its series.
+type family struct {
+	kind      metricKind
+	labels    []string
+	counters  *prometheus.CounterVec
+	gauges    *prometheus.GaugeVec
+	summaries *prometheus.SummaryVec
+}
+
+// help describes hoist's metrics; a name not listed here is described by its name.
+var help = map[string]string{
+	"hoist_events_total":                "Tag-moved hints from webhooks, polls, schedules and approvals, by source and result.",
+	"hoist_webhook_rejected_total":      "Webhook deliveries refused, by source and reason.",
+	"hoist_rollouts_total":              "Ended rollouts, by workload kind and outcome.",
+	manualMetric:                        "Manual actions through the API, by action and result.",
+	"hoist_rollout_duration_seconds":    "How long ended rollouts took, by workload kind and outcome.",
+	"hoist_poll_cycle_duration_seconds": "How long poll cycles took.",
+	"hoist_workloads":                   "Each policy's workloads by state after its last poll.",
+}
+
+// NewMetrics returns metrics with no hoist series yet (New declares the known ones at
+// zero) and the Go and process collectors registered.
 func NewMetrics() *Metrics {
-	return &Metrics{counters: map[string]float64{}, gauges: map[string]float64{}, sums: map[string]float64{}, counts: map[string]uint64{}}
-}
-
-// series writes name{labels}; labels are name, value pairs.
-func series(name, suffix string, labels []string) string {
-	var b strings.Builder
-	b.WriteString(name)
-	b.WriteString(suffix)
-	if len(labels) > 0 {
-		b.WriteByte('{')
-		for i := 0; i+1 < len(labels); i += 2 {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, "%s=%q", labels[i], labels[i+1])
-		}
-		b.WriteByte('}')
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &Metrics{
+		reg: reg,
+		// A collector that fails (the process one, where /proc is unreadable) leaves out
+		// its own series, not hoist's.
+		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+			EnableOpenMetrics: true,
+			ErrorHandling:     promhttp.ContinueOnError,
+		}),
+		families: map[string]*family{},
 	}
-	return b.String()
 }
 
-// Inc adds one to a counter.
+// Inc adds one to a counter; labels are name, value pairs.
 func (m *Metrics) Inc(name string, labels ...string) {
-	if m == nil {
-		return
+	if f, values := m.family(name, counter, labels); f != nil {
+		if c, err := f.counters.GetMetricWithLabelValues(values...); err == nil {
+			c.Inc()
+		}
 	}
-	k := series(name, "", labels)
-	m.mu.Lock()
-	m.counters[k]++
-	m.mu.Unlock()
 }
 
 // Set sets a gauge.
 func (m *Metrics) Set(name string, v float64, labels ...string) {
-	if m == nil {
-		return
+	if f, values := m.family(name, gauge, labels); f != nil {
+		if g, err := f.gauges.GetMetricWithLabelValues(values...); err == nil {
+			g.Set(v)
+		}
 	}
-	k := series(name, "", labels)
-	m.mu.Lock()
-	m.gauges[k] = v
-	m.mu.Unlock()
 }
 
 // Observe adds one observation to a summary (its _sum and _count).
 func (m *Metrics) Observe(name string, v float64, labels ...string) {
-	if m == nil {
-		return
+	if f, values := m.family(name, summary, labels); f != nil {
+		if o, err := f.summaries.GetMetricWithLabelValues(values...); err == nil {
+			o.Observe(v)
+		}
 	}
-	m.mu.Lock()
-	m.sums[series(name, "_sum", labels)] += v
-	m.counts[series(name, "_count", labels)]++
-	m.mu.Unlock()
 }
 
 // Zero declares a counter at 0 unless it already counts: a series exists from start,
 // so rate() and absent() read it before the first event.
 func (m *Metrics) Zero(name string, labels ...string) {
-	if m == nil {
-		return
+	if f, values := m.family(name, counter, labels); f != nil {
+		_, _ = f.counters.GetMetricWithLabelValues(values...)
 	}
-	k := series(name, "", labels)
+}
+
+// family returns name's family, registering it on first use with the label names of
+// this call, and the label values in the family's order. A call that disagrees with the
+// family's type or label names, or that names an invalid metric, is not recorded.
+func (m *Metrics) family(name string, k metricKind, labels []string) (*family, []string) {
+	if m == nil || len(labels)%2 != 0 {
+		return nil, nil
+	}
+	names := make([]string, 0, len(labels)/2)
+	values := make([]string, 0, len(labels)/2)
+	for i := 0; i < len(labels); i += 2 {
+		names = append(names, labels[i])
+		values = append(values, labels[i+1])
+	}
 	m.mu.Lock()
-	if _, ok := m.counters[k]; !ok {
-		m.counters[k] = 0
+	defer m.mu.Unlock()
+	if f, ok := m.families[name]; ok {
+		if f.kind != k || !slices.Equal(f.labels, names) {
+			return nil, nil
+		}
+		return f, values
 	}
-	m.mu.Unlock()
+	h := help[name]
+	if h == "" {
+		h = name
+	}
+	f := &family{kind: k, labels: names}
+	var c prometheus.Collector
+	switch k {
+	case counter:
+		f.counters = prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: h}, names)
+		c = f.counters
+	case gauge:
+		f.gauges = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: h}, names)
+		c = f.gauges
+	case summary:
+		f.summaries = prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: name, Help: h}, names)
+		c = f.summaries
+	}
+	if err := m.reg.Register(c); err != nil {
+		return nil, nil
+	}
+	m.families[name] = f
+	return f, values
 }
 
 // Manual actions are counted by action and result.
@@ -151,46 +213,10 @@ func (m *Metrics) declareWebhooks(routes []*echo.Route) {
 	}
 }
 
-// serve writes every series; routes name the webhook sources, declared at zero.
+// serve answers a scrape in the format the Accept header asks for (Prometheus text,
+// OpenMetrics or protobuf); routes name the webhook sources, declared at zero.
 func (m *Metrics) serve(c echo.Context, routes []*echo.Route) error {
 	m.declareWebhooks(routes)
-	type line struct{ key, kind, value string }
-	m.mu.Lock()
-	var lines []line
-	for k, v := range m.counters {
-		lines = append(lines, line{k, "counter", strconv.FormatFloat(v, 'g', -1, 64)})
-	}
-	for k, v := range m.gauges {
-		lines = append(lines, line{k, "gauge", strconv.FormatFloat(v, 'g', -1, 64)})
-	}
-	for k, v := range m.sums {
-		lines = append(lines, line{k, "summary", strconv.FormatFloat(v, 'g', -1, 64)})
-	}
-	for k, v := range m.counts {
-		lines = append(lines, line{k, "summary", strconv.FormatUint(v, 10)})
-	}
-	m.mu.Unlock()
-	family := func(l line) string {
-		n, _, _ := strings.Cut(l.key, "{")
-		if l.kind == "summary" {
-			n = strings.TrimSuffix(strings.TrimSuffix(n, "_sum"), "_count")
-		}
-		return n
-	}
-	sort.Slice(lines, func(i, j int) bool {
-		if fi, fj := family(lines[i]), family(lines[j]); fi != fj {
-			return fi < fj
-		}
-		return lines[i].key < lines[j].key
-	})
-	var b strings.Builder
-	typed := map[string]bool{}
-	for _, l := range lines {
-		if n := family(l); !typed[n] {
-			fmt.Fprintf(&b, "# TYPE %s %s\n", n, l.kind)
-			typed[n] = true
-		}
-		fmt.Fprintf(&b, "%s %s\n", l.key, l.value)
-	}
-	return c.Blob(http.StatusOK, "text/plain; version=0.0.4", []byte(b.String()))
+	m.handler.ServeHTTP(c.Response(), c.Request())
+	return nil
 }

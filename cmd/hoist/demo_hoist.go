@@ -13,8 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/hoist-dev/hoist/config"
 	"github.com/hoist-dev/hoist/updater"
@@ -230,11 +232,18 @@ func (a *demoAPI) eventsAccepted(ctx context.Context, source string) (float64, e
 		return 0, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	want := `hoist_events_total{source="` + source + `",result="accepted"} `
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, want); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return 0, fmt.Errorf("read /metrics: %w", err)
+	}
+	for _, m := range fams["hoist_events_total"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["source"] == source && labels["result"] == "accepted" {
+			return m.GetCounter().GetValue(), nil
 		}
 	}
 	return 0, nil

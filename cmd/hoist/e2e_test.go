@@ -105,8 +105,8 @@ func TestE2EDistributionWebhook(t *testing.T) {
 	for _, want := range []string{
 		`hoist_rollouts_total{kind="service",outcome="succeeded"} 1`,
 		`hoist_rollout_duration_seconds_count{kind="service",outcome="succeeded"} 1`,
-		`hoist_events_total{source="distribution",result="accepted"}`,
-		`hoist_webhook_rejected_total{source="distribution",reason="unauthorized"} 1`,
+		`hoist_events_total{result="accepted",source="distribution"}`,
+		`hoist_webhook_rejected_total{reason="unauthorized",source="distribution"} 1`,
 		"# TYPE hoist_rollout_duration_seconds summary",
 	} {
 		if !strings.Contains(mb, want) {
@@ -210,7 +210,7 @@ func TestE2EBadImagesRollBack(t *testing.T) {
 				t.Errorf("check did not list service %s: %s", svc, out.String())
 			}
 			// Alerting can see it: the policy has one quarantined workload.
-			if mb := h.metrics(t); !strings.Contains(mb, `hoist_workloads{policy="e2e",action="quarantined"} 1`) {
+			if mb := h.metrics(t); !strings.Contains(mb, `hoist_workloads{action="quarantined",policy="e2e"} 1`) {
 				t.Errorf("metrics lack the quarantined workload:\n%s", mb)
 			}
 			// One message for the chat, none for the quarantined digest's later checks.
