@@ -1,37 +1,32 @@
 package webhook
 
 import (
+	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"fmt"
-	"math/big"
 	"net/http"
-	"os"
-	"strings"
-	"sync"
 	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
 )
 
 // oidcToken verifies the ID token a Pub/Sub push subscription sends in
-// Authorization: Bearer. hoist has no internet access to fetch Google's keys, so
-// they are read from a file (JWKS, Google's {kid: PEM certificate} map, or PEM keys
-// and certificates) and re-read when a token names a key the file did not have.
+// Authorization: Bearer, with go-oidc's IDTokenVerifier: RS256 only, issuer Google
+// (https://accounts.google.com or accounts.google.com), the configured audience, not
+// expired. hoist has no internet access to fetch Google's keys, so they come from a
+// file (see keys.go) and the verifier gets them as an oidc.StaticKeySet.
 type oidcToken struct {
 	audience, email string
 	keys            *keyFile
 	now             func() time.Time
 }
 
-var googleIssuers = []string{"https://accounts.google.com", "accounts.google.com"}
+// googleIssuer is the issuer the verifier expects; go-oidc also accepts
+// "accounts.google.com", which Google puts in some tokens.
+const googleIssuer = "https://accounts.google.com"
 
+// clockSkew is how far hoist's clock may be from Google's: a token is accepted up to
+// clockSkew after exp, and up to clockSkew before its iat or nbf.
 const clockSkew = time.Minute
 
 func (a *oidcToken) authenticate(r *http.Request, _ string, _ []byte) (bool, string) {
@@ -39,296 +34,94 @@ func (a *oidcToken) authenticate(r *http.Request, _ string, _ []byte) (bool, str
 	if !ok || tok == "" {
 		return false, "missing Pub/Sub OIDC bearer token"
 	}
-	if err := a.verify(tok); err != nil {
+	if err := a.verify(r.Context(), tok); err != nil {
 		return false, "OIDC token rejected: " + err.Error()
 	}
 	return true, ""
 }
 
-type jwtHeader struct {
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
-}
-
-type jwtClaims struct {
-	Iss           string          `json:"iss"`
-	Aud           json.RawMessage `json:"aud"`
-	Email         string          `json:"email"`
-	EmailVerified bool            `json:"email_verified"`
-	Exp           float64         `json:"exp"`
-	Iat           float64         `json:"iat"`
-	Nbf           float64         `json:"nbf"`
-}
-
-// verify checks signature, issuer, audience, email and times. Its errors say what
-// failed but never quote the token.
-func (a *oidcToken) verify(tok string) error {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return errors.New("not a JWT")
+// verify checks signature, issuer, audience, times and email. Its errors are hoist's
+// own words: they say what failed but never quote the token or go-oidc's messages,
+// which repeat claims from it.
+func (a *oidcToken) verify(ctx context.Context, raw string) error {
+	now := a.now()
+	ks := &keyAttempt{file: a.keys, now: now}
+	v := oidc.NewVerifier(googleIssuer, ks, &oidc.Config{
+		ClientID:             a.audience,
+		SupportedSigningAlgs: []string{oidc.RS256},
+		// go-oidc allows no skew on exp: give it a clock running clockSkew behind.
+		Now: func() time.Time { return now.Add(-clockSkew) },
+	})
+	tok, err := v.Verify(ctx, raw)
+	var expired *oidc.TokenExpiredError
+	switch {
+	case ks.err != nil:
+		return ks.err
+	case err != nil && !ks.tried:
+		return errors.New("not a JWT signed with RS256")
+	case err != nil && !ks.verified:
+		return errors.New("bad signature or unknown signing key")
+	case errors.As(err, &expired):
+		return errors.New("expired")
+	case err != nil:
+		return errors.New("issuer is not Google or wrong audience")
 	}
-	var h jwtHeader
-	if err := decodeSegment(parts[0], &h); err != nil {
-		return errors.New("bad header")
+	var c struct {
+		Email         string  `json:"email"`
+		EmailVerified bool    `json:"email_verified"`
+		NotBefore     float64 `json:"nbf"`
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil {
-		return errors.New("bad signature encoding")
-	}
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	keys, err := a.keys.lookup(h.Kid, a.now())
-	if err != nil {
-		return err
-	}
-	if !verifySig(h.Alg, keys, digest[:], sig) {
-		return errors.New("bad signature")
-	}
-	var c jwtClaims
-	if err := decodeSegment(parts[1], &c); err != nil {
+	if err := tok.Claims(&c); err != nil {
 		return errors.New("bad claims")
 	}
-	now := a.now()
 	switch {
-	case !contains(googleIssuers, c.Iss):
-		return errors.New("issuer is not Google")
-	case !audienceHas(c.Aud, a.audience):
-		return errors.New("wrong audience")
 	case c.Email != a.email || !c.EmailVerified:
 		return errors.New("wrong or unverified service account email")
-	case c.Exp == 0 || now.After(unix(c.Exp).Add(clockSkew)):
-		return errors.New("expired")
-	case c.Nbf != 0 && now.Add(clockSkew).Before(unix(c.Nbf)),
-		c.Iat != 0 && now.Add(clockSkew).Before(unix(c.Iat)):
+	case now.Add(clockSkew).Before(tok.IssuedAt),
+		c.NotBefore != 0 && now.Add(clockSkew).Before(time.Unix(int64(c.NotBefore), 0)):
 		return errors.New("not valid yet")
 	}
 	return nil
 }
 
-func verifySig(alg string, keys []crypto.PublicKey, digest, sig []byte) bool {
-	for _, k := range keys {
-		switch k := k.(type) {
-		case *rsa.PublicKey:
-			if alg == "RS256" && rsa.VerifyPKCS1v15(k, crypto.SHA256, digest, sig) == nil {
-				return true
-			}
-		case *ecdsa.PublicKey:
-			if alg == "ES256" && len(sig) == 64 && k.Curve.Params().BitSize == 256 {
-				r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
-				if ecdsa.Verify(k, digest, r, s) {
-					return true
-				}
-			}
+// keyAttempt is the oidc.KeySet of one verification: it checks the signature against
+// every key in the file with an oidc.StaticKeySet, re-reads the file (at most every
+// keyRereadEvery) when none matches, and remembers how it went for verify's answer.
+type keyAttempt struct {
+	file     *keyFile
+	now      time.Time
+	tried    bool  // go-oidc parsed an RS256 JWT and asked for its signature to be checked
+	verified bool  // a key matched the signature
+	err      error // no keys could be read
+}
+
+func (k *keyAttempt) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	k.tried = true
+	keys := k.file.get()
+	if payload, ok := verifyWith(ctx, keys, jwt); ok {
+		k.verified = true
+		return payload, nil
+	}
+	if k.file.reread(k.now) {
+		keys = k.file.get()
+		if payload, ok := verifyWith(ctx, keys, jwt); ok {
+			k.verified = true
+			return payload, nil
 		}
-	}
-	return false
-}
-
-func decodeSegment(seg string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
-
-func audienceHas(raw json.RawMessage, want string) bool {
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return one == want
-	}
-	var many []string
-	return json.Unmarshal(raw, &many) == nil && contains(many, want)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func unix(f float64) time.Time { return time.Unix(int64(f), 0) }
-
-// keyFile holds the public keys read from a file, by kid ("" for keys without one).
-type keyFile struct {
-	path string
-	mu   sync.Mutex
-	keys map[string][]crypto.PublicKey
-	read time.Time // last attempt
-	err  error
-}
-
-const keyRereadEvery = 30 * time.Second
-
-func newKeyFile(path string, now time.Time) *keyFile {
-	f := &keyFile{path: path}
-	f.reload(now)
-	return f
-}
-
-func (f *keyFile) reload(now time.Time) {
-	f.read = now
-	data, err := os.ReadFile(f.path)
-	if err != nil {
-		f.err = fmt.Errorf("OIDC keys: %w", err)
-		return
-	}
-	keys, err := parseKeys(data)
-	if err != nil {
-		f.err = fmt.Errorf("OIDC keys in %s: %w", f.path, err)
-		return
-	}
-	f.keys, f.err = keys, nil
-}
-
-// lookup returns the keys for kid (all keys when kid is unknown to a file without
-// kids), re-reading the file at most every keyRereadEvery when the kid is missing.
-func (f *keyFile) lookup(kid string, now time.Time) ([]crypto.PublicKey, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if ks := f.find(kid); len(ks) > 0 {
-		return ks, nil
-	}
-	if now.Sub(f.read) >= keyRereadEvery {
-		f.reload(now)
-		if ks := f.find(kid); len(ks) > 0 {
-			return ks, nil
-		}
-	}
-	if f.err != nil {
-		return nil, errors.New("signing keys unavailable")
-	}
-	return nil, errors.New("unknown signing key")
-}
-
-func (f *keyFile) find(kid string) []crypto.PublicKey {
-	if ks := f.keys[kid]; len(ks) > 0 {
-		return ks
-	}
-	return f.keys[""]
-}
-
-// parseKeys reads a JWKS document, Google's {kid: PEM} map, or PEM blocks.
-func parseKeys(data []byte) (map[string][]crypto.PublicKey, error) {
-	keys := map[string][]crypto.PublicKey{}
-	trimmed := strings.TrimSpace(string(data))
-	if strings.HasPrefix(trimmed, "{") {
-		var jwks struct {
-			Keys []jwk `json:"keys"`
-		}
-		if err := json.Unmarshal(data, &jwks); err == nil && jwks.Keys != nil {
-			for _, k := range jwks.Keys {
-				pub, err := k.publicKey()
-				if err != nil {
-					return nil, fmt.Errorf("key %q: %w", k.Kid, err)
-				}
-				keys[k.Kid] = append(keys[k.Kid], pub)
-			}
-			return nonEmpty(keys)
-		}
-		var byKid map[string]string
-		if err := json.Unmarshal(data, &byKid); err != nil {
-			return nil, errors.New("JSON is neither a JWKS nor a {kid: PEM} map")
-		}
-		for kid, p := range byKid {
-			ks, err := pemKeys([]byte(p))
-			if err != nil {
-				return nil, fmt.Errorf("key %q: %w", kid, err)
-			}
-			keys[kid] = append(keys[kid], ks...)
-		}
-		return nonEmpty(keys)
-	}
-	ks, err := pemKeys(data)
-	if err != nil {
-		return nil, err
-	}
-	keys[""] = ks
-	return nonEmpty(keys)
-}
-
-func nonEmpty(keys map[string][]crypto.PublicKey) (map[string][]crypto.PublicKey, error) {
-	if len(keys) == 0 {
-		return nil, errors.New("no keys")
-	}
-	return keys, nil
-}
-
-func pemKeys(data []byte) ([]crypto.PublicKey, error) {
-	var keys []crypto.PublicKey
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		var pub any
-		var err error
-		switch b.Type {
-		case "CERTIFICATE":
-			var c *x509.Certificate
-			if c, err = x509.ParseCertificate(b.Bytes); err == nil {
-				pub = c.PublicKey
-			}
-		case "PUBLIC KEY":
-			pub, err = x509.ParsePKIXPublicKey(b.Bytes)
-		case "RSA PUBLIC KEY":
-			pub, err = x509.ParsePKCS1PublicKey(b.Bytes)
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("PEM %s: %w", b.Type, err)
-		}
-		keys = append(keys, pub)
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("no PEM public keys or certificates")
+		k.err = errKeysUnavailable
+		return nil, k.err
 	}
-	return keys, nil
+	return nil, errors.New("no key matches the signature")
 }
 
-type jwk struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid"`
-	N   string `json:"n"`
-	E   string `json:"e"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
+func verifyWith(ctx context.Context, keys []crypto.PublicKey, jwt string) ([]byte, bool) {
+	if len(keys) == 0 {
+		return nil, false
+	}
+	payload, err := (&oidc.StaticKeySet{PublicKeys: keys}).VerifySignature(ctx, jwt)
+	return payload, err == nil
 }
 
-func (k jwk) publicKey() (crypto.PublicKey, error) {
-	b := func(s string) (*big.Int, error) {
-		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
-		if err != nil || len(raw) == 0 {
-			return nil, errors.New("bad base64url number")
-		}
-		return new(big.Int).SetBytes(raw), nil
-	}
-	switch k.Kty {
-	case "RSA":
-		n, err := b(k.N)
-		if err != nil {
-			return nil, err
-		}
-		e, err := b(k.E)
-		if err != nil || !e.IsInt64() || e.Int64() > 1<<31 {
-			return nil, errors.New("bad RSA exponent")
-		}
-		return &rsa.PublicKey{N: n, E: int(e.Int64())}, nil
-	case "EC":
-		if k.Crv != "P-256" {
-			return nil, fmt.Errorf("curve %q not supported", k.Crv)
-		}
-		x, errX := base64.RawURLEncoding.DecodeString(k.X)
-		y, errY := base64.RawURLEncoding.DecodeString(k.Y)
-		if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
-			return nil, errors.New("bad P-256 point")
-		}
-		return ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
-	}
-	return nil, fmt.Errorf("key type %q not supported", k.Kty)
-}
+var errKeysUnavailable = errors.New("signing keys unavailable")

@@ -2,6 +2,9 @@ package webhook
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -13,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,4 +184,113 @@ func b64(n int, v byte) string {
 	b := make([]byte, n)
 	b[n-1] = v
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// signWith builds a JWT whose signature is sign(header.claims), for algorithms other
+// than RS256.
+func signWith(t *testing.T, alg string, claims map[string]any, sign func(signed []byte) []byte) string {
+	t.Helper()
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	head := enc(map[string]string{"alg": alg, "kid": "k1", "typ": "JWT"}) + "." + enc(claims)
+	return head + "." + base64.RawURLEncoding.EncodeToString(sign([]byte(head)))
+}
+
+// TestGAROIDCOnlyRS256 refuses tokens whose alg is not RS256 even when their signature
+// verifies: HMAC keyed with the public key (alg confusion) and ES256 by an EC key that
+// is in the keys file. Refusals never repeat what the token says.
+func TestGAROIDCOnlyRS256(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	ecDER, _ := x509.MarshalPKIXPublicKey(&ec.PublicKey)
+	keysFile := filepath.Join(t.TempDir(), "keys.pem")
+	os.WriteFile(keysFile, append(pubPEM, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: ecDER})...), 0o600)
+
+	cfg := config.Webhooks{GAR: &config.GARSource{Token: tok, OIDC: &config.OIDC{Audience: aud, Email: email, KeysFile: keysFile}}}
+	h := newHarness(t, cfg)
+	now := time.Now()
+	h.s.now = func() time.Time { return now }
+	body := fixture(t, "gar", "insert")
+	req := func(jwt string) *http.Request {
+		r := validRequest("gar", body)
+		r.Header.Set("Authorization", "Bearer "+jwt)
+		return r
+	}
+	hs256 := func(secret []byte) func([]byte) []byte {
+		return func(b []byte) []byte { m := hmac.New(sha256.New, secret); m.Write(b); return m.Sum(nil) }
+	}
+	es256 := func(b []byte) []byte {
+		sum := sha256.Sum256(b)
+		r, s, err := ecdsa.Sign(rand.Reader, ec, sum[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(r.FillBytes(make([]byte, 32)), s.FillBytes(make([]byte, 32))...)
+	}
+	for name, jwt := range map[string]string{
+		"HS256 keyed with the PEM": signWith(t, "HS256", goodClaims(now), hs256(pubPEM)),
+		"HS256 keyed with the DER": signWith(t, "HS256", goodClaims(now), hs256(der)),
+		"ES256 by a file key":      signWith(t, "ES256", goodClaims(now), es256),
+		"RS256 header, ES256 sig":  signWith(t, "RS256", goodClaims(now), es256),
+	} {
+		t.Run(name, func(t *testing.T) {
+			expectError(t, h.do(req(jwt)), 401, "OIDC")
+		})
+	}
+
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	expectError(t, h.do(req(signJWT(t, other, "k1", goodClaims(now)))), 401, "OIDC token rejected: bad signature")
+
+	c := goodClaims(now)
+	c["aud"] = "https://evil.example.com/secret-looking-audience"
+	w := h.do(req(signJWT(t, key, "k1", c)))
+	expectError(t, w, 401, "wrong audience")
+	if strings.Contains(w.Body.String(), "evil") {
+		t.Fatalf("the refusal repeats the token: %s", w.Body)
+	}
+}
+
+// TestGAROIDCIssuersAndSkew accepts both issuers Google writes and the same clock skew
+// as before: a minute after exp, a minute before iat.
+func TestGAROIDCIssuersAndSkew(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	keysFile := filepath.Join(t.TempDir(), "google.jwks")
+	writeJWKS(t, keysFile, map[string]*rsa.PrivateKey{"k1": key})
+	cfg := config.Webhooks{GAR: &config.GARSource{Token: tok, OIDC: &config.OIDC{Audience: aud, Email: email, KeysFile: keysFile}}}
+	now := time.Now()
+	for name, tc := range map[string]struct {
+		claim string
+		value any
+		ok    bool
+	}{
+		"issuer without scheme": {"iss", "accounts.google.com", true},
+		"issuer http":           {"iss", "http://accounts.google.com", false},
+		"exp 30s ago":           {"exp", now.Add(-30 * time.Second).Unix(), true},
+		"exp 90s ago":           {"exp", now.Add(-90 * time.Second).Unix(), false},
+		"iat in 30s":            {"iat", now.Add(30 * time.Second).Unix(), true},
+		"iat in 90s":            {"iat", now.Add(90 * time.Second).Unix(), false},
+		"nbf in 30s":            {"nbf", now.Add(30 * time.Second).Unix(), true},
+		"nbf in 90s":            {"nbf", now.Add(90 * time.Second).Unix(), false},
+		"email_verified string": {"email_verified", "true", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, cfg)
+			h.s.now = func() time.Time { return now }
+			c := goodClaims(now)
+			c[tc.claim] = tc.value
+			r := validRequest("gar", fixture(t, "gar", "insert"))
+			r.Header.Set("Authorization", "Bearer "+signJWT(t, key, "k1", c))
+			w := h.do(r)
+			if tc.ok && w.Code != 202 {
+				t.Fatalf("%d %s", w.Code, w.Body)
+			}
+			if !tc.ok {
+				expectError(t, w, 401, "OIDC")
+			}
+		})
+	}
 }
