@@ -151,7 +151,7 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	}
 	for i := range c.Notify {
 		n := &c.Notify[i]
-		if n.Format == "" {
+		if n.Format == "" && n.Service() == "" {
 			n.Format = "json"
 		}
 		if len(n.On) == 0 {

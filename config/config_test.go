@@ -35,7 +35,7 @@ func TestParseGood(t *testing.T) {
 	if cfg.Registries[0].Password.Value() != "s3cret-pw" {
 		t.Errorf("password not substituted from the environment")
 	}
-	if n := cfg.Notify; len(n) != 2 || n[0].URL.Value() != "https://hooks.slack.com/services/T0/B0/s3cr3t" || n[0].Format != "slack" ||
+	if n := cfg.Notify; len(n) != 3 || n[2].Service() != "ntfy" || n[2].Format != "" || n[2].Template == "" || n[0].URL.Value() != "https://hooks.slack.com/services/T0/B0/s3cr3t" || n[0].Format != "slack" ||
 		strings.Join(n[0].On, ",") != "succeeded,rolled_back,failed,refused,awaiting_approval" || n[1].Format != "json" || strings.Join(n[1].On, ",") != "rolled_back,failed" {
 		t.Errorf("notify: %+v", n)
 	}

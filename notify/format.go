@@ -16,12 +16,20 @@ func (JSON) Body(e Event) (string, []byte, error) {
 }
 
 // Slack sends {"text": …}, which Slack incoming webhooks and the Slack-compatible
-// endpoints of Mattermost, Rocket.Chat and Discord accept.
-type Slack struct{}
+// endpoints of Mattermost, Rocket.Chat and Discord accept. The text is Template's,
+// or the one line of [Text] without one.
+type Slack struct{ Template *Template }
 
 // Body implements Format.
-func (Slack) Body(e Event) (string, []byte, error) {
-	b, err := json.Marshal(map[string]string{"text": Text(e)})
+func (s Slack) Body(e Event) (string, []byte, error) {
+	text := Text(e)
+	if s.Template != nil {
+		var err error
+		if text, err = s.Template.Render(e); err != nil {
+			return "", nil, err
+		}
+	}
+	b, err := json.Marshal(map[string]string{"text": text})
 	return "application/json", b, err
 }
 

@@ -34,10 +34,23 @@ type Format interface {
 
 // Sink is one destination.
 type Sink struct {
+	// URL is an http(s):// address Format's body is POSTed to, or a shoutrrr service
+	// URL (ntfy://…, smtp://…, discord://…; see [Service]) that gets Template's text.
 	URL    string
 	Format Format
+	// Template renders the message of a shoutrrr URL (nil: [DefaultTemplate] of its
+	// service).
+	Template *Template
 	// On lists the outcomes sent; empty sends every outcome.
 	On []string
+}
+
+// sink is a Sink as the Notifier sends to it.
+type sink struct {
+	Sink
+	service string   // the shoutrrr service, "" for an http(s) sink
+	name    string   // what is logged of the URL
+	secrets []string // what is redacted from a shoutrrr error
 }
 
 func (s Sink) wants(outcome string) bool {
@@ -71,21 +84,46 @@ type Options struct {
 	// Queue bounds events waiting to be sent (default 256); beyond it events are dropped
 	// and logged.
 	Queue int
+	// Timeout bounds one send through a shoutrrr service (default 30 s).
+	Timeout time.Duration
 }
 
 // Notifier sends events to sinks in the background.
 type Notifier struct {
-	sinks   []Sink
+	sinks   []sink
 	client  *http.Client
 	retries int
 	backoff time.Duration
+	timeout time.Duration
 	log     zerolog.Logger
 	queue   chan Event
 }
 
-// New returns a Notifier; call Run to start sending.
+// New returns a Notifier; call Run to start sending. A shoutrrr URL that does not
+// read (config validation checks them first) is logged, by service only, and left out.
 func New(sinks []Sink, log zerolog.Logger, o Options) *Notifier {
-	n := &Notifier{sinks: sinks, client: o.Client, retries: o.Retries, backoff: o.Backoff, log: log}
+	n := &Notifier{client: o.Client, retries: o.Retries, backoff: o.Backoff, timeout: o.Timeout, log: log}
+	for _, s := range sinks {
+		in := sink{Sink: s}
+		if service, ok := Service(s.URL); ok {
+			in.service, in.name, in.secrets = service, logName(service, s.URL), secretParts(service, s.URL)
+			if in.Template == nil {
+				in.Template, _ = ParseTemplate(DefaultTemplate(service)) // the defaults parse
+			}
+			if service != "matrix" { // reading a matrix URL logs in: left to the send
+				if _, err := locate(s.URL, in.secrets); err != nil {
+					log.Error().Err(err).Str("sink", in.name).Msg("notification URL does not read; sink left out")
+					continue
+				}
+			}
+		} else {
+			in.name = s.host()
+		}
+		n.sinks = append(n.sinks, in)
+	}
+	if n.timeout == 0 {
+		n.timeout = 30 * time.Second
+	}
 	if n.client == nil {
 		n.client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -145,15 +183,19 @@ func (n *Notifier) deliver(ctx context.Context, e Event) {
 		if !s.wants(e.Outcome) {
 			continue
 		}
-		if err := n.post(ctx, s, e); err != nil {
-			n.log.Warn().Err(err).Str("sink", s.host()).Str("workload", e.Workload).Str("outcome", e.Outcome).Msg("notification not delivered")
+		send := n.post
+		if s.service != "" {
+			send = n.shout
+		}
+		if err := send(ctx, s, e); err != nil {
+			n.log.Warn().Err(err).Str("sink", s.name).Str("workload", e.Workload).Str("outcome", e.Outcome).Msg("notification not delivered")
 		}
 	}
 }
 
 // post sends e to s, retrying what may succeed later (network errors, 429, 5xx) while
 // ctx lasts.
-func (n *Notifier) post(ctx context.Context, s Sink, e Event) error {
+func (n *Notifier) post(ctx context.Context, s sink, e Event) error {
 	ctype, body, err := s.Format.Body(e)
 	if err != nil {
 		return err
@@ -188,7 +230,7 @@ type retryAfterError struct {
 
 func (e *retryAfterError) Error() string { return "sink answered " + strconv.Itoa(e.status) }
 
-func (n *Notifier) once(ctx context.Context, s Sink, ctype string, body []byte) error {
+func (n *Notifier) once(ctx context.Context, s sink, ctype string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("notification request: %w", err) // holds no URL: url.Error is not used here

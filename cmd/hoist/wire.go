@@ -82,6 +82,12 @@ func policies(cfg *config.Config) (*policy.Set, map[string]updater.Plan, map[str
 		if err != nil {
 			return nil, nil, nil, err
 		}
+		if p.Update == string(policy.Tags) && p.Tags != nil {
+			t := p.Tags
+			if r.Tags, err = policy.NewTagFilter(t.Filter.Pattern, t.Filter.Extract, policy.Order(t.Order), t.Direction == "asc", t.Exclude); err != nil {
+				return nil, nil, nil, fmt.Errorf("policy %s: %w", p.Name, err)
+			}
+		}
 		if r.When, err = when(p.When); err != nil {
 			return nil, nil, nil, fmt.Errorf("policy %s: %w", p.Name, err)
 		}
@@ -153,11 +159,18 @@ func when(w config.When) (policy.When, error) {
 func newNotifier(cfg *config.Config, log zerolog.Logger) *notify.Notifier {
 	sinks := make([]notify.Sink, len(cfg.Notify))
 	for i, n := range cfg.Notify {
+		var tmpl *notify.Template
+		if n.Template != "" {
+			var err error
+			if tmpl, err = notify.ParseTemplate(n.Template); err != nil { // validation parsed it already
+				log.Error().Err(err).Int("notify", i).Msg("notification template does not render; the default is used")
+			}
+		}
 		var f notify.Format = notify.JSON{}
 		if n.Format == "slack" {
-			f = notify.Slack{}
+			f = notify.Slack{Template: tmpl}
 		}
-		sinks[i] = notify.Sink{URL: n.URL.Value(), Format: f, On: n.On}
+		sinks[i] = notify.Sink{URL: n.URL.Value(), Format: f, Template: tmpl, On: n.On}
 	}
 	return notify.New(sinks, log, notify.Options{})
 }
