@@ -36,6 +36,13 @@ func (u *Updater) resume(ctx context.Context) {
 		known[r.Workload] = true
 	}
 	recs = append(recs, u.engineEvidence(ctx, ws, known)...)
+	// The records of one job (a group of containers) are resumed in turn by one job.
+	type item struct {
+		w Workload
+		r Rollout
+	}
+	jobs := map[string][]item{}
+	var order []string
 	for _, r := range recs {
 		w, listed := byKey[r.Workload]
 		if !listed {
@@ -46,7 +53,18 @@ func (u *Updater) resume(ctx context.Context) {
 		if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); rule != nil && listed {
 			key = u.jobKey(w, rule)
 		}
-		u.startJob(ctx, key, "resume", func() { u.resumeOne(ctx, w, r) })
+		if _, ok := jobs[key]; !ok {
+			order = append(order, key)
+		}
+		jobs[key] = append(jobs[key], item{w, r})
+	}
+	for _, key := range order {
+		items := jobs[key]
+		u.startJob(ctx, key, "resume", func() {
+			for _, it := range items {
+				u.resumeOne(ctx, it.w, it.r)
+			}
+		})
 	}
 }
 

@@ -170,3 +170,69 @@ func mustTag(t *testing.T, ref string) name.Tag {
 	}
 	return tg
 }
+
+// groupEngine lists two containers that roll out together (one policy, one image).
+type groupEngine struct {
+	resumable
+	ws []Workload
+}
+
+func (g *groupEngine) Kind() policy.Kind { return policy.Container }
+
+func (g *groupEngine) List(ctx context.Context) ([]Workload, error) { return g.ws, nil }
+
+// Every record of a group a killed hoist left is resumed, not only the first (they
+// share one job).
+func TestResumeGroup(t *testing.T) {
+	reg := testenv.NewRegistry(t)
+	ref := reg.Host + "/app:stable"
+	d1 := testenv.PushApp(t, ref, testenv.App{Version: "1"})
+	d2 := testenv.PushApp(t, ref, testenv.App{Version: "2"})
+	store, err := OpenStore(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var ids []uint64
+	for _, n := range []string{"web-1", "web-2"} {
+		id, err := store.Begin(Rollout{Workload: "container/" + n, From: ref + "@" + d1.String(), To: ref + "@" + d2.String(),
+			Trigger: "poll", Started: time.Now(), Phase: PhaseWatching})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	rule, _ := policy.NewRule("p", nil, []string{"web-*"}, nil, policy.Digest, "")
+	eng := &groupEngine{ws: []Workload{
+		{Kind: policy.Container, ID: "a", Name: "web-1", Image: ref + "@" + d1.String()},
+		{Kind: policy.Container, ID: "b", Name: "web-2", Image: ref + "@" + d1.String()},
+	}}
+	eng.resumed, eng.release = make(chan Rollout, 2), make(chan struct{})
+	close(eng.release)
+	u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
+		Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { u.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for range ids {
+		select {
+		case <-eng.resumed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a record of the group was not resumed")
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, id := range ids {
+		for {
+			if r, _ := store.Get(id); r.Outcome == RolledBack {
+				break
+			}
+			if time.Now().After(deadline) {
+				r, _ := store.Get(id)
+				t.Fatalf("record %d: %+v", id, r)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
