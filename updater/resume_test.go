@@ -207,7 +207,7 @@ func TestResumeGroup(t *testing.T) {
 		{Kind: policy.Container, ID: "a", Name: "web-1", Image: ref + "@" + d1.String()},
 		{Kind: policy.Container, ID: "b", Name: "web-2", Image: ref + "@" + d1.String()},
 	}}
-	eng.resumed, eng.release = make(chan Rollout, 2), make(chan struct{})
+	eng.resumed, eng.release, eng.updated = make(chan Rollout, 2), make(chan struct{}), make(chan Target, 4)
 	close(eng.release)
 	u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
 		Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
