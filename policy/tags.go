@@ -240,3 +240,22 @@ func (f *TagFilter) before(a, b *candidate) bool {
 	}
 	return n > 0
 }
+
+// ListsTags reports whether the rule moves between tags (semver and tags rules), so
+// that it reads the repository's tag list rather than following one tag.
+func (r *Rule) ListsTags() bool { return r.Update == Semver || r.Update == Tags }
+
+// Choose picks the tag a semver or tags rule moves to from current. why explains a
+// tags rule's choice (what it considered, and why the tag won); it is empty for
+// semver. ok is false when no tag qualifies.
+func (r *Rule) Choose(current string, tags []string) (tag, why string, ok bool) {
+	switch {
+	case r.Update == Semver:
+		tag, ok = r.Newest(current, tags)
+		return tag, "", ok
+	case r.Update == Tags && r.Tags != nil:
+		c, ok := r.Tags.Pick(current, tags)
+		return c.Tag, c.Reason, ok
+	}
+	return "", "", false
+}

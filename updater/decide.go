@@ -59,6 +59,9 @@ type Status struct {
 	Target string `json:"target,omitempty"`
 	Action Action `json:"action"`
 	Reason string `json:"reason,omitempty"`
+	// Choice says how a tags policy chose the target's tag: what it considered, and why
+	// that tag won.
+	Choice string `json:"choice,omitempty"`
 	// NotBefore is when a deferred update may start.
 	NotBefore time.Time `json:"not_before,omitzero"`
 
@@ -114,15 +117,17 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 	st.Current = digestOf(w, pinned)
 
 	want := tag
-	if rule.Update == policy.Semver {
+	if rule.ListsTags() {
 		tags, err := u.resolver.ListTagsCached(ctx, tag.Context(), tagListAge)
 		if err != nil {
 			st.Action, st.Reason, st.err = CheckError, err.Error(), err
 			return st
 		}
-		if next, ok := rule.Newest(tag.TagStr(), tags); ok {
+		next, why, ok := rule.Choose(tag.TagStr(), tags)
+		if ok {
 			want = tag.Context().Tag(next)
 		}
+		st.Choice = why
 	}
 
 	res, ok := known[registry.Canonical(want)]
@@ -149,16 +154,18 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 	}
 	// Only an index can change for one platform and not another; for a plain manifest
 	// a new digest is a new image, and asking costs GETs the registry may count as pulls.
-	if st.Current != "" && want.TagStr() == tag.TagStr() && res.Desc.MediaType.IsIndex() {
+	// A new tag (semver, tags) must cover the workload's platforms too.
+	moved := want.TagStr() != tag.TagStr()
+	if st.Current != "" && (moved || res.Desc.MediaType.IsIndex()) {
 		if old, err := v1.NewHash(st.Current); err == nil {
 			same, missing, err := u.resolver.SamePlatforms(ctx, tag.Context(), old, res.Desc.Digest, w.Platforms)
 			switch {
 			case err != nil:
 				// Can't compare (old digest gone from the registry, ...): roll out as usual.
 			case len(missing) > 0:
-				st.Action, st.Reason = Refused, fmt.Sprintf("the new digest has no image for %s, which this workload runs on", platformList(missing))
+				st.Action, st.Reason = Refused, fmt.Sprintf("%s has no image for %s, which this workload runs on", refusedWhat(moved, want), platformList(missing))
 				return st
-			case same:
+			case same && !moved:
 				st.Action, st.Reason = Equivalent, "the tag's index changed, but not the image of any platform this workload runs on; nothing restarted"
 				return st
 			}
@@ -220,6 +227,14 @@ func (u *Updater) gate(st *Status, rule *policy.Rule) {
 
 // tagListAge is how long a semver policy reuses a tag list between checks.
 const tagListAge = time.Minute
+
+// refusedWhat names what lacks a platform: the new digest of the same tag, or a new tag.
+func refusedWhat(moved bool, want name.Tag) string {
+	if moved {
+		return "tag " + want.TagStr()
+	}
+	return "the new digest"
+}
 
 func platformList(ps []v1.Platform) string {
 	out := make([]string, len(ps))

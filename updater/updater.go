@@ -209,8 +209,8 @@ func (u *Updater) dispatch(ctx context.Context) {
 			if rule == nil {
 				continue
 			}
-			// A semver policy follows other tags of the repository too.
-			if ev.Tag != "" && ev.Tag != tag.TagStr() && rule.Update != policy.Semver {
+			// A semver or tags policy follows other tags of the repository too.
+			if ev.Tag != "" && ev.Tag != tag.TagStr() && !rule.ListsTags() {
 				continue
 			}
 			u.schedule(ctx, u.jobKey(w, rule), ev.Source)
@@ -383,7 +383,7 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 			continue
 		}
 		ws = append(ws, w)
-		if rule == nil || rule.Update == policy.Semver {
+		if rule == nil || rule.ListsTags() {
 			continue
 		}
 		if tag, _, err := imageRef(u.resolver, w.Image); err == nil {

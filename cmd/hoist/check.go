@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -78,6 +79,9 @@ func runCheck(ctx context.Context, c common, asJSON bool, getenv func(string) st
 		}
 		if st.Action == updater.UpToDate {
 			detail = ""
+		}
+		if st.Choice != "" {
+			detail = strings.TrimPrefix(detail+"; "+st.Choice, "; ")
 		}
 		pol := st.Policy
 		if pol == "" {
