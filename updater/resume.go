@@ -33,7 +33,11 @@ func (u *Updater) resume(ctx context.Context) {
 	}
 	known := map[string]bool{}
 	for _, r := range recs {
-		known[r.Workload] = true
+		// A manual action (to "(previous)") is not resumed: what it left half-done in
+		// the engine is the backend's to recover, as if the store had no record.
+		if _, _, pinned := strings.Cut(r.To, "@"); pinned {
+			known[r.Workload] = true
+		}
 	}
 	recs = append(recs, u.engineEvidence(ctx, ws, known)...)
 	// The records of one job (a group of containers) are resumed in turn by one job.
@@ -168,6 +172,10 @@ func (u *Updater) resumeOne(ctx context.Context, w Workload, r Rollout) {
 }
 
 func (u *Updater) resumeResult(ctx context.Context, w Workload, r Rollout, log zerolog.Logger) Result {
+	if _, _, pinned := strings.Cut(r.To, "@"); !pinned {
+		return Result{Outcome: Aborted, Reason: "a manual " + strings.TrimPrefix(r.Trigger, "manual ") +
+			" was cut short; what it left half-done was recovered from the engine at start"}
+	}
 	b, ok := u.backends[w.Kind]
 	res, can := b.(Resumer)
 	if !ok || !can {

@@ -19,9 +19,10 @@ import (
 // checks what the updater does around it.
 type resumable struct {
 	flakyEngine
-	resumed  chan Rollout
-	release  chan struct{}
-	evidence []Rollout
+	resumed   chan Rollout
+	release   chan struct{}
+	evidence  []Rollout
+	knownHook func(known func(string) bool)
 }
 
 func (r *resumable) Resume(ctx context.Context, w Workload, rec Rollout, t Target, p Plan, j Journal, log zerolog.Logger) Result {
@@ -32,6 +33,9 @@ func (r *resumable) Resume(ctx context.Context, w Workload, rec Rollout, t Targe
 }
 
 func (r *resumable) Unfinished(ctx context.Context, ws []Workload, known func(string) bool, plans func(Workload) (Plan, bool)) []Rollout {
+	if r.knownHook != nil {
+		r.knownHook(known)
+	}
 	var out []Rollout
 	for _, e := range r.evidence {
 		if !known(e.Workload) {
@@ -234,5 +238,53 @@ func TestResumeGroup(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// A manual action cut short is ended aborted, and its workload is left to the
+// backend's recovery from the engine (Unfinished sees it as unknown to the store).
+func TestResumeManualAction(t *testing.T) {
+	reg := testenv.NewRegistry(t)
+	ref := reg.Host + "/app:stable"
+	d1 := testenv.PushApp(t, ref, testenv.App{Version: "1"})
+	store, err := OpenStore(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	id, err := store.Begin(Rollout{Workload: "service/app", From: ref + "@" + d1.String(), To: "(previous)", Trigger: "manual rollback", Started: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule, _ := policy.NewRule("p", []string{"app"}, nil, nil, policy.Digest, "")
+	eng := &resumable{resumed: make(chan Rollout, 1), release: make(chan struct{})}
+	close(eng.release)
+	eng.flakyEngine = flakyEngine{updated: make(chan Target, 1), w: Workload{Kind: policy.Service, ID: "x", Name: "app", Image: ref + "@" + d1.String()}}
+	asked := make(chan bool, 1)
+	eng.knownHook = func(known func(string) bool) { asked <- known("service/app") }
+	u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
+		Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { u.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if known := <-asked; known {
+		t.Error("the manual action's workload was kept from the backend's recovery")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r, _ := store.Get(id)
+		if r.Outcome == Aborted && strings.HasPrefix(r.Reason, RestartNote) && strings.Contains(r.Reason, "manual rollback was cut short") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("record: %+v", r)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case r := <-eng.resumed:
+		t.Fatalf("a manual action was handed to the backend's Resume: %+v", r)
+	default:
 	}
 }
