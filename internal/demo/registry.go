@@ -65,6 +65,7 @@ const (
 type pushed struct {
 	repo, tag, digest, mediaType string
 	size                         int
+	hook, token                  string // where to notify, as set when the push came
 }
 
 // StartRegistry serves a registry on a free port of 127.0.0.1.
@@ -136,8 +137,14 @@ func (r *Registry) observe(h http.Handler) http.Handler {
 		case req.Method == http.MethodPut && !byDigest && sw.status < 300:
 			sum := sha256.Sum256(body)
 			r.note(Note{At: time.Now(), Kind: Pushed, Repo: repo, Ref: ref, Status: sw.status, Agent: req.UserAgent()})
+			r.mu.Lock()
+			hook, token := r.hook, r.token
+			r.mu.Unlock()
+			if hook == "" {
+				break // nobody to tell of this push
+			}
 			select {
-			case r.queue <- pushed{repo: repo, tag: ref, digest: "sha256:" + hex.EncodeToString(sum[:]), mediaType: req.Header.Get("Content-Type"), size: len(body)}:
+			case r.queue <- pushed{repo: repo, tag: ref, digest: "sha256:" + hex.EncodeToString(sum[:]), mediaType: req.Header.Get("Content-Type"), size: len(body), hook: hook, token: token}:
 			default: // a full queue drops the hint; pollers exist for that
 			}
 		case (req.Method == http.MethodHead || req.Method == http.MethodGet) && !byDigest:
@@ -183,12 +190,7 @@ func (r *Registry) deliver() {
 			return
 		case p = <-r.queue:
 		}
-		r.mu.Lock()
-		hook, token := r.hook, r.token
-		r.mu.Unlock()
-		if hook == "" {
-			continue
-		}
+		hook, token := p.hook, p.token
 		body := distributionEvent(r.Host, p)
 		status := 0
 		for try := 0; try < 5; try++ {
