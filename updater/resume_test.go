@@ -70,12 +70,8 @@ func TestResumeUnfinishedRecord(t *testing.T) {
 	rule, _ := policy.NewRule("p", []string{"app"}, nil, nil, policy.Digest, "")
 	eng := &resumable{resumed: make(chan Rollout, 1), release: make(chan struct{})}
 	eng.flakyEngine = flakyEngine{updated: make(chan Target, 1), w: Workload{Kind: policy.Service, ID: "x", Name: "app", Image: ref + "@" + d1.String()}}
-	u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
-		Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { u.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	u, stop := runUpdater(eng, rule, store)
+	defer stop()
 
 	rec := <-eng.resumed
 	if rec.ID != id || rec.Restarts != 1 || rec.Phase != PhaseWatching {
@@ -131,14 +127,9 @@ func TestResumeEngineEvidence(t *testing.T) {
 	close(eng.release)
 	eng.flakyEngine = flakyEngine{updated: make(chan Target, 1), w: Workload{Kind: policy.Service, ID: "x", Name: "app", Image: ref + "@" + d1.String()}}
 	eng.evidence = []Rollout{{Workload: "service/app", From: ref + "@" + d1.String(), To: ref + "@" + d2.String(), Phase: PhaseRollingBack, Trigger: TriggerEngine}}
-	u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
-		Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { u.Run(ctx); close(done) }()
+	_, stop := runUpdater(eng, rule, store)
 	<-eng.resumed
-	cancel()
-	<-done
+	stop()
 	rs, _ := store.Rollouts("service/app", 10)
 	if len(rs) != 1 || rs[0].Outcome != RolledBack || rs[0].Restarts != 1 ||
 		!strings.HasPrefix(rs[0].Reason, RestartNote+"; its store had no record of it: the engine showed it rolled back; ") {
@@ -153,14 +144,9 @@ func TestResumeEngineEvidence(t *testing.T) {
 	if _, err := store.ClearQuarantine("service/app"); err != nil {
 		t.Fatal(err)
 	}
-	u = New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
-		Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
-	ctx, cancel = context.WithCancel(context.Background())
-	done = make(chan struct{})
-	go func() { u.Run(ctx); close(done) }()
+	_, stop = runUpdater(eng, rule, store)
 	time.Sleep(300 * time.Millisecond)
-	cancel()
-	<-done
+	stop()
 	if rs, _ := store.Rollouts("service/app", 10); len(rs) != 1 {
 		t.Fatalf("the same evidence was taken up twice: %+v", rs)
 	}
@@ -213,12 +199,8 @@ func TestResumeGroup(t *testing.T) {
 	}}
 	eng.resumed, eng.release, eng.updated = make(chan Rollout, 2), make(chan struct{}), make(chan Target, 4)
 	close(eng.release)
-	u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
-		Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { u.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	_, stop := runUpdater(eng, rule, store)
+	defer stop()
 	for range ids {
 		select {
 		case <-eng.resumed:
@@ -262,12 +244,8 @@ func TestResumeManualAction(t *testing.T) {
 	eng.flakyEngine = flakyEngine{updated: make(chan Target, 1), w: Workload{Kind: policy.Service, ID: "x", Name: "app", Image: ref + "@" + d1.String()}}
 	asked := make(chan bool, 1)
 	eng.knownHook = func(known func(string) bool) { asked <- known("service/app") }
-	u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
-		Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { u.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	_, stop := runUpdater(eng, rule, store)
+	defer stop()
 	if known := <-asked; known {
 		t.Error("the manual action's workload was kept from the backend's recovery")
 	}
@@ -287,4 +265,15 @@ func TestResumeManualAction(t *testing.T) {
 		t.Fatalf("a manual action was handed to the backend's Resume: %+v", r)
 	default:
 	}
+}
+
+// runUpdater runs an Updater of one backend and the policy rule ("p") on store until
+// stop is called.
+func runUpdater(b Backend, rule *policy.Rule, store *Store) (*Updater, func()) {
+	u := New(Options{Backends: []Backend{b}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
+		Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { u.Run(ctx); close(done) }()
+	return u, func() { cancel(); <-done }
 }
