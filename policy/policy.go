@@ -73,18 +73,7 @@ func NewRule(name string, services, containers []string, labels map[string]strin
 
 // matches reports whether a workload's name and labels select this rule by globs.
 func (r *Rule) matches(kind Kind, name string, labels map[string]string) bool {
-	globs := r.Services
-	if kind == Container {
-		globs = r.Containers
-	}
-	hit := false
-	for _, g := range globs {
-		if ok, _ := path.Match(g, name); ok {
-			hit = true
-			break
-		}
-	}
-	if !hit {
+	if !r.takes(kind, name) {
 		return false
 	}
 	for k, v := range r.Labels {
@@ -93,6 +82,20 @@ func (r *Rule) matches(kind Kind, name string, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// takes reports whether one of r's globs for kind matches name.
+func (r *Rule) takes(kind Kind, name string) bool {
+	globs := r.Services
+	if kind == Container {
+		globs = r.Containers
+	}
+	for _, g := range globs {
+		if ok, _ := path.Match(g, name); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Set is the ordered list of rules from one file.

@@ -104,7 +104,7 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 		return st
 	}
 	if rule == nil {
-		st.Action, st.Reason = NoPolicy, "no policy matches this workload"
+		st.Action, st.Reason = NoPolicy, u.policies.Explain(w.Kind, w.Name, w.Labels)
 		return st
 	}
 	st.Policy, st.rule = rule.Name, rule

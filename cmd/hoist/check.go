@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -21,30 +18,39 @@ import (
 
 func newCheckCommand(getenv func(string) string) *cobra.Command {
 	var c common
-	var asJSON bool
+	var v checkView
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "One pass, no changes: what each workload would move to, or why not",
-		Long: `One pass, no changes: list every workload, its current image and digest, and the
-digest or tag its policy would move it to, or why not.
+		Long: `One pass, no changes: list the workloads a policy governs, their current image and
+digest, and the digest or tag the policy would move each to, or why not. --all lists
+the others too, each with why no policy takes it (opted out, a label a policy wants,
+or no glob that matches its name).
+
+On a terminal, digests are cut to their first 12 hex digits; --wide, --json and
+output to a pipe or file keep them whole.
 
 When the config sets api.token and a hoist serve answers at listen:, that server does
 the check (it holds the store, so quarantined digests and held approvals show).
 When none answers, the check runs in this process. A server that refuses the token is
 an error, not a reason to check elsewhere.`,
 		Example: `  hoist check
+  hoist check --all --wide
   hoist check --config /etc/hoist/hoist.yaml --json | jq '.[] | select(.action == "update")'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCheck(cmd.Context(), c, asJSON, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			v.short = !v.wide && isTerminal(cmd.OutOrStdout())
+			return runCheck(cmd.Context(), c, v, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	c.bind(cmd, getenv)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	cmd.Flags().BoolVar(&v.json, "json", false, "print JSON instead of a table (digests whole)")
+	cmd.Flags().BoolVar(&v.all, "all", false, "list workloads no policy governs too, with why")
+	cmd.Flags().BoolVar(&v.wide, "wide", false, "print digests whole on a terminal too")
 	return cmd
 }
 
-func runCheck(ctx context.Context, c common, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
+func runCheck(ctx context.Context, c common, v checkView, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := load(ctx, c, getenv)
 	if err != nil {
 		return err
@@ -65,31 +71,7 @@ func runCheck(ctx context.Context, c common, asJSON bool, getenv func(string) st
 	default:
 		return err
 	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(sts)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKLOAD\tPOLICY\tIMAGE\tACTION\tTARGET / REASON")
-	for _, st := range sts {
-		detail := st.Target
-		if st.Action != updater.WouldUpdate {
-			detail = st.Reason
-		}
-		if st.Action == updater.UpToDate {
-			detail = ""
-		}
-		if st.Choice != "" {
-			detail = strings.TrimPrefix(detail+"; "+st.Choice, "; ")
-		}
-		pol := st.Policy
-		if pol == "" {
-			pol = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Workload.Key(), pol, st.Workload.Image, st.Action, detail)
-	}
-	return tw.Flush()
+	return v.print(stdout, stderr, sts)
 }
 
 // checkViaServer asks a running hoist serve (GET /api/v1/workloads: a check that
