@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Runs hoist's whole test suite against real things: a Docker engine in Swarm mode
 # (a private one is started when none is reachable), Debian's docker-registry for the
-# notification test, the unit and end-to-end tests, short fuzz runs of every webhook
-# parser, and a build of the container image. On a fresh Debian machine, run it as
-# root: it installs what it needs (docker.io, docker-registry) with apt-get.
+# notification test, Debian's chromium for the dashboard's browser tests, the unit and
+# end-to-end tests, short fuzz runs of every webhook parser, and a build of the
+# container image. On a fresh Debian machine, run it as
+# root: it installs what it needs (docker.io, docker-registry, chromium) with apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v chromium >/dev/null || need+=(chromium)
 command -v go >/dev/null || { echo "test.sh: Go is not installed; hoist needs the Go version named in go.mod (https://go.dev/dl)" >&2; exit 1; }
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "test.sh: missing ${need[*]}; run as root or apt-get install them" >&2; exit 1; fi
