@@ -334,18 +334,23 @@ func (n *netLog) reset() {
 	n.reqs, n.order = map[network.RequestID]*netReq{}, nil
 }
 
-// waitRequest waits until a request whose URL has the suffix got an answer or failed.
-func (n *netLog) waitRequest(t *testing.T, method, suffix string, timeout time.Duration) netReq {
+// waitRequests waits until n requests whose URL has the suffix got an answer or
+// failed, and returns them.
+func (n *netLog) waitRequests(t *testing.T, method, suffix string, count int, timeout time.Duration) []netReq {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
+		var got []netReq
 		for _, r := range n.requests() {
 			if r.Method == method && strings.HasSuffix(r.URL, suffix) && (r.Status != 0 || r.Failed != "") {
-				return r
+				got = append(got, r)
 			}
 		}
+		if len(got) >= count {
+			return got
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no answer to %s …%s within %s; requests: %+v", method, suffix, timeout, n.requests())
+			t.Fatalf("%d of %d answers to %s …%s within %s; requests: %+v", len(got), count, method, suffix, timeout, n.requests())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
