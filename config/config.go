@@ -9,6 +9,7 @@ type Config struct {
 	Docker     Docker     `yaml:"docker" json:"docker"`
 	Registries []Registry `yaml:"registries" json:"registries,omitempty"`
 	API        API        `yaml:"api" json:"api"`
+	UI         UI         `yaml:"ui" json:"ui"`
 	Webhooks   Webhooks   `yaml:"webhooks" json:"webhooks"`
 	Poll       Poll       `yaml:"poll" json:"poll"`
 	Log        Log        `yaml:"log" json:"log"`
@@ -143,6 +144,7 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	if c.History.Keep == (Keep{}) {
 		c.History.Keep = Keep{Count: DefaultHistoryKeep}
 	}
+	c.UI.applyDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}

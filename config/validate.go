@@ -52,6 +52,7 @@ func (c *Config) validate(v *validator) {
 	if t := c.API.Token; t.IsSet() && len(t) < MinTokenLen {
 		v.addf("$.api.token", "token is %d characters; use at least %d random characters (openssl rand -hex 16), or leave api out to keep the API off", len(t), MinTokenLen)
 	}
+	c.validateUI(v)
 	if c.Poll.Concurrency < 0 {
 		v.addf("$.poll.concurrency", "concurrency must be 1 or more")
 	}

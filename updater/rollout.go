@@ -44,6 +44,7 @@ func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
 		}
 		r.ID, r.Outcome = id, Running
 		recs[i] = r
+		u.changedRollout(r)
 	}
 	log.Info().Str("state", "started").Str("from", first.Workload.Image).Msg("rollout started")
 	res := b.Update(ctx, ws, t, plan, u.journal(recs, log), log)
@@ -66,9 +67,12 @@ func (u *Updater) journal(recs []Rollout, log zerolog.Logger) Journal {
 	return func(p Phase) {
 		now := time.Now()
 		for _, r := range recs {
-			if _, err := u.store.SetPhase(r.ID, p, now); err != nil {
+			stored, err := u.store.SetPhase(r.ID, p, now)
+			if err != nil {
 				log.Error().Err(err).Str("phase", string(p)).Msg("record rollout phase")
+				continue
 			}
+			u.changedRollout(stored)
 		}
 		log.Debug().Str("phase", string(p)).Msg("rollout phase")
 	}
@@ -110,6 +114,7 @@ func (u *Updater) end(recs []Rollout, res Result, log zerolog.Logger) {
 				log.Error().Err(err).Msg("quarantine digest")
 			}
 		}
+		u.changedRollout(r)
 	}
 	u.invalidate()
 }

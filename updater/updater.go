@@ -74,6 +74,8 @@ type Updater struct {
 	listed   []Workload
 	listedAt time.Time
 	watched  map[string]bool // canonical repository names in use
+
+	changes hub // what Subscribe hands out
 }
 
 // wakeup is a pending re-check of a deferred update.
@@ -458,6 +460,7 @@ func (u *Updater) hold(w Workload, st Status, trigger string) {
 	now := u.now()
 	u.onRecord(Rollout{Workload: w.Key(), From: w.Image, To: st.Target, Trigger: trigger, Started: now, Ended: now,
 		Outcome: AwaitingApprovalOutcome, Reason: st.Reason})
+	u.changed(ChangeApproval, w.Key())
 }
 
 // ErrNothingToApprove is returned by Approve when no update waits for approval, or
@@ -501,6 +504,7 @@ func (u *Updater) Approve(ctx context.Context, key, digest string) (Status, erro
 			return st, fmt.Errorf("record approval: %w", err)
 		}
 		u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Msg("approved")
+		u.changed(ChangeApproval, w.Key())
 	}
 	u.Enqueue(registry.PushEvent{Repo: st.tag.Context(), Tag: st.tag.TagStr(), Source: "approve"})
 	return u.decide(ctx, st.Workload, nil), nil
@@ -579,6 +583,7 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 		if err != nil {
 			return err
 		}
+		u.changedRollout(Rollout{ID: id, Workload: key, From: w.Image, To: "(previous)", Trigger: "manual " + what, Started: start, Outcome: Running})
 		err = do(b, w)
 		r := Rollout{ID: id, Workload: key, From: w.Image, To: "(previous)", Trigger: "manual " + what, Started: start, Ended: time.Now(), Outcome: Succeeded}
 		if what == "finish" {
@@ -595,12 +600,14 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 				if qerr := u.store.Quarantine(q); qerr != nil {
 					u.log.Error().Err(qerr).Msg("quarantine digest")
 				}
+				u.changed(ChangeQuarantine, key)
 			}
 		}
 		if perr := u.store.Put(r); perr != nil {
 			u.log.Error().Err(perr).Msg("record manual action")
 		}
 		u.onRecord(r)
+		u.changedRollout(r)
 		u.invalidate()
 		u.log.Info().Str("workload", key).Str("action", what).AnErr("error", err).Msg("manual " + what)
 		return err
@@ -614,6 +621,7 @@ func (u *Updater) ClearQuarantine(key string) (int, error) {
 	if err != nil {
 		return n, err
 	}
+	u.changed(ChangeQuarantine, key)
 	u.listMu.Lock()
 	ws := u.listed
 	u.listMu.Unlock()
@@ -661,4 +669,5 @@ func (u *Updater) noteOnce(w Workload, st Status, trigger string) {
 	}
 	r.ID = id
 	u.onRecord(r)
+	u.changedRollout(r)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hoist-dev/hoist/api"
 	"github.com/hoist-dev/hoist/config"
 	"github.com/hoist-dev/hoist/policy"
+	"github.com/hoist-dev/hoist/ui"
 	"github.com/hoist-dev/hoist/updater"
 	"github.com/hoist-dev/hoist/updater/container"
 	"github.com/hoist-dev/hoist/webhook"
@@ -145,6 +146,10 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	e.Server.IdleTimeout = 2 * time.Minute
 	api.New(ctx, u, cfg.API.Token.Value(), metrics).WithBudget(reg).Register(e)
 	webhook.New(cfg.Webhooks, u, log.With().Str("component", "webhook").Logger(), webhook.WithCount(metrics.Inc)).Register(e)
+	if cfg.UIOn() {
+		ui.New(ctx, u, store, ui.Options{BasePath: cfg.UI.BasePath, Token: cfg.API.Token.Value(), AnonymousRead: cfg.UI.AnonymousRead,
+			SessionTTL: cfg.UI.SessionTTL.D(), Log: log.With().Str("component", "ui").Logger()}).Register(e)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -152,6 +157,9 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	}
 	log.Info().Str("listen", ln.Addr().String()).Str("version", version).Int("policies", len(cfg.Policies)).
 		Dur("poll", cfg.Poll.Interval.D()).Msg("hoist serving")
+	if cfg.UIOn() {
+		log.Info().Str("path", cfg.UI.BasePath).Bool("anonymous_read", cfg.UI.AnonymousRead).Msg("dashboard mounted")
+	}
 	for _, n := range notMounted(cfg) {
 		log.Info().Msg(n)
 	}

@@ -22,6 +22,7 @@ var allowed = map[string][]string{
 	"updater/container":      {"updater", "policy", "updater/internal/probe"},
 	"updater/internal/probe": {},
 	"api":                    {"updater", "policy", "registry"},
+	"ui":                     {"updater", "api"},
 }
 
 // dockerOK are the only packages that may import the Docker client.
