@@ -175,6 +175,7 @@ func recordStates(t *testing.T, ctx context.Context, workload string) {
 	  const w = %q, list = seen[w] = seen[w] || [];
 	  const note = () => { const r = document.querySelector(%q);
 	    const s = r ? r.dataset.state : "(none)"; if (list[list.length-1] !== s) list.push(s); };
+	  (window.__hoistNotes = window.__hoistNotes || {})[w] = note;
 	  note(); setInterval(note, 50);
 	})()`, workload, rowSel(workload, "")))
 }
@@ -182,7 +183,9 @@ func recordStates(t *testing.T, ctx context.Context, workload string) {
 // seenStates returns what recordStates noted for the workload, in order.
 func seenStates(t *testing.T, ctx context.Context, workload string) []string {
 	t.Helper()
-	return jsEval[[]string](t, ctx, fmt.Sprintf(`(window.__hoistStates && window.__hoistStates[%q]) || []`, workload))
+	return jsEval[[]string](t, ctx, fmt.Sprintf(`(function(){ const w = %q;
+	  if (window.__hoistNotes && window.__hoistNotes[w]) window.__hoistNotes[w]();
+	  return (window.__hoistStates && window.__hoistStates[w]) || [] })()`, workload))
 }
 
 // click clicks the first element matching a CSS selector once it is visible.

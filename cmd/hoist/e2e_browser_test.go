@@ -30,6 +30,7 @@ type uiEnv struct {
 	h    *hoistProc
 	b    *browser
 	base string // the dashboard's URL, ending in "/"
+	run  string // the services' common prefix: the engine may hold other tests' services
 
 	live, appr, back    *swarmApp
 	live2, appr2, back2 string // the images pushed after the services started
@@ -62,10 +63,10 @@ policies:
 // first view's weight. One browser and one hoist serve for all of it.
 func TestE2EBrowser(t *testing.T) {
 	start := time.Now()
-	e := &uiEnv{b: startBrowser(t)}
-	e.live = newSwarmApp(t, "e2e-ui-live-", "", "stable", 1)
-	e.appr = newSwarmApp(t, "e2e-ui-appr-", "", "stable", 1)
-	e.back = newSwarmApp(t, "e2e-ui-back-", "", "stable", 1)
+	e := &uiEnv{b: startBrowser(t), run: "e2e-ui-" + randHex(3) + "-"}
+	e.live = newSwarmApp(t, e.run+"live-", "", "stable", 1)
+	e.appr = newSwarmApp(t, e.run+"appr-", "", "stable", 1)
+	e.back = newSwarmApp(t, e.run+"back-", "", "stable", 1)
 	e.h = startHoist(t, uiPolicies(e.live.svc, e.back.svc, e.appr.svc), nil)
 	e.base = e.h.URL + uiBasePath
 	e.live2 = e.live.push(t, testenv.App{Version: "2"})
@@ -169,9 +170,11 @@ func submitLogin(t *testing.T, ctx context.Context, token string) int64 {
 }
 
 // A pushed image shows as update-due; "check now" rolls it out, and the row goes
-// through rolling-out to up-to-date on the page as loaded (no reload).
+// through rolling-out to up-to-date on the page as loaded (no reload). The row links
+// to the rollout's page.
 func (e *uiEnv) testLiveRollout(t *testing.T) {
 	ctx, w := e.main, e.key(e.live)
+	e.filterRows(t, ctx)
 	waitState(t, ctx, w, "update-due", 20*time.Second)
 	waitJS(t, ctx, `document.body.dataset.live === "connected"`, 10*time.Second)
 	jsEval[chromedp.Void](t, ctx, `window.__hoistMarker = 1`)
@@ -197,6 +200,17 @@ func (e *uiEnv) testLiveRollout(t *testing.T) {
 		t.Errorf("rollout %s to %s (%s), want succeeded to %s", r.Outcome, r.To, r.Reason, e.live2)
 	}
 	t.Logf("the row showed %v", seen)
+	e.rolloutPage(t, r)
+}
+
+// filterRows types the run's prefix into the name filter and waits until only the
+// run's three rows show.
+func (e *uiEnv) filterRows(t *testing.T, ctx context.Context) {
+	t.Helper()
+	within(t, ctx, 10*time.Second, "filter by name", chromedp.SendKeys(chromedp.ID("filter-name"), e.run))
+	waitJS(t, ctx, fmt.Sprintf(`(function(){ const rs = Array.from(document.querySelectorAll("tr[data-workload]"));
+	  const shown = rs.filter(r => !r.hidden && r.getClientRects().length > 0);
+	  return shown.length === 3 && shown.every(r => r.dataset.workload.startsWith("service/" + %q)) })()`, e.run), 10*time.Second)
 }
 
 // inOrder reports whether want appear in seen in that order (others may come between).
@@ -216,6 +230,7 @@ func (e *uiEnv) testApprove(t *testing.T) {
 	ctx, _ := e.b.tab(t)
 	w, d := e.key(e.appr), digestOf(e.appr2)
 	within(t, ctx, 20*time.Second, "open the dashboard", chromedp.Navigate(e.base), chromedp.WaitVisible(chromedp.CSS("table#workloads")))
+	e.filterRows(t, ctx)
 	waitState(t, ctx, w, "awaiting-approval", time.Minute)
 	btn := rowSel(w, "awaiting-approval") + ` button[data-action="approve"]`
 	if got := jsEval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).dataset.digest`, btn)); got != d {
@@ -242,7 +257,7 @@ func (e *uiEnv) testApprove(t *testing.T) {
 }
 
 // The service that "check now" moved to v2 is rolled back by clicking, and returns to
-// v1; its rollout page shows the record.
+// v1; the row links to the rollback's record.
 func (e *uiEnv) testRollback(t *testing.T) {
 	ctx, w := e.main, e.key(e.back)
 	before := len(e.h.rollouts(t, w))
@@ -260,12 +275,11 @@ func (e *uiEnv) testRollback(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	r := e.h.waitRollout(t, w, time.Minute)
-	if rs := e.h.rollouts(t, w); len(rs) != before+1 || r.Trigger != "manual rollback" || r.To != e.back.img1 {
-		t.Errorf("after the rollback: %d rollouts (was %d), newest %s to %s by %q", len(rs), before, r.Outcome, r.To, r.Trigger)
+	if rs := e.h.rollouts(t, w); len(rs) != before+1 || r.Outcome != updater.Succeeded || r.Trigger != "manual rollback" || r.From != e.back2 {
+		t.Errorf("after the rollback: %d rollouts (was %d), newest %s from %s by %q", len(rs), before, r.Outcome, r.From, r.Trigger)
 	}
-	waitJS(t, ctx, fmt.Sprintf(`(function(){ const a = document.querySelector(%q); return a && a.href.endsWith("/rollouts/%d") })()`,
-		rowSel(w, "")+" td.last a.rollout", r.ID), 30*time.Second)
-	e.rolloutPage(t, r)
+	waitJS(t, ctx, fmt.Sprintf(`(function(){ const a = document.querySelector(%q); return a && a.href === %q })()`,
+		rowSel(w, "")+" td.last a.rollout", fmt.Sprintf("%srollouts/%d", e.base, r.ID)), 30*time.Second)
 }
 
 // rolloutPage opens a rollout's page from the workloads table's link and checks what
@@ -277,6 +291,7 @@ func (e *uiEnv) rolloutPage(t *testing.T, r updater.Rollout) {
 		t.Errorf("the last rollout links to %s, want %s", href, want)
 	}
 	within(t, ctx, 20*time.Second, "open the rollout page", chromedp.Navigate(href), chromedp.WaitVisible(chromedp.ID("rollout-outcome")))
+	waitJS(t, ctx, `document.getElementById("rollout-to").textContent.trim() !== ""`, 10*time.Second)
 	for sel, want := range map[string]string{
 		"#rollout-from": digestOf(r.From), "#rollout-to": digestOf(r.To), "#rollout-trigger": r.Trigger,
 	} {
@@ -406,7 +421,7 @@ func (e *uiEnv) testPhone(t *testing.T) {
 	within(t, ctx, 20*time.Second, "open the dashboard at 390px",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)),
 		chromedp.Navigate(e.base), chromedp.WaitVisible(chromedp.CSS("table#workloads")))
-	waitJS(t, ctx, `document.querySelectorAll("tr[data-workload]").length >= 3`, 10*time.Second)
+	e.filterRows(t, ctx)
 	if w := jsEval[int](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
 		t.Logf("at 390px the page is %dpx wide (scrolls sideways)", w)
 	}
