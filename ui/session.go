@@ -22,17 +22,21 @@ type session struct {
 	expires time.Time
 }
 
-// sessions are kept in memory: a restart logs everyone out.
+// sessions are kept in memory, and saved to file (when set) at each login and logout
+// so that a restart of hoist logs no one out.
 type sessions struct {
-	ttl time.Duration
-	now func() time.Time
+	ttl  time.Duration
+	now  func() time.Time
+	file string
+	// saved reports a failed save (the sessions stay valid in memory).
+	saved func(error)
 
 	mu sync.Mutex
 	m  map[[32]byte]session // by the id's SHA-256: the map never holds a usable id
 }
 
 func newSessions(ttl time.Duration, now func() time.Time) *sessions {
-	return &sessions{ttl: ttl, now: now, m: map[[32]byte]session{}}
+	return &sessions{ttl: ttl, now: now, m: map[[32]byte]session{}, saved: func(error) {}}
 }
 
 // randomToken is 32 random bytes, base64url.
@@ -52,6 +56,7 @@ func (s *sessions) create() (string, session) {
 		s.evict()
 	}
 	s.m[sha256.Sum256([]byte(id))] = sess
+	s.saved(s.save())
 	return id, sess
 }
 
@@ -93,8 +98,9 @@ func (s *sessions) get(id string) (session, bool) {
 // drop ends the session of id.
 func (s *sessions) drop(id string) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	delete(s.m, sha256.Sum256([]byte(id)))
-	s.mu.Unlock()
+	s.saved(s.save())
 }
 
 // fromRequest returns the request's session, if it has a live one.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,53 @@ func TestAnonymousRead(t *testing.T) {
 	sess, csrf := v.login(t)
 	if w := v.act(sess, csrf, "check", `{}`); w.Code != http.StatusOK {
 		t.Errorf("check after login: %d %s", w.Code, w.Body)
+	}
+}
+
+// With a sessions file, a login outlives the process, and so does a logout; the file
+// holds no usable session id.
+func TestSessionsKept(t *testing.T) {
+	file := t.TempDir() + "/ui-sessions.json"
+	now := time.Unix(1e9, 0)
+	clock := func() time.Time { return now }
+	a := newSessions(time.Hour, clock)
+	a.file = file
+	kept, sess := a.create()
+	gone, _ := a.create()
+	a.drop(gone)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), kept) || strings.Contains(string(b), gone) {
+		t.Errorf("the file holds a session id: %s", b)
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Errorf("file mode %v, want 0600", fi.Mode().Perm())
+	}
+	next := newSessions(time.Hour, clock)
+	next.file = file
+	if err := next.load(); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := next.get(kept); !ok || got.csrf != sess.csrf {
+		t.Errorf("the login did not survive: %v", ok)
+	}
+	if _, ok := next.get(gone); ok {
+		t.Error("a logged-out session came back")
+	}
+	// A shorter session_ttl since, or the time passing, ends them.
+	short := newSessions(time.Minute, clock)
+	short.file = file
+	short.load()
+	if _, ok := short.get(kept); ok {
+		t.Error("a session longer than today's session_ttl was kept")
+	}
+	now = now.Add(2 * time.Hour)
+	late := newSessions(time.Hour, clock)
+	late.file = file
+	late.load()
+	if len(late.m) != 0 {
+		t.Errorf("%d expired sessions loaded", len(late.m))
 	}
 }

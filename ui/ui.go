@@ -41,7 +41,9 @@ type Options struct {
 	AnonymousRead bool
 	// SessionTTL is how long a login lasts (default 12h).
 	SessionTTL time.Duration
-	Log        zerolog.Logger
+	// SessionFile, when set, keeps the logins across restarts (ids hashed, mode 0600).
+	SessionFile string
+	Log         zerolog.Logger
 }
 
 // Server holds the dashboard's handlers.
@@ -77,6 +79,15 @@ func New(ctx context.Context, u Updater, records Records, o Options) *Server {
 		state:     &stateCache{},
 		timelines: newTimelines(),
 		streams:   make(chan struct{}, maxStreams),
+	}
+	s.sessions.file = o.SessionFile
+	s.sessions.saved = func(err error) {
+		if err != nil {
+			s.log.Warn().Err(err).Msg("dashboard logins are not kept across a restart")
+		}
+	}
+	if err := s.sessions.load(); err != nil {
+		s.log.Warn().Err(err).Msg("dashboard logins of the previous process are lost")
 	}
 	go s.follow(ctx)
 	return s

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -148,7 +149,8 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	webhook.New(cfg.Webhooks, u, log.With().Str("component", "webhook").Logger(), webhook.WithCount(metrics.Inc)).Register(e)
 	if cfg.UIOn() {
 		ui.New(ctx, u, store, ui.Options{BasePath: cfg.UI.BasePath, Token: cfg.API.Token.Value(), AnonymousRead: cfg.UI.AnonymousRead,
-			SessionTTL: cfg.UI.SessionTTL.D(), Log: log.With().Str("component", "ui").Logger()}).Register(e)
+			SessionTTL: cfg.UI.SessionTTL.D(), SessionFile: filepath.Join(cfg.DataDir, "ui-sessions.json"),
+			Log: log.With().Str("component", "ui").Logger()}).Register(e)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
