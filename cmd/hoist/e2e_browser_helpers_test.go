@@ -83,11 +83,12 @@ func startBrowser(t *testing.T) *browser {
 	return &browser{ctx: ctx}
 }
 
-// tab opens a new tab (sharing the browser's cookies) that records its network
-// traffic; it is closed when the test ends.
-func (b *browser) tab(t *testing.T) (context.Context, *netLog) {
+// tab opens a new tab (sharing the browser's cookies, unless an option such as
+// chromedp.WithNewBrowserContext says otherwise) that records its network traffic; it
+// is closed when the test ends.
+func (b *browser) tab(t *testing.T, opts ...chromedp.ContextOption) (context.Context, *netLog) {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx)
+	ctx, cancel := chromedp.NewContext(b.ctx, opts...)
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("open tab: %v", err)

@@ -95,6 +95,9 @@ func TestE2EBrowser(t *testing.T) {
 	})
 	t.Run("first-view", e.testFirstView)
 	t.Run("phone", e.testPhone)
+	t.Run("filters", e.testFilters)
+	t.Run("logout", e.testLogout)
+	t.Run("anonymous-read", e.testAnonymousRead)
 	t.Logf("browser tests took %s in all", time.Since(start).Round(time.Millisecond))
 }
 
@@ -179,12 +182,18 @@ func (e *uiEnv) testLiveRollout(t *testing.T) {
 	waitJS(t, ctx, `document.body.dataset.live === "connected"`, 10*time.Second)
 	jsEval[chromedp.Void](t, ctx, `window.__hoistMarker = 1`)
 	recordStates(t, ctx, w)
+	if cur, tgt := cellDigest(t, ctx, w, "current"), cellDigest(t, ctx, w, "target"); cur != digestOf(e.live.img1) || tgt != digestOf(e.live2) {
+		t.Errorf("update due: current %q, target %q; want %s → %s", cur, tgt, digestOf(e.live.img1), digestOf(e.live2))
+	}
 
 	click(t, ctx, "button#check-now")
 	waitState(t, ctx, w, "rolling-out", 60*time.Second)
 	screenshot(t, ctx, "rolling-out")
 	waitState(t, ctx, w, "up-to-date", 2*time.Minute)
 
+	if cur := cellDigest(t, ctx, w, "current"); cur != digestOf(e.live2) {
+		t.Errorf("up to date: current %q, want %s", cur, digestOf(e.live2))
+	}
 	if m := jsEval[int](t, ctx, `window.__hoistMarker || 0`); m != 1 {
 		t.Errorf("the page was reloaded during the rollout (marker %d)", m)
 	}
@@ -211,6 +220,14 @@ func (e *uiEnv) filterRows(t *testing.T, ctx context.Context) {
 	waitJS(t, ctx, fmt.Sprintf(`(function(){ const rs = Array.from(document.querySelectorAll("tr[data-workload]"));
 	  const shown = rs.filter(r => !r.hidden && r.getClientRects().length > 0);
 	  return shown.length === 3 && shown.every(r => r.dataset.workload.startsWith("service/" + %q)) })()`, e.run), 10*time.Second)
+}
+
+// cellDigest is the full digest a digest cell (td.current, td.target) of the
+// workload's row carries, or "".
+func cellDigest(t *testing.T, ctx context.Context, workload, cell string) string {
+	t.Helper()
+	return jsEval[string](t, ctx, fmt.Sprintf(`(function(){ const td = document.querySelector(%q);
+	  return (td && (td.dataset.digest || td.title)) || "" })()`, rowSel(workload, "")+" td."+cell))
 }
 
 // inOrder reports whether want appear in seen in that order (others may come between).
@@ -426,4 +443,79 @@ func (e *uiEnv) testPhone(t *testing.T) {
 		t.Logf("at 390px the page is %dpx wide (scrolls sideways)", w)
 	}
 	screenshot(t, ctx, "phone")
+}
+
+// The state and policy filters narrow the table to the rows that match.
+func (e *uiEnv) testFilters(t *testing.T) {
+	ctx := e.main
+	shown := func() []string {
+		return jsEval[[]string](t, ctx, `Array.from(document.querySelectorAll("tr[data-workload]")).filter(r => !r.hidden).map(r => r.dataset.workload)`)
+	}
+	pick := func(sel, value string) {
+		jsEval[chromedp.Void](t, ctx, fmt.Sprintf(`(function(){ const s = document.querySelector(%q); s.value = %q;
+		  s.dispatchEvent(new Event("change", {bubbles: true})) })()`, sel, value))
+	}
+	pick("select#filter-policy", "ui-approve")
+	if got := shown(); len(got) != 1 || got[0] != e.key(e.appr) {
+		t.Errorf("policy ui-approve shows %v, want only %s", got, e.key(e.appr))
+	}
+	pick("select#filter-policy", "")
+	pick("select#filter-state", "awaiting-approval")
+	if got := shown(); len(got) != 0 {
+		t.Errorf("state awaiting-approval shows %v after the approval, want none", got)
+	}
+	pick("select#filter-state", "")
+	if got := shown(); len(got) != 3 {
+		t.Errorf("no state or policy filter shows %v, want the run's 3 rows", got)
+	}
+}
+
+// Logging out ends the session: the page goes to the login form and the old cookie no
+// longer opens the dashboard.
+func (e *uiEnv) testLogout(t *testing.T) {
+	ctx := e.main
+	var jar []string
+	for _, c := range cookies(t, ctx, e.base) {
+		jar = append(jar, c.Name+"="+c.Value)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	resp, err := chromedp.RunResponse(rctx, chromedp.Click(chromedp.CSS("button#logout"), chromedp.NodeVisible))
+	if err != nil {
+		t.Fatalf("log out: %v%s", err, pageHint(ctx))
+	}
+	if u := jsEval[string](t, ctx, "location.pathname"); resp.Status != http.StatusOK || u != uiBasePath+"login" {
+		t.Errorf("after logging out: %d at %s, want the login form at %slogin", resp.Status, u, uiBasePath)
+	}
+	if cs := cookies(t, ctx, e.base); len(cs) != 0 {
+		t.Errorf("cookies after logging out: %+v", cs)
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.base, nil)
+	req.Header.Set("Cookie", strings.Join(jar, "; "))
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	after, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after.Body.Close()
+	if after.StatusCode != http.StatusSeeOther {
+		t.Errorf("the dashboard with the cookie of a closed session: %s, want 303 to the login", after.Status)
+	}
+}
+
+// With ui.anonymous_read a browser that never logged in sees the table at the default
+// base path, without action buttons, and an action without a login is refused.
+func (e *uiEnv) testAnonymousRead(t *testing.T) {
+	h := startHoist(t, "poll: { interval: 0 }\nui: { anonymous_read: true }\npolicies:\n  - name: none\n    match: { services: [\"e2e-ui-nothing\"] }\n", nil)
+	ctx, _ := e.b.tab(t, chromedp.WithNewBrowserContext())
+	within(t, ctx, 20*time.Second, "open the dashboard without a login", chromedp.Navigate(h.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("table#workloads")))
+	e.filterRows(t, ctx)
+	if n := jsEval[int](t, ctx, `document.querySelectorAll("button[data-action], button#check-now, button#logout").length`); n != 0 {
+		t.Errorf("an anonymous view shows %d action buttons, want none", n)
+	}
+	body := fmt.Sprintf(`{"workload":%q}`, e.key(e.back))
+	if code := post(t, h.URL+"/actions/rollback", map[string]string{"Content-Type": "application/json"}, body); code != http.StatusUnauthorized && code != http.StatusForbidden {
+		t.Errorf("an action without a login: %d, want 401 or 403", code)
+	}
 }
