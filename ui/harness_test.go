@@ -214,3 +214,10 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// echoFor mounts s alone on a new router.
+func echoFor(s *Server) *echo.Echo {
+	e := echo.New()
+	s.Register(e)
+	return e
+}

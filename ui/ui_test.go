@@ -296,3 +296,21 @@ func TestNoExternalURLs(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The live feeds are bounded; past the bound a browser is told to come back later.
+func TestEventsBounded(t *testing.T) {
+	v := newEnv(t, "/", true)
+	if w := v.do(http.MethodGet, "/hoist/events", "", nil); w.Code != http.StatusNotFound {
+		t.Errorf("events outside the base path: %d", w.Code)
+	}
+	srv := New(t.Context(), v.u, v.store, Options{Token: token, AnonymousRead: true})
+	for range maxStreams {
+		srv.streams <- struct{}{}
+	}
+	e := echoFor(srv)
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/events", nil))
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("feed %d: %d, want 503", maxStreams+1, w.Code)
+	}
+}
