@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// savedSession is a session as the sessions file keeps it: by the SHA-256 of its id,
-// so the file holds no cookie that would log anyone in.
+// savedSession is a session as the sessions file keeps it: by the HMAC of its id
+// (keyed with api.token), so the file holds no cookie that would log anyone in, and a
+// new token matches none of them.
 type savedSession struct {
 	CSRF    string    `json:"csrf"`
 	Expires time.Time `json:"expires"`

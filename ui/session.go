@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -31,12 +32,24 @@ type sessions struct {
 	// saved reports a failed save (the sessions stay valid in memory).
 	saved func(error)
 
+	// secret keys the ids' HMACs: api.token, so that a new token ends every session.
+	secret []byte
+
 	mu sync.Mutex
-	m  map[[32]byte]session // by the id's SHA-256: the map never holds a usable id
+	m  map[[32]byte]session // by the id's HMAC: the map (and its file) never holds a usable id
 }
 
-func newSessions(ttl time.Duration, now func() time.Time) *sessions {
-	return &sessions{ttl: ttl, now: now, m: map[[32]byte]session{}, saved: func(error) {}}
+func newSessions(ttl time.Duration, now func() time.Time, secret string) *sessions {
+	return &sessions{ttl: ttl, now: now, secret: []byte(secret), m: map[[32]byte]session{}, saved: func(error) {}}
+}
+
+// key is what the map keeps a session under: HMAC-SHA256 of its id.
+func (s *sessions) key(id string) [32]byte {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte(id))
+	var k [32]byte
+	copy(k[:], m.Sum(nil))
+	return k
 }
 
 // randomToken is 32 random bytes, base64url.
@@ -55,7 +68,7 @@ func (s *sessions) create() (string, session) {
 	if len(s.m) >= maxSessions {
 		s.evict()
 	}
-	s.m[sha256.Sum256([]byte(id))] = sess
+	s.m[s.key(id)] = sess
 	s.saved(s.save())
 	return id, sess
 }
@@ -84,7 +97,7 @@ func (s *sessions) get(id string) (session, bool) {
 	if id == "" {
 		return session{}, false
 	}
-	k := sha256.Sum256([]byte(id))
+	k := s.key(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.m[k]
@@ -99,7 +112,7 @@ func (s *sessions) get(id string) (session, bool) {
 func (s *sessions) drop(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.m, sha256.Sum256([]byte(id)))
+	delete(s.m, s.key(id))
 	s.saved(s.save())
 }
 

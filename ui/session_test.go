@@ -85,7 +85,7 @@ func TestLoginLimited(t *testing.T) {
 
 func TestSessionsBounded(t *testing.T) {
 	now := time.Unix(0, 0)
-	s := newSessions(time.Hour, func() time.Time { return now })
+	s := newSessions(time.Hour, func() time.Time { return now }, token)
 	first, _ := s.create()
 	for range maxSessions + 10 {
 		now = now.Add(time.Millisecond)
@@ -198,7 +198,7 @@ func TestSessionsKept(t *testing.T) {
 	file := t.TempDir() + "/ui-sessions.json"
 	now := time.Unix(1e9, 0)
 	clock := func() time.Time { return now }
-	a := newSessions(time.Hour, clock)
+	a := newSessions(time.Hour, clock, token)
 	a.file = file
 	kept, sess := a.create()
 	gone, _ := a.create()
@@ -213,7 +213,7 @@ func TestSessionsKept(t *testing.T) {
 	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
 		t.Errorf("file mode %v, want 0600", fi.Mode().Perm())
 	}
-	next := newSessions(time.Hour, clock)
+	next := newSessions(time.Hour, clock, token)
 	next.file = file
 	if err := next.load(); err != nil {
 		t.Fatal(err)
@@ -224,15 +224,21 @@ func TestSessionsKept(t *testing.T) {
 	if _, ok := next.get(gone); ok {
 		t.Error("a logged-out session came back")
 	}
-	// A shorter session_ttl since, or the time passing, ends them.
-	short := newSessions(time.Minute, clock)
+	// A new api.token, a shorter session_ttl since, or the time passing ends them.
+	rotated := newSessions(time.Hour, clock, token+"x")
+	rotated.file = file
+	rotated.load()
+	if _, ok := rotated.get(kept); ok {
+		t.Error("a session survived a new api.token")
+	}
+	short := newSessions(time.Minute, clock, token)
 	short.file = file
 	short.load()
 	if _, ok := short.get(kept); ok {
 		t.Error("a session longer than today's session_ttl was kept")
 	}
 	now = now.Add(2 * time.Hour)
-	late := newSessions(time.Hour, clock)
+	late := newSessions(time.Hour, clock, token)
 	late.file = file
 	late.load()
 	if len(late.m) != 0 {

@@ -74,7 +74,7 @@ func New(ctx context.Context, u Updater, records Records, o Options) *Server {
 	}
 	s := &Server{
 		u: u, records: records, base: o.BasePath, token: o.Token, anonymous: o.AnonymousRead, log: o.Log, ctx: ctx,
-		sessions:  newSessions(o.SessionTTL, time.Now),
+		sessions:  newSessions(o.SessionTTL, time.Now, o.Token),
 		logins:    &limiter{now: time.Now, m: map[string]*window{}},
 		state:     &stateCache{},
 		timelines: newTimelines(),
