@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -338,7 +340,7 @@ func (n *netLog) reset() {
 	n.reqs, n.order = map[network.RequestID]*netReq{}, nil
 }
 
-// waitRequests waits until n requests whose URL has the suffix got an answer or
+// waitRequests waits until count requests whose URL has the suffix got an answer or
 // failed, and returns them.
 func (n *netLog) waitRequests(t *testing.T, method, suffix string, count int, timeout time.Duration) []netReq {
 	t.Helper()
@@ -358,4 +360,72 @@ func (n *netLog) waitRequests(t *testing.T, method, suffix string, count int, ti
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// submitLogin types the token into the login form, submits it and returns the status
+// of the page the browser lands on.
+func submitLogin(t *testing.T, ctx context.Context, token string) int64 {
+	t.Helper()
+	within(t, ctx, 10*time.Second, "type the token",
+		chromedp.WaitVisible(chromedp.ID("token")), chromedp.Clear(chromedp.ID("token")), chromedp.SendKeys(chromedp.ID("token"), token))
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	resp, err := chromedp.RunResponse(rctx, chromedp.Click(chromedp.ID("login-submit")))
+	if err != nil {
+		t.Fatalf("submit the login form: %v%s", err, pageHint(ctx))
+	}
+	return resp.Status
+}
+
+// filterRows types the run's prefix into the name filter and waits until only the
+// run's three rows show.
+func (e *uiEnv) filterRows(t *testing.T, ctx context.Context) {
+	t.Helper()
+	within(t, ctx, 10*time.Second, "filter by name", chromedp.SendKeys(chromedp.ID("filter-name"), e.run))
+	waitJS(t, ctx, fmt.Sprintf(`(function(){ const rs = Array.from(document.querySelectorAll("tr[data-workload]"));
+	  const shown = rs.filter(r => !r.hidden && r.getClientRects().length > 0);
+	  return shown.length === 3 && shown.every(r => r.dataset.workload.startsWith("service/" + %q)) })()`, e.run), 10*time.Second)
+}
+
+// cellDigest is the full digest a digest cell (td.current, td.target) of the
+// workload's row carries, or "".
+func cellDigest(t *testing.T, ctx context.Context, workload, cell string) string {
+	t.Helper()
+	return jsEval[string](t, ctx, fmt.Sprintf(`(function(){ const td = document.querySelector(%q);
+	  return (td && (td.dataset.digest || td.title)) || "" })()`, rowSel(workload, "")+" td."+cell))
+}
+
+// inOrder reports whether want appear in seen in that order (others may come between).
+func inOrder(seen []string, want ...string) bool {
+	i := 0
+	for _, s := range seen {
+		if i < len(want) && s == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+// attackerSite serves a page on http://localhost:PORT/ that, as soon as it loads,
+// fetch()es the action (no-cors, with credentials) and then submits a form to it.
+func attackerSite(t *testing.T, action, workload string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := fmt.Sprintf(`<!doctype html><title>cute cats</title>
+<form id="f" method="POST" action=%q><input name="workload" value=%q></form>
+<script>
+fetch(%q, {method: "POST", mode: "no-cors", credentials: "include",
+  headers: {"Content-Type": "text/plain"}, body: JSON.stringify({workload: %q})})
+  .catch(() => {}).finally(() => document.getElementById("f").submit());
+</script>`, action, workload, action, workload)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, page)
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return fmt.Sprintf("http://localhost:%d/", l.Addr().(*net.TCPAddr).Port)
 }

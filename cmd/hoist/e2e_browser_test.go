@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -157,21 +156,6 @@ func (e *uiEnv) testLogin(t *testing.T) {
 	}
 }
 
-// submitLogin types the token into the login form, submits it and returns the status
-// of the page the browser lands on.
-func submitLogin(t *testing.T, ctx context.Context, token string) int64 {
-	t.Helper()
-	within(t, ctx, 10*time.Second, "type the token",
-		chromedp.WaitVisible(chromedp.ID("token")), chromedp.Clear(chromedp.ID("token")), chromedp.SendKeys(chromedp.ID("token"), token))
-	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	resp, err := chromedp.RunResponse(rctx, chromedp.Click(chromedp.ID("login-submit")))
-	if err != nil {
-		t.Fatalf("submit the login form: %v%s", err, pageHint(ctx))
-	}
-	return resp.Status
-}
-
 // A pushed image shows as update-due; "check now" rolls it out, and the row goes
 // through rolling-out to up-to-date on the page as loaded (no reload). The row links
 // to the rollout's page.
@@ -210,35 +194,6 @@ func (e *uiEnv) testLiveRollout(t *testing.T) {
 	}
 	t.Logf("the row showed %v", seen)
 	e.rolloutPage(t, r)
-}
-
-// filterRows types the run's prefix into the name filter and waits until only the
-// run's three rows show.
-func (e *uiEnv) filterRows(t *testing.T, ctx context.Context) {
-	t.Helper()
-	within(t, ctx, 10*time.Second, "filter by name", chromedp.SendKeys(chromedp.ID("filter-name"), e.run))
-	waitJS(t, ctx, fmt.Sprintf(`(function(){ const rs = Array.from(document.querySelectorAll("tr[data-workload]"));
-	  const shown = rs.filter(r => !r.hidden && r.getClientRects().length > 0);
-	  return shown.length === 3 && shown.every(r => r.dataset.workload.startsWith("service/" + %q)) })()`, e.run), 10*time.Second)
-}
-
-// cellDigest is the full digest a digest cell (td.current, td.target) of the
-// workload's row carries, or "".
-func cellDigest(t *testing.T, ctx context.Context, workload, cell string) string {
-	t.Helper()
-	return jsEval[string](t, ctx, fmt.Sprintf(`(function(){ const td = document.querySelector(%q);
-	  return (td && (td.dataset.digest || td.title)) || "" })()`, rowSel(workload, "")+" td."+cell))
-}
-
-// inOrder reports whether want appear in seen in that order (others may come between).
-func inOrder(seen []string, want ...string) bool {
-	i := 0
-	for _, s := range seen {
-		if i < len(want) && s == want[i] {
-			i++
-		}
-	}
-	return i == len(want)
 }
 
 // A held digest is approved by clicking: the dialog names the exact digest, and the
@@ -374,30 +329,6 @@ func (e *uiEnv) postWithSession(t *testing.T, action, workload, evil string) {
 			t.Errorf("POST %s with the session cookie, no CSRF token, Origin %q: %d, want 403", action, origin, code)
 		}
 	}
-}
-
-// attackerSite serves a page on http://localhost:PORT/ that, as soon as it loads,
-// fetch()es the action (no-cors, with credentials) and then submits a form to it.
-func attackerSite(t *testing.T, action, workload string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page := fmt.Sprintf(`<!doctype html><title>cute cats</title>
-<form id="f" method="POST" action=%q><input name="workload" value=%q></form>
-<script>
-fetch(%q, {method: "POST", mode: "no-cors", credentials: "include",
-  headers: {"Content-Type": "text/plain"}, body: JSON.stringify({workload: %q})})
-  .catch(() => {}).finally(() => document.getElementById("f").submit());
-</script>`, action, workload, action, workload)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, page)
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return fmt.Sprintf("http://localhost:%d/", l.Addr().(*net.TCPAddr).Port)
 }
 
 // The first view of the workloads page (cold cache, logged in) stays under the
