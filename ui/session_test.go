@@ -245,3 +245,21 @@ func TestSessionsKept(t *testing.T) {
 		t.Errorf("%d expired sessions loaded", len(late.m))
 	}
 }
+
+// A dashboard started again with the same sessions file takes the cookie and the
+// CSRF token of a page loaded before the restart.
+func TestLoginSurvivesRestart(t *testing.T) {
+	v := newEnv(t, "/", false)
+	file := t.TempDir() + "/ui-sessions.json"
+	first := echoFor(New(t.Context(), v.u, v.store, Options{Token: token, SessionFile: file}))
+	v.e = first
+	sess, csrf := v.login(t)
+	v.e = echoFor(New(t.Context(), v.u, v.store, Options{Token: token, SessionFile: file}))
+	if w := v.act(sess, csrf, "check", `{}`); w.Code != http.StatusOK {
+		t.Errorf("action after the restart: %d %s", w.Code, w.Body)
+	}
+	v.e = echoFor(New(t.Context(), v.u, v.store, Options{Token: token + "-new", SessionFile: file}))
+	if w := v.act(sess, csrf, "check", `{}`); w.Code != http.StatusUnauthorized {
+		t.Errorf("action after a restart with a new token: %d, want 401", w.Code)
+	}
+}
