@@ -39,7 +39,8 @@ func crossSite(r *http.Request) bool {
 }
 
 // viewer lets through a request with a live session, or any request when anonymous
-// reading is on. A page asked without one is sent to the login form; data answers 401.
+// reading is on. A page asked without one is sent to the login form; data (JSON, the
+// live feed) answers 401.
 func (s *Server) viewer(page bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -48,7 +49,7 @@ func (s *Server) viewer(page bool) echo.MiddlewareFunc {
 			case ok:
 				c.Set(ctxSession, sess)
 			case s.anonymous:
-			case page:
+			case page && !strings.HasSuffix(c.Request().URL.Path, ".json"):
 				noStore(c)
 				return c.Redirect(http.StatusSeeOther, s.base+"login")
 			default:

@@ -22,8 +22,15 @@ func TestLogin(t *testing.T) {
 	if w := v.do(http.MethodGet, "/", "", nil); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/login" {
 		t.Errorf("page without a session: %d to %q, want 303 to /login", w.Code, w.Header().Get("Location"))
 	}
-	if w := v.do(http.MethodGet, "/state", "", nil); w.Code != http.StatusUnauthorized {
-		t.Errorf("state without a session: %d, want 401", w.Code)
+	for _, path := range []string{"/state", "/session", "/events", "/rollouts/1.json", "/rollouts/1"} {
+		w := v.do(http.MethodGet, path, "", nil)
+		if want := http.StatusUnauthorized; strings.HasSuffix(path, "/1") {
+			if w.Code != http.StatusSeeOther {
+				t.Errorf("%s without a session: %d, want 303", path, w.Code)
+			}
+		} else if w.Code != want {
+			t.Errorf("%s without a session: %d, want %d", path, w.Code, want)
+		}
 	}
 	w := v.do(http.MethodGet, "/login", "", nil)
 	for _, want := range []string{`<form id="login" method="post" action="login">`, `<input id="token" name="token" type="password" autocomplete="current-password"`, `<button id="login-submit" type="submit">`} {

@@ -110,9 +110,17 @@ func (s *Server) Register(e *echo.Echo) {
 	e.POST(b+"logout", s.logout)
 	e.GET(b+"assets/:name", s.asset)
 	e.GET(b+"state", s.getState, s.viewer(false))
+	e.GET(b+"session", s.session, s.viewer(false))
 	e.GET(b+"rollouts/:id", s.rollout, s.viewer(true))
 	e.GET(b+"events", s.events, s.viewer(false))
 	e.POST(b+"actions/:action", s.action, s.actor)
+}
+
+// session answers whether the request may view (and act): a cheap question the page
+// asks when its live feed was refused.
+func (s *Server) session(c echo.Context) error {
+	_, canAct := sessionOf(c)
+	return sendJSON(c, http.StatusOK, map[string]bool{"can_act": canAct})
 }
 
 // index is the workloads page.

@@ -74,18 +74,19 @@
   // Live feed: EventSource reconnects by itself; after each (re)connect the page
   // reads the whole state once.
   function live(onOpen, onChange) {
-    var es;
+    var es, wait = 2000;
     function setLive(s) { body.dataset.live = s; var t = $('#live-text'); if (t) t.textContent = s === 'connected' ? 'live' : s; }
     function connect() {
       es = new EventSource(root + 'events');
-      es.onopen = function () { setLive('connected'); onOpen(); };
+      es.onopen = function () { wait = 2000; setLive('connected'); onOpen(); };
       es.onerror = function () {
         setLive('reconnecting');
         if (es.readyState === EventSource.CLOSED) {
-          // The server refused the feed (a restart ended the session, or it is full):
-          // see whether a login is needed, then try again.
-          getJSON(root + 'state').catch(function () {});
-          setTimeout(connect, 3000);
+          // The server refused the feed (the session ended, or too many are open): go
+          // to the login form if needed, else try again, less often each time.
+          getJSON(root + 'session').catch(function () {});
+          setTimeout(connect, wait);
+          wait = Math.min(wait * 2, 60000);
         }
       };
       es.addEventListener('change', function (e) {
