@@ -60,10 +60,29 @@ func (s *Server) action(c echo.Context) error {
 	msg, err := do(body)
 	if err != nil {
 		s.log.Info().Str("action", name).Str("workload", body.Workload).Err(err).Msg("dashboard action refused or failed")
-		return actionProblem(err)
+		p := actionProblem(err)
+		s.counted(name, p.Status)
+		return p
 	}
 	s.log.Info().Str("action", name).Str("workload", body.Workload).Msg("dashboard action")
+	s.counted(name, http.StatusOK)
 	return sendJSON(c, http.StatusOK, actionResult{Workload: body.Workload, Message: msg})
+}
+
+// counted counts a manual action in hoist_manual_actions_total as the API does: done,
+// refused (4xx) or failed (5xx). A check is not a manual action there.
+func (s *Server) counted(action string, status int) {
+	if action == "check" {
+		return
+	}
+	result := "done"
+	switch {
+	case status >= 500:
+		result = "failed"
+	case status >= 400:
+		result = "refused"
+	}
+	s.count("hoist_manual_actions_total", "action", action, "result", result)
 }
 
 func readAction(r *http.Request) (actionBody, error) {
@@ -142,7 +161,7 @@ func plural(n int, what string) string {
 }
 
 // actionProblem says why an action did not happen, or failed, as the API does.
-func actionProblem(err error) error {
+func actionProblem(err error) *api.Problem {
 	var p *api.Problem
 	switch {
 	case errors.As(err, &p):

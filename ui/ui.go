@@ -43,7 +43,9 @@ type Options struct {
 	SessionTTL time.Duration
 	// SessionFile, when set, keeps the logins across restarts (ids hashed, mode 0600).
 	SessionFile string
-	Log         zerolog.Logger
+	// Count, when set, counts manual actions as the API does (for metrics).
+	Count func(name string, labels ...string)
+	Log   zerolog.Logger
 }
 
 // Server holds the dashboard's handlers.
@@ -61,6 +63,7 @@ type Server struct {
 	state     *stateCache
 	timelines *timelines
 	streams   chan struct{} // one slot per live feed
+	count     func(name string, labels ...string)
 }
 
 // New builds the dashboard. It follows u's changes until ctx ends (a rollout's
@@ -72,6 +75,9 @@ func New(ctx context.Context, u Updater, records Records, o Options) *Server {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 12 * time.Hour
 	}
+	if o.Count == nil {
+		o.Count = func(string, ...string) {}
+	}
 	s := &Server{
 		u: u, records: records, base: o.BasePath, token: o.Token, anonymous: o.AnonymousRead, log: o.Log, ctx: ctx,
 		sessions:  newSessions(o.SessionTTL, time.Now, o.Token),
@@ -79,6 +85,7 @@ func New(ctx context.Context, u Updater, records Records, o Options) *Server {
 		state:     &stateCache{},
 		timelines: newTimelines(),
 		streams:   make(chan struct{}, maxStreams),
+		count:     o.Count,
 	}
 	s.sessions.file = o.SessionFile
 	s.sessions.saved = func(err error) {

@@ -314,3 +314,18 @@ func TestEventsBounded(t *testing.T) {
 		t.Errorf("feed %d: %d, want 503", maxStreams+1, w.Code)
 	}
 }
+
+// Manual actions are counted as the API counts them.
+func TestActionsCounted(t *testing.T) {
+	v := newEnv(t, "/", false)
+	var got []string
+	v.e = echoFor(New(t.Context(), v.u, v.store, Options{Token: token, Count: func(name string, labels ...string) {
+		got = append(got, name+" "+strings.Join(labels, " "))
+	}}))
+	sess, csrf := v.login(t)
+	v.act(sess, csrf, "retry", `{"workload":"service/web"}`)
+	v.act(sess, csrf, "check", `{}`)
+	if want := "hoist_manual_actions_total action retry result refused"; len(got) != 1 || got[0] != want {
+		t.Errorf("counted %q, want %q", got, want)
+	}
+}

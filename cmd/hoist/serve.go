@@ -150,7 +150,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	if cfg.UIOn() {
 		ui.New(ctx, u, store, ui.Options{BasePath: cfg.UI.BasePath, Token: cfg.API.Token.Value(), AnonymousRead: cfg.UI.AnonymousRead,
 			SessionTTL: cfg.UI.SessionTTL.D(), SessionFile: filepath.Join(cfg.DataDir, "ui-sessions.json"),
-			Log: log.With().Str("component", "ui").Logger()}).Register(e)
+			Count: metrics.Inc, Log: log.With().Str("component", "ui").Logger()}).Register(e)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
