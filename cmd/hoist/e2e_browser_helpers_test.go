@@ -197,6 +197,27 @@ func click(t *testing.T, ctx context.Context, sel string) {
 	within(t, ctx, 15*time.Second, "click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
+// clickOpen clicks a row's button and waits for the confirmation dialog. A row can be
+// drawn again between finding the button and the click (another workload's change
+// moves it), so a click that opened nothing is tried again.
+func clickOpen(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	const open = `document.getElementById("confirm").open`
+	for try := 1; ; try++ {
+		click(t, ctx, sel)
+		poll := chromedp.Poll[chromedp.Void](open, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(2*time.Second))
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := chromedp.Run(pctx, poll)
+		cancel()
+		if err == nil {
+			return
+		}
+		if try == 3 {
+			t.Fatalf("clicking %s three times opened no dialog: %v%s", sel, err, pageHint(ctx))
+		}
+	}
+}
+
 // text returns the text of the first element matching a CSS selector.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()

@@ -209,8 +209,7 @@ func (e *uiEnv) testApprove(t *testing.T) {
 		t.Fatalf("the approve button names %q, want %s", got, d)
 	}
 	recordStates(t, ctx, w)
-	click(t, ctx, btn)
-	waitJS(t, ctx, `document.getElementById("confirm").open`, 10*time.Second)
+	clickOpen(t, ctx, btn)
 	if msg := text(t, ctx, "#confirm-text"); !strings.Contains(msg, d) {
 		t.Fatalf("the confirmation says %q; want the full digest %s", msg, d)
 	}
@@ -234,8 +233,7 @@ func (e *uiEnv) testRollback(t *testing.T) {
 	ctx, w := e.main, e.key(e.back)
 	before := len(e.h.rollouts(t, w))
 	btn := rowSel(w, "") + ` button[data-action="rollback"]`
-	click(t, ctx, btn)
-	waitJS(t, ctx, `document.getElementById("confirm").open`, 10*time.Second)
+	clickOpen(t, ctx, btn)
 	t.Logf("the confirmation says %q", text(t, ctx, "#confirm-text"))
 	click(t, ctx, "button#confirm-yes")
 
