@@ -80,23 +80,25 @@ func TestE2EBrowser(t *testing.T) {
 	if !t.Run("live-rollout", e.testLiveRollout) {
 		return
 	}
-	t.Run("actions", func(t *testing.T) {
-		t.Run("approve", func(t *testing.T) {
-			t.Parallel()
-			e.testApprove(t)
-		})
-		t.Run("back", func(t *testing.T) {
-			t.Parallel()
-			if t.Run("cross-site-post", e.testCrossSite) {
-				t.Run("rollback", e.testRollback)
+	t.Run("together", func(t *testing.T) {
+		parallel := func(name string, f func(*testing.T)) {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				f(t)
+			})
+		}
+		parallel("approve", e.testApprove)
+		parallel("back", func(t *testing.T) {
+			if t.Run("cross-site-post", e.testCrossSite) && t.Run("rollback", e.testRollback) {
+				t.Run("retry", e.testRetry)
 			}
 		})
+		parallel("first-view", e.testFirstView)
+		parallel("phone", e.testPhone)
+		parallel("anonymous-read", e.testAnonymousRead)
 	})
-	t.Run("first-view", e.testFirstView)
-	t.Run("phone", e.testPhone)
 	t.Run("filters", e.testFilters)
 	t.Run("logout", e.testLogout)
-	t.Run("anonymous-read", e.testAnonymousRead)
 	t.Logf("browser tests took %s in all", time.Since(start).Round(time.Millisecond))
 }
 
@@ -250,6 +252,24 @@ func (e *uiEnv) testRollback(t *testing.T) {
 	}
 	waitJS(t, ctx, fmt.Sprintf(`(function(){ const a = document.querySelector(%q); return a && a.href === %q })()`,
 		rowSel(w, "")+" td.last a.rollout", fmt.Sprintf("%srollouts/%d", e.base, r.ID)), 30*time.Second)
+	waitJS(t, ctx, fmt.Sprintf(`document.querySelector(%q).dataset.state !== "rolling-out"`, rowSel(w, "")), 15*time.Second)
+	t.Logf("after the rollback the row shows %q; #flash says %q",
+		jsEval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).dataset.state`, rowSel(w, ""))), text(t, ctx, "#flash"))
+}
+
+// The digest the rollback quarantined is let go by clicking retry: it rolls out again.
+func (e *uiEnv) testRetry(t *testing.T) {
+	ctx, w := e.main, e.key(e.back)
+	waitState(t, ctx, w, "quarantined", 15*time.Second)
+	click(t, ctx, rowSel(w, "quarantined")+` button[data-action="retry"]`)
+	waitState(t, ctx, w, "up-to-date", 2*time.Minute)
+	if got := serviceImage(t, e.back.dc, e.back.svc); got != e.back2 {
+		t.Errorf("service image %s after retry, want %s again", got, e.back2)
+	}
+	r := e.h.waitRollout(t, w, time.Minute)
+	if r.Outcome != updater.Succeeded || r.To != e.back2 {
+		t.Errorf("after retry: %s to %s by %q (%s); want succeeded to %s", r.Outcome, r.To, r.Trigger, r.Reason, e.back2)
+	}
 }
 
 // rolloutPage opens a rollout's page from the workloads table's link and checks what
