@@ -58,8 +58,9 @@ policies:
 }
 
 // The dashboard in a real browser against a real hoist serve on the real engine: log
-// in, watch a rollout live, approve, roll back, refuse a cross-site POST, and the
-// first view's weight. One browser and one hoist serve for all of it.
+// in, watch a rollout live, approve, roll back and retry by clicking, refuse a
+// cross-site POST, weigh the first view, filter, log out, and read anonymously. One
+// browser for all of it, and one hoist serve (a second for anonymous reading).
 func TestE2EBrowser(t *testing.T) {
 	start := time.Now()
 	e := &uiEnv{b: startBrowser(t), run: "e2e-ui-" + randHex(3) + "-"}
