@@ -191,8 +191,8 @@ func seenStates(t *testing.T, ctx context.Context, workload string) []string {
 	  return (window.__hoistStates && window.__hoistStates[w]) || [] })()`, workload))
 }
 
-// click clicks the first element matching a CSS selector once it is visible.
-func click(t *testing.T, ctx context.Context, sel string) {
+// clickCSS clicks the first element matching a CSS selector once it is visible.
+func clickCSS(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
 	within(t, ctx, 15*time.Second, "click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
@@ -204,7 +204,7 @@ func clickOpen(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
 	const open = `document.getElementById("confirm").open`
 	for try := 1; ; try++ {
-		click(t, ctx, sel)
+		clickCSS(t, ctx, sel)
 		poll := chromedp.Poll[chromedp.Void](open, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(2*time.Second))
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err := chromedp.Run(pctx, poll)
@@ -218,8 +218,8 @@ func clickOpen(t *testing.T, ctx context.Context, sel string) {
 	}
 }
 
-// text returns the text of the first element matching a CSS selector.
-func text(t *testing.T, ctx context.Context, sel string) string {
+// elemText returns the text of the first element matching a CSS selector.
+func elemText(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -254,8 +254,8 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot %s (%d bytes)", path, len(png))
 }
 
-// cookies returns the browser's cookies for url.
-func cookies(t *testing.T, ctx context.Context, url string) []*network.Cookie {
+// browserCookies returns the browser's cookies for url.
+func browserCookies(t *testing.T, ctx context.Context, url string) []*network.Cookie {
 	t.Helper()
 	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{url}})
 	if err != nil {

@@ -130,7 +130,7 @@ func (e *uiEnv) testLogin(t *testing.T) {
 		t.Errorf("a wrong token: status %d, want 401", st)
 	}
 	within(t, ctx, 10*time.Second, "the login error", chromedp.WaitVisible(chromedp.ID("login-error")))
-	if msg := text(t, ctx, "#login-error"); !strings.Contains(msg, "wrong token") {
+	if msg := elemText(t, ctx, "#login-error"); !strings.Contains(msg, "wrong token") {
 		t.Errorf("#login-error says %q, want it to say wrong token", msg)
 	}
 	for _, r := range e.mainNet.requests() {
@@ -138,7 +138,7 @@ func (e *uiEnv) testLogin(t *testing.T) {
 			t.Errorf("the refused login set a cookie: %+v", r)
 		}
 	}
-	if cs := cookies(t, ctx, e.base); len(cs) != 0 {
+	if cs := browserCookies(t, ctx, e.base); len(cs) != 0 {
 		t.Errorf("cookies after a refused login: %+v", cs)
 	}
 
@@ -147,7 +147,7 @@ func (e *uiEnv) testLogin(t *testing.T) {
 	}
 	within(t, ctx, 20*time.Second, "the workloads table", chromedp.WaitVisible(chromedp.CSS("table#workloads")),
 		chromedp.WaitVisible(chromedp.CSS("button#logout")))
-	cs := cookies(t, ctx, e.base)
+	cs := browserCookies(t, ctx, e.base)
 	if len(cs) == 0 {
 		t.Fatalf("no session cookie after logging in")
 	}
@@ -173,7 +173,7 @@ func (e *uiEnv) testLiveRollout(t *testing.T) {
 		t.Errorf("update due: current %q, target %q; want %s → %s", cur, tgt, digestOf(e.live.img1), digestOf(e.live2))
 	}
 
-	click(t, ctx, "button#check-now")
+	clickCSS(t, ctx, "button#check-now")
 	waitState(t, ctx, w, "rolling-out", 60*time.Second)
 	screenshot(t, ctx, "rolling-out")
 	waitState(t, ctx, w, "up-to-date", 2*time.Minute)
@@ -213,11 +213,11 @@ func (e *uiEnv) testApprove(t *testing.T) {
 	}
 	recordStates(t, ctx, w)
 	clickOpen(t, ctx, btn)
-	if msg := text(t, ctx, "#confirm-text"); !strings.Contains(msg, d) {
+	if msg := elemText(t, ctx, "#confirm-text"); !strings.Contains(msg, d) {
 		t.Fatalf("the confirmation says %q; want the full digest %s", msg, d)
 	}
 	screenshot(t, ctx, "approve-dialog")
-	click(t, ctx, "button#confirm-yes")
+	clickCSS(t, ctx, "button#confirm-yes")
 	waitState(t, ctx, w, "up-to-date", 2*time.Minute)
 
 	if got := serviceImage(t, e.appr.dc, e.appr.svc); got != e.appr2 || !strings.HasSuffix(got, "@"+d) {
@@ -237,8 +237,8 @@ func (e *uiEnv) testRollback(t *testing.T) {
 	before := len(e.h.rollouts(t, w))
 	btn := rowSel(w, "") + ` button[data-action="rollback"]`
 	clickOpen(t, ctx, btn)
-	t.Logf("the confirmation says %q", text(t, ctx, "#confirm-text"))
-	click(t, ctx, "button#confirm-yes")
+	t.Logf("the confirmation says %q", elemText(t, ctx, "#confirm-text"))
+	clickCSS(t, ctx, "button#confirm-yes")
 
 	deadline := time.Now().Add(90 * time.Second)
 	for serviceImage(t, e.back.dc, e.back.svc) != e.back.img1 {
@@ -255,14 +255,14 @@ func (e *uiEnv) testRollback(t *testing.T) {
 		rowSel(w, "")+" td.last a.rollout", fmt.Sprintf("%srollouts/%d", e.base, r.ID)), 30*time.Second)
 	waitJS(t, ctx, fmt.Sprintf(`document.querySelector(%q).dataset.state !== "rolling-out"`, rowSel(w, "")), 15*time.Second)
 	t.Logf("after the rollback the row shows %q; #flash says %q",
-		jsEval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).dataset.state`, rowSel(w, ""))), text(t, ctx, "#flash"))
+		jsEval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).dataset.state`, rowSel(w, ""))), elemText(t, ctx, "#flash"))
 }
 
 // The digest the rollback quarantined is let go by clicking retry: it rolls out again.
 func (e *uiEnv) testRetry(t *testing.T) {
 	ctx, w := e.main, e.key(e.back)
 	waitState(t, ctx, w, "quarantined", 15*time.Second)
-	click(t, ctx, rowSel(w, "quarantined")+` button[data-action="retry"]`)
+	clickCSS(t, ctx, rowSel(w, "quarantined")+` button[data-action="retry"]`)
 	waitState(t, ctx, w, "up-to-date", 2*time.Minute)
 	if got := serviceImage(t, e.back.dc, e.back.svc); got != e.back2 {
 		t.Errorf("service image %s after retry, want %s again", got, e.back2)
@@ -286,7 +286,7 @@ func (e *uiEnv) rolloutPage(t *testing.T, r updater.Rollout) {
 	for sel, want := range map[string]string{
 		"#rollout-from": digestOf(r.From), "#rollout-to": digestOf(r.To), "#rollout-trigger": r.Trigger,
 	} {
-		if got := text(t, ctx, sel); !strings.Contains(got, want) {
+		if got := elemText(t, ctx, sel); !strings.Contains(got, want) {
 			t.Errorf("%s says %q, want %q in it", sel, got, want)
 		}
 	}
@@ -294,7 +294,7 @@ func (e *uiEnv) rolloutPage(t *testing.T, r updater.Rollout) {
 	if len(phases) == 0 {
 		t.Errorf("the timeline has no phases")
 	}
-	t.Logf("rollout %d: outcome %q, phases %v", r.ID, text(t, ctx, "#rollout-outcome"), phases)
+	t.Logf("rollout %d: outcome %q, phases %v", r.ID, elemText(t, ctx, "#rollout-outcome"), phases)
 	screenshot(t, ctx, "rollout")
 }
 
@@ -335,7 +335,7 @@ func (e *uiEnv) testCrossSite(t *testing.T) {
 func (e *uiEnv) postWithSession(t *testing.T, action, workload, evil string) {
 	t.Helper()
 	var jar []string
-	for _, c := range cookies(t, e.main, e.base) {
+	for _, c := range browserCookies(t, e.main, e.base) {
 		jar = append(jar, c.Name+"="+c.Value)
 	}
 	body := fmt.Sprintf(`{"workload":%q}`, workload)
@@ -425,7 +425,7 @@ func (e *uiEnv) testFilters(t *testing.T) {
 func (e *uiEnv) testLogout(t *testing.T) {
 	ctx := e.main
 	var jar []string
-	for _, c := range cookies(t, ctx, e.base) {
+	for _, c := range browserCookies(t, ctx, e.base) {
 		jar = append(jar, c.Name+"="+c.Value)
 	}
 	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -437,7 +437,7 @@ func (e *uiEnv) testLogout(t *testing.T) {
 	if u := jsEval[string](t, ctx, "location.pathname"); resp.Status != http.StatusOK || u != uiBasePath+"login" {
 		t.Errorf("after logging out: %d at %s, want the login form at %slogin", resp.Status, u, uiBasePath)
 	}
-	if cs := cookies(t, ctx, e.base); len(cs) != 0 {
+	if cs := browserCookies(t, ctx, e.base); len(cs) != 0 {
 		t.Errorf("cookies after logging out: %+v", cs)
 	}
 	req, _ := http.NewRequest(http.MethodGet, e.base, nil)
