@@ -152,24 +152,8 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 		st.Action, st.Reason = Quarantined, "this digest failed before; waiting for a newer one (to try it again: hoist retry "+w.Key()+")"
 		return st
 	}
-	// Only an index can change for one platform and not another; for a plain manifest
-	// a new digest is a new image, and asking costs GETs the registry may count as pulls.
-	// A new tag (semver, tags) must cover the workload's platforms too.
-	moved := want.TagStr() != tag.TagStr()
-	if st.Current != "" && (moved || res.Desc.MediaType.IsIndex()) {
-		if old, err := v1.NewHash(st.Current); err == nil {
-			same, missing, err := u.resolver.SamePlatforms(ctx, tag.Context(), old, res.Desc.Digest, w.Platforms)
-			switch {
-			case err != nil:
-				// Can't compare (old digest gone from the registry, ...): roll out as usual.
-			case len(missing) > 0:
-				st.Action, st.Reason = Refused, fmt.Sprintf("%s has no image for %s, which this workload runs on", refusedWhat(moved, want), platformList(missing))
-				return st
-			case same && !moved:
-				st.Action, st.Reason = Equivalent, "the tag's index changed, but not the image of any platform this workload runs on; nothing restarted"
-				return st
-			}
-		}
+	if u.platformsDiffer(ctx, &st, tag, want, res.Desc, w.Platforms) {
+		return st
 	}
 	if rule.Update == policy.None {
 		st.Action, st.Reason = WatchOnly, "policy "+rule.Name+" has update: none"
@@ -181,6 +165,36 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 	st.Action = WouldUpdate
 	u.gate(&st, rule)
 	return st
+}
+
+// platformsDiffer settles st when the target cannot or need not replace what runs: it
+// lacks one of the workload's platforms (Refused), or only an index changed and not the
+// image of any platform the workload runs on (Equivalent). Only an index can change for
+// one platform and not another; for a plain manifest a new digest is a new image, and
+// asking costs GETs the registry may count as pulls. A new tag (semver, tags) must
+// cover the workload's platforms too.
+func (u *Updater) platformsDiffer(ctx context.Context, st *Status, tag, want name.Tag, target v1.Descriptor, platforms []v1.Platform) bool {
+	moved := want.TagStr() != tag.TagStr()
+	if st.Current == "" || (!moved && !target.MediaType.IsIndex()) {
+		return false
+	}
+	old, err := v1.NewHash(st.Current)
+	if err != nil {
+		return false
+	}
+	same, missing, err := u.resolver.SamePlatforms(ctx, tag.Context(), old, target.Digest, platforms)
+	switch {
+	case err != nil:
+		// Can't compare (old digest gone from the registry, ...): roll out as usual.
+		return false
+	case len(missing) > 0:
+		st.Action, st.Reason = Refused, fmt.Sprintf("%s has no image for %s, which this workload runs on", refusedWhat(moved, want), platformList(missing))
+		return true
+	case same && !moved:
+		st.Action, st.Reason = Equivalent, "the tag's index changed, but not the image of any platform this workload runs on; nothing restarted"
+		return true
+	}
+	return false
 }
 
 // gate defers an update the policy's when does not allow yet: the digest is younger
