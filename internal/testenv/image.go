@@ -39,6 +39,9 @@ type App struct {
 	Version string
 	// CrashAfter is LateCrash's delay (default 8s).
 	CrashAfter time.Duration
+	// CrashOn ("VAR=value") limits LateCrash and LateUnhealthy to containers whose
+	// environment variable VAR has that value; the others stay healthy.
+	CrashOn string
 	// NoHealthcheck leaves HEALTHCHECK out of the image.
 	NoHealthcheck bool
 	// Platform defaults to linux/<GOARCH>.
@@ -123,6 +126,9 @@ func Image(t testing.TB, a App) v1.Image {
 		crashAfter = 8 * time.Second
 	}
 	cf.Config.Entrypoint = []string{"/app", "-mode=" + string(mode), "-crash-after=" + crashAfter.String()}
+	if a.CrashOn != "" {
+		cf.Config.Entrypoint = append(cf.Config.Entrypoint, "-crash-on="+a.CrashOn)
+	}
 	cf.Config.Env = []string{"APP_VERSION=" + a.Version, "PATH=/"}
 	cf.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
 	cf.Config.Volumes = map[string]struct{}{"/data": {}}

@@ -108,6 +108,7 @@ func TestTargetSpec(t *testing.T) {
 	hostPort := func(s *swarm.ServiceSpec) {
 		s.EndpointSpec = &swarm.EndpointSpec{Ports: []swarm.PortConfig{{TargetPort: 80, PublishedPort: 8080, PublishMode: swarm.PortConfigPublishModeHost}}}
 	}
+	perNode := func(s *swarm.ServiceSpec) { s.TaskTemplate.Placement = &swarm.Placement{MaxReplicas: 1} }
 	plan := updater.Plan{Parallelism: 1, StartFirst: true, Monitor: 3 * time.Second}
 	with := func(p updater.Plan, f updater.PlanFields) updater.Plan { p.Written = f; return p }
 	for _, tc := range []struct {
@@ -121,6 +122,10 @@ func TestTargetSpec(t *testing.T) {
 			swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStartFirst, Monitor: 3 * time.Second}, "start-first (hoist's default)"},
 		{"host-mode port: stop-first", base(hostPort), plan,
 			swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStopFirst, Monitor: 3 * time.Second}, "stop-first (the service publishes a port in host mode"},
+		{"tasks limited per node: stop-first", base(perNode), plan,
+			swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStopFirst, Monitor: 3 * time.Second}, "stop-first (the service allows 1 task(s) per node"},
+		{"policy order wins over a per-node limit", base(perNode), with(plan, updater.FieldOrder),
+			swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStartFirst, Monitor: 3 * time.Second}, "start-first (from the policy)"},
 		{"policy order wins over a host-mode port", base(hostPort), with(plan, updater.FieldOrder),
 			swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStartFirst, Monitor: 3 * time.Second}, "start-first (from the policy)"},
 		{"its own config, policy writes monitor only", base(own), with(plan, updater.FieldMonitor),

@@ -1,6 +1,8 @@
 package swarm
 
 import (
+	"fmt"
+
 	"github.com/moby/moby/api/types/swarm"
 
 	"github.com/hoist-dev/hoist/updater"
@@ -11,7 +13,8 @@ import (
 // service's own value when it has an update config (a stack file's update_config, or
 // what docker service create set); a service with none gets the plan's defaults, except
 // that start-first becomes stop-first when the service publishes a port in host mode
-// (two tasks cannot bind it on one node). Failure action is always rollback: Swarm
+// (two tasks cannot bind it on one node) or limits its tasks per node (with every
+// allowed node full, a new task is never placed and the update never ends). Failure action is always rollback: Swarm
 // rolls back by itself when too many new tasks fail within the monitor window.
 func targetSpec(spec swarm.ServiceSpec, image string, p updater.Plan) (swarm.ServiceSpec, string) {
 	cs := *spec.TaskTemplate.ContainerSpec
@@ -48,6 +51,9 @@ func targetSpec(spec swarm.ServiceSpec, image string, p updater.Plan) (swarm.Ser
 	case p.StartFirst && hostPublished(spec):
 		uc.Order = swarm.UpdateOrderStopFirst
 		why = "the service publishes a port in host mode, which two tasks cannot share on one node"
+	case p.StartFirst && perNodeLimit(spec) > 0:
+		uc.Order = swarm.UpdateOrderStopFirst
+		why = fmt.Sprintf("the service allows %d task(s) per node: with every allowed node full, a new task would find no node while the old ones run", perNodeLimit(spec))
 	default:
 		uc.Order = order(p)
 		why = "hoist's default"
@@ -77,6 +83,14 @@ func hostPublished(spec swarm.ServiceSpec) bool {
 		}
 	}
 	return false
+}
+
+// perNodeLimit is the service's max_replicas_per_node, 0 when it has none.
+func perNodeLimit(spec swarm.ServiceSpec) uint64 {
+	if spec.TaskTemplate.Placement == nil {
+		return 0
+	}
+	return spec.TaskTemplate.Placement.MaxReplicas
 }
 
 // order names the update order a plan asks for.

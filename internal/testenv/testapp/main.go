@@ -2,6 +2,9 @@
 // decides how it misbehaves: healthy, crash (exits at start), unhealthy (its health
 // endpoint fails), latecrash (healthy, then exits after -crash-after), lateunhealthy
 // (healthy, then its health endpoint fails after -crash-after, the process running on).
+// With -crash-on=VAR=value the late modes misbehave only where the environment variable
+// VAR has that value (a Swarm service sets it per node with a template such as
+// {{.Node.Hostname}}); elsewhere the program stays healthy.
 package main
 
 import (
@@ -11,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -19,7 +23,11 @@ func main() {
 	listen := flag.String("listen", ":8080", "HTTP address")
 	check := flag.Bool("check", false, "health-check the running instance and exit 0 or 1")
 	crashAfter := flag.Duration("crash-after", 8*time.Second, "latecrash: exit after this long; lateunhealthy: fail /healthz after this long")
+	crashOn := flag.String("crash-on", "", "VAR=value: the late modes misbehave only where env VAR has this value")
 	flag.Parse()
+	if k, v, ok := strings.Cut(*crashOn, "="); ok && os.Getenv(k) != v && strings.HasPrefix(*mode, "late") {
+		*mode = "healthy"
+	}
 
 	if *check {
 		ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
