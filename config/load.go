@@ -119,6 +119,18 @@ func Load(ctx context.Context, file string, data []byte, getenv func(string) str
 			}
 		}
 	}
+	settle(&cfg, root, env, probs, add)
+	if len(probs) > 0 {
+		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+		return nil, probs
+	}
+	return &cfg, nil
+}
+
+// settle fills in cfg's secrets and defaults, validates it, and reports each problem at
+// the line of the nearest node that exists, skipping those under a path already in
+// probs (its value was refused, and what it became is no news).
+func settle(cfg *Config, root ast.Node, env *envRefs, probs Problems, add func(int, string, string, ...any)) {
 	reported := make([]string, 0, len(probs))
 	for _, p := range probs {
 		if p.Path != "" {
@@ -129,14 +141,14 @@ func Load(ctx context.Context, file string, data []byte, getenv func(string) str
 	if root != nil {
 		indexPaths(root, "$", idx)
 	}
-	env.replaceStrings(reflect.ValueOf(&cfg))
+	env.replaceStrings(reflect.ValueOf(cfg))
 	cfg.applyDefaults(func(path string) bool { return idx[path] != nil })
 
 	v := &validator{}
 	cfg.validate(v)
 	for _, p := range v.problems {
 		if slices.ContainsFunc(reported, func(r string) bool { return within(p.path, r) }) {
-			continue // its value was refused (and reported) already; what it became is no news
+			continue
 		}
 		line := 0
 		// Point at the nearest node that exists: the value, or its closest parent.
@@ -147,11 +159,6 @@ func Load(ctx context.Context, file string, data []byte, getenv func(string) str
 		}
 		add(line, p.path, "%s", p.msg)
 	}
-	if len(probs) > 0 {
-		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
-		return nil, probs
-	}
-	return &cfg, nil
 }
 
 // document returns the body of a file's only document and reports any other.
