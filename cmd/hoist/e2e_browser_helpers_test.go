@@ -406,6 +406,7 @@ func (e *uiEnv) filterRows(t *testing.T, ctx context.Context) {
 	waitJS(t, ctx, fmt.Sprintf(`(function(){ const rs = Array.from(document.querySelectorAll("tr[data-workload]"));
 	  const shown = rs.filter(r => !r.hidden && r.getClientRects().length > 0);
 	  return shown.length === 3 && shown.every(r => r.dataset.workload.startsWith("service/" + %q)) })()`, e.run), 10*time.Second)
+	jsEval[chromedp.Void](t, ctx, `document.activeElement && document.activeElement.blur()`)
 }
 
 // cellDigest is the full digest a digest cell (td.current, td.target) of the
