@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 command -v chromium >/dev/null || { echo "ui-bytes.sh: chromium is not installed (apt-get install chromium)" >&2; exit 1; }
 eval "$(scripts/engine.sh start)"
 export DOCKER_HOST
-out=$(CI=true go test -count=1 -v -run 'TestE2EBrowser$/^(login|first-view)$' ./cmd/hoist 2>&1) || { echo "$out" | grep -v '^{' | tail -40 >&2; exit 1; }
+out=$(CI=true go test -count=1 -v -run 'TestE2EBrowser$/^(login|together)$/^first-view$' ./cmd/hoist 2>&1) || { echo "$out" | grep -v '^{' | tail -40 >&2; exit 1; }
 echo "$out" | grep -E '^first view: |first view: .*requests' | sed 's/^ *e2e_browser_test.go:[0-9]*: //'
