@@ -211,6 +211,9 @@ func (e *uiEnv) testApprove(t *testing.T) {
 	if got := jsEval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).dataset.digest`, btn)); got != d {
 		t.Fatalf("the approve button names %q, want %s", got, d)
 	}
+	if got := cellDigest(t, ctx, w, "target"); got != d {
+		t.Errorf("the row's target is %q, want %s", got, d)
+	}
 	recordStates(t, ctx, w)
 	clickOpen(t, ctx, btn)
 	if msg := elemText(t, ctx, "#confirm-text"); !strings.Contains(msg, d) {
