@@ -151,3 +151,46 @@ func TestClusterHoistServiceNodeDrained(t *testing.T) {
 	checkQuarantined(t, h2, key, badDigest)
 	c.waitSpread(t, svc, v1, time.Minute)
 }
+
+// The leading manager is restarted (its engine killed and started again) while a
+// rollout is under way; hoist talks to another manager. The Raft group elects a new
+// leader, and the rollout is neither lost nor made twice: it ends succeeded, with one
+// record and one update, every worker on the new image.
+func TestClusterLeaderRestartMidRollout(t *testing.T) {
+	c := newCluster(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	svc := "cl-leader-" + randHex(3)
+	repo := c.registry + "/cluster/" + svc
+	v1 := c.push(t, repo+":stable", testenv.App{Version: "1"})
+	c.workerService(t, svc, v1, nil)
+	leader := c.leader(t)
+	via := c.managers[0]
+	for _, m := range c.managers {
+		if "hoist-"+m != leader {
+			via = m
+			break
+		}
+	}
+	h := startHoistProcess(t, t.TempDir(), c.hoistConfig(c.sock(via), svc, "monitor: 2s, delay: 6s", "10s"))
+
+	v2 := c.push(t, repo+":stable", testenv.App{Version: "2"})
+	key := "service/" + svc
+	h.waitPhase(t, key, v2, updater.PhaseConverging, time.Minute)
+	took := c.run(t, "restart", nodeName(leader))
+	var now string
+	waitFor(t, "a leader again", time.Minute, func() bool { now = c.leader(t); return now != "" })
+	t.Logf("leader %s restarted in %s (hoist talks to %s); leader now %s", leader, took.Round(100*time.Millisecond), via, now)
+
+	end := h.waitEnded(t, key, v2, 3*time.Minute)
+	if end.Outcome != updater.Succeeded {
+		t.Fatalf("rollout: %s: %s", end.Outcome, end.Reason)
+	}
+	if rs := h.rolloutsTo(t, key, v2); len(rs) != 1 {
+		t.Errorf("%d records to v2, want 1", len(rs))
+	}
+	c.waitSpread(t, svc, v2, time.Minute)
+	if n, _ := attemptsOf(taskHistory(t, c.manager(t), svc), v2); n != 1 {
+		t.Errorf("v2 was deployed by %d updates, want 1", n)
+	}
+	t.Logf("rollout ended %s after it started: %s", end.Ended.Sub(end.Started).Round(100*time.Millisecond), end.Reason)
+}
