@@ -28,44 +28,11 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	ectx, gate, cancel := b.budget(ctx, p)
 	defer cancel()
 
-	var swaps []*swap
-	var skipped, refused []string
-	for _, w := range ws {
-		id := w.ID
-		if id == "" {
-			id = w.Name
-		}
-		c, err := b.inspect(ectx, id)
-		if err != nil {
-			return updater.Result{Outcome: updater.Aborted, Reason: err.Error()}
-		}
-		name := strings.TrimPrefix(c.Name, "/")
-		switch {
-		case c.Config.Image == image || b.repoDigest(ectx, c.Image, c.Config.Image) == t.Digest.String():
-			skipped = append(skipped, name+" (already on the target)")
-		case !running(c):
-			skipped = append(skipped, name+" (not running)")
-		case c.HostConfig != nil && c.HostConfig.AutoRemove:
-			// Stopping it deletes it: there would be nothing to bring back if the
-			// new image failed, and nothing to keep for a manual rollback.
-			refused = append(refused, name+" (started with --rm: the engine deletes it once stopped, so it could not be brought back if the new image failed; recreate it without --rm)")
-		default:
-			swaps = append(swaps, b.newSwap(c, image, p, log))
-		}
+	swaps, skipped, refused, err := b.pick(ectx, ws, t, p, log)
+	if err != nil {
+		return updater.Result{Outcome: updater.Aborted, Reason: err.Error()}
 	}
-	// A probe that fails against the running version too cannot tell a good image from
-	// a bad one (hoist cannot reach the port, or the path is wrong): it is not used.
-	note := ""
-	if p.HTTPProbe != nil && len(swaps) > 0 {
-		if err := b.baseline(gate, swaps, p.HTTPProbe); err != nil {
-			note = "HTTP probe not used: it fails against the running version too (" + err.Error() + ")"
-			log.Warn().Msg(note)
-			p.HTTPProbe = nil
-			for _, s := range swaps {
-				s.probe = nil
-			}
-		}
-	}
+	note := b.checkProbe(gate, swaps, &p, log)
 	if len(swaps) == 0 {
 		if len(refused) > 0 {
 			return updater.Result{Outcome: updater.RefusedOutcome, Reason: "not replaced: " + strings.Join(append(refused, skipped...), ", ")}
@@ -80,34 +47,9 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	log.Info().Msg("image pulled")
 	res := updater.Result{Order: orders(swaps)}
 	j.Enter(updater.PhaseConverging)
-
-	batch := max(p.Parallelism, 1)
-	var done []*swap
-	for i := 0; i < len(swaps); i += batch {
-		if i > 0 && p.Delay > 0 {
-			if err := sleep(gate, p.Delay); err != nil {
-				return b.revertAll(ctx, done, nil, fmt.Errorf("stopped between batches: %w", err), res, j, log)
-			}
-		}
-		part := swaps[i:min(i+batch, len(swaps))]
-		errs := make([]error, len(part))
-		var wg sync.WaitGroup
-		for j, s := range part {
-			wg.Go(func() { errs[j] = s.replace(ectx, gate) })
-		}
-		wg.Wait()
-		done = append(done, part...)
-		if err := errors.Join(errs...); err != nil {
-			return b.revertAll(ctx, done, part, err, res, j, log)
-		}
-		// Every batch is monitored, the last one too: a container without a healthcheck
-		// passes the gate as soon as it runs, and with no watch configured a crash a
-		// second later would otherwise go unnoticed (Swarm monitors every task alike).
-		if p.Monitor > 0 {
-			if err := b.watch(gate, restartsOf(part), p.Monitor, p.HTTPProbe); err != nil {
-				return b.revertAll(ctx, done, part, err, res, j, log)
-			}
-		}
+	done, failed := b.replaceAll(ctx, ectx, gate, swaps, p, res, j, log)
+	if failed != nil {
+		return *failed
 	}
 	log.Info().Dur("watch", p.Watch).Msg("all replaced; watching")
 	j.Enter(updater.PhaseWatching)
@@ -131,6 +73,92 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	}
 	log.Info().Msg("rollout succeeded")
 	return res
+}
+
+// pick sorts the workloads' containers into those to replace, those skipped (on the
+// target already, not running) and those refused (started with --rm).
+func (b *Backend) pick(ctx context.Context, ws []updater.Workload, t updater.Target, p updater.Plan, log zerolog.Logger) (swaps []*swap, skipped, refused []string, err error) {
+	image := t.Image()
+	for _, w := range ws {
+		id := w.ID
+		if id == "" {
+			id = w.Name
+		}
+		c, err := b.inspect(ctx, id)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		name := strings.TrimPrefix(c.Name, "/")
+		switch {
+		case c.Config.Image == image || b.repoDigest(ctx, c.Image, c.Config.Image) == t.Digest.String():
+			skipped = append(skipped, name+" (already on the target)")
+		case !running(c):
+			skipped = append(skipped, name+" (not running)")
+		case c.HostConfig != nil && c.HostConfig.AutoRemove:
+			// Stopping it deletes it: there would be nothing to bring back if the
+			// new image failed, and nothing to keep for a manual rollback.
+			refused = append(refused, name+" (started with --rm: the engine deletes it once stopped, so it could not be brought back if the new image failed; recreate it without --rm)")
+		default:
+			swaps = append(swaps, b.newSwap(c, image, p, log))
+		}
+	}
+	return swaps, skipped, refused, nil
+}
+
+// checkProbe drops the plan's HTTP probe when it fails against the running version
+// too: it cannot tell a good image from a bad one (hoist cannot reach the port, or the
+// path is wrong). It returns a note saying so, or "".
+func (b *Backend) checkProbe(gate context.Context, swaps []*swap, p *updater.Plan, log zerolog.Logger) string {
+	if p.HTTPProbe == nil || len(swaps) == 0 {
+		return ""
+	}
+	err := b.baseline(gate, swaps, p.HTTPProbe)
+	if err == nil {
+		return ""
+	}
+	note := "HTTP probe not used: it fails against the running version too (" + err.Error() + ")"
+	log.Warn().Msg(note)
+	p.HTTPProbe = nil
+	for _, s := range swaps {
+		s.probe = nil
+	}
+	return note
+}
+
+// replaceAll replaces the containers batch by batch (parallelism, delay), monitoring
+// each batch. It returns the swaps made, or the result of reverting them when one
+// failed.
+func (b *Backend) replaceAll(ctx, ectx, gate context.Context, swaps []*swap, p updater.Plan, res updater.Result, j updater.Journal, log zerolog.Logger) ([]*swap, *updater.Result) {
+	batch := max(p.Parallelism, 1)
+	var done []*swap
+	for i := 0; i < len(swaps); i += batch {
+		if i > 0 && p.Delay > 0 {
+			if err := sleep(gate, p.Delay); err != nil {
+				r := b.revertAll(ctx, done, nil, fmt.Errorf("stopped between batches: %w", err), res, j, log)
+				return nil, &r
+			}
+		}
+		part := swaps[i:min(i+batch, len(swaps))]
+		errs := make([]error, len(part))
+		var wg sync.WaitGroup
+		for k, s := range part {
+			wg.Go(func() { errs[k] = s.replace(ectx, gate) })
+		}
+		wg.Wait()
+		done = append(done, part...)
+		err := errors.Join(errs...)
+		// Every batch is monitored, the last one too: a container without a healthcheck
+		// passes the gate as soon as it runs, and with no watch configured a crash a
+		// second later would otherwise go unnoticed (Swarm monitors every task alike).
+		if err == nil && p.Monitor > 0 {
+			err = b.watch(gate, restartsOf(part), p.Monitor, p.HTTPProbe)
+		}
+		if err != nil {
+			r := b.revertAll(ctx, done, part, err, res, j, log)
+			return nil, &r
+		}
+	}
+	return done, nil
 }
 
 // budget gives a rollout its contexts. Engine calls use ectx and run to completion
