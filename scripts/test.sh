@@ -12,6 +12,8 @@ need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v chromium >/dev/null || need+=(chromium)
+command -v ip >/dev/null || need+=(iproute2)   # the multi-node cluster (scripts/cluster.sh)
+command -v curl >/dev/null || need+=(curl)
 command -v go >/dev/null || { echo "test.sh: Go is not installed; hoist needs the Go version named in go.mod (https://go.dev/dl)" >&2; exit 1; }
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "test.sh: missing ${need[*]}; run as root or apt-get install them" >&2; exit 1; fi
@@ -31,6 +33,7 @@ export DOCKER_HOST
 cleanup() {
   DOCKER_HOST=$DOCKER_HOST docker service ls -q --filter label=hoist.test 2>/dev/null | xargs -r docker service rm >/dev/null 2>&1 || true
   if [ "$started" = yes ]; then scripts/engine.sh stop; fi
+  if [ "${cluster_started:-no}" = yes ]; then scripts/cluster.sh stop || true; fi
 }
 trap cleanup EXIT
 docker version --format 'engine {{.Server.Version}} (API {{.Server.APIVersion}})'
@@ -48,6 +51,29 @@ if [ "$started" = yes ]; then
     go test -count=1 -timeout 10m -run '^TestE2EEngineRestartMidRollout$' ./cmd/hoist
 else
   echo "not run: it would restart an engine this script did not start ($DOCKER_HOST)"
+fi
+
+echo "== multi-node Swarm: 3 managers, 2 workers, a registry that requires credentials (scripts/cluster.sh)"
+if [ "$(id -u)" = 0 ]; then
+  t0=$SECONDS
+  cluster_started=yes
+  scripts/cluster.sh start
+  eval "$(scripts/cluster.sh env)"
+  cluster_up=$((SECONDS - t0)); t0=$SECONDS
+  go vet -tags cluster ./cmd/hoist
+  clusterlog=$(mktemp)
+  cluster_rc=0
+  CI=${CI:-true} go test -tags cluster -count=1 -timeout 10m -v -run '^TestCluster' ./cmd/hoist >"$clusterlog" 2>&1 || cluster_rc=$?
+  grep -E '^(--- |ok|FAIL)|e2e_cluster' "$clusterlog" | grep -v '^ *{' || true
+  [ "$cluster_rc" = 0 ] || { tail -200 "$clusterlog"; echo "FAIL: cluster tests"; exit 1; }
+  rm -f "$clusterlog"
+  cluster_tests=$((SECONDS - t0)); t0=$SECONDS
+  scripts/cluster.sh stop; cluster_started=no
+  echo "cluster started in ${cluster_up}s, its tests took ${cluster_tests}s, stopping it $((SECONDS - t0))s"
+elif [ "${CI:-true}" = true ]; then
+  echo "FAIL: the multi-node cluster needs root (network namespaces, a bridge)"; exit 1
+else
+  echo "not run: the multi-node cluster needs root"
 fi
 
 echo "== fuzz (short)"
