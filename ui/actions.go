@@ -46,7 +46,7 @@ func (s *Server) action(c echo.Context) error {
 		"approve": s.approve, "rollback": s.rollback, "retry": s.retry, "check": s.check,
 	}[name]
 	if !ok {
-		return problem(http.StatusNotFound, "not-found", "no action "+name+"; use approve, rollback, retry or check")
+		return problem(http.StatusNotFound, "not-found", "no such action; use approve, rollback, retry or check")
 	}
 	body, err := readAction(c.Request())
 	if err != nil {

@@ -329,3 +329,21 @@ func TestActionsCounted(t *testing.T) {
 		t.Errorf("counted %q, want %q", got, want)
 	}
 }
+
+// serve sets a read timeout on its server; the live feed outlives it.
+func TestEventsOutliveReadTimeout(t *testing.T) {
+	v := newEnv(t, "/", false)
+	v.srv.Close()
+	v.srv = httptest.NewUnstartedServer(v.e)
+	v.srv.Config.ReadTimeout = 300 * time.Millisecond
+	v.srv.Start()
+	t.Cleanup(v.srv.Close) // after the feed's body is closed
+	sess, csrf := v.login(t)
+	feed := events(t, v, sess)
+	time.Sleep(time.Second)
+	v.store.Quarantine(updater.Quarantine{Workload: "service/web", Digest: v.next, Since: time.Now(), Reason: "test"})
+	if w := v.act(sess, csrf, "retry", `{"workload":"service/web"}`); w.Code != http.StatusOK {
+		t.Fatalf("retry: %d", w.Code)
+	}
+	next(t, feed, "a change after the read timeout", func(c updater.Change) bool { return c.Kind == updater.ChangeQuarantine })
+}
