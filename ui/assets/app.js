@@ -220,10 +220,14 @@
     $('#count').textContent = shown === all ? all + ' workloads' : shown + ' of ' + all + ' workloads';
   }
 
-  var loading = false, again = false, timer = null;
+  var loading = false, again = false, timer = null, loadedAt = 0;
+  // The state costs a registry check: read it on load, on (re)connecting, after a
+  // rollout ended, and at most every few minutes while the page is looked at.
+  var staleAfter = 5 * 60 * 1000;
   function refresh() {
     if (loading) { again = true; return; }
     loading = true;
+    loadedAt = Date.now();
     getJSON(root + 'state').then(function (s) {
       rows = {}; latest = {}; order = [];
       s.workloads.forEach(function (r) { rows[r.key] = r; order.push(r.key); });
@@ -293,6 +297,7 @@
     });
     setInterval(function () {
       document.querySelectorAll('.age[data-at]').forEach(function (s) { s.textContent = ' · ' + ago(s.dataset.at); });
+      if (document.visibilityState === 'visible' && Date.now() - loadedAt > staleAfter) refresh();
     }, 30000);
     live(function () { refreshSoon(0); }, onWorkloadChange);
   }
