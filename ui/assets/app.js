@@ -96,8 +96,9 @@
     connect();
   }
 
-  // Confirmation dialog: resolves true on "yes"; focus returns to the opener.
-  function confirmDialog(text, yesLabel) {
+  // Confirmation dialog: resolves true on "yes"; focus returns to the opener, or to
+  // what reopen finds when the live feed redrew the opener's row meanwhile.
+  function confirmDialog(text, yesLabel, reopen) {
     var d = $('#confirm');
     var opener = document.activeElement;
     $('#confirm-text').textContent = text;
@@ -106,7 +107,8 @@
     return new Promise(function (resolve) {
       d.addEventListener('close', function done() {
         d.removeEventListener('close', done);
-        if (opener && opener.focus) opener.focus();
+        var back = opener && opener.isConnected ? opener : reopen && reopen();
+        if (back && back.focus) back.focus();
         resolve(d.returnValue === 'yes');
       });
       d.showModal();
@@ -271,9 +273,13 @@
     var key = tr.dataset.workload;
     var payload = { workload: key };
     if (action === 'approve') payload.digest = btn.dataset.digest;
-    var ask = confirmText[action] ? confirmDialog(confirmText[action](key, btn), btn.textContent) : Promise.resolve(true);
+    var find = function () {
+      return document.querySelector('tr[data-workload="' + CSS.escape(key) + '"] [data-action="' + action + '"]');
+    };
+    var ask = confirmText[action] ? confirmDialog(confirmText[action](key, btn), btn.textContent, find) : Promise.resolve(true);
     ask.then(function (yes) {
       if (!yes) return;
+      if (!btn.isConnected) btn = find() || btn;
       btn.disabled = true;
       flash(busyText[action] + ' ' + key + '…');
       post(action, payload).then(function (v) { flash(v.message); }, function (err) { flash(err.message, true); })
