@@ -155,7 +155,8 @@ func (sc *stateCache) get(ctx context.Context, u Updater) ([]updater.Status, err
 
 // getState answers the workloads, the newest rollout of each and the quarantines. The
 // workloads' state needs a registry check (HEAD requests): the page asks on load, on
-// (re)connecting to the feed, and after a rollout ended; never on a timer.
+// (re)connecting to the feed, after a rollout ended, and at most every 5 minutes
+// while it is on screen.
 func (s *Server) getState(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), time.Minute)
 	defer cancel()
