@@ -256,33 +256,7 @@ func (d *demoRun) setup(ctx context.Context, engineVersion string) error {
 	fmt.Fprintf(d.opt.out, "  registry  %s, in this process (go-containerregistry)\n", d.reg.Host)
 
 	t := time.Now()
-	d.p.Live("building images v1…v4 from " + d.opt.binary)
-	layer, err := demo.Layer(d.opt.binary)
-	if err != nil {
-		d.p.Done()
-		return err
-	}
-	d.images, d.digests = map[string]v1.Image{}, map[string]string{}
-	versions := []demo.Version{
-		{Name: "v1"}, {Name: "v2"},
-		{Name: "v3", Mode: demo.CrashAfter, CrashAfter: 8 * time.Second},
-		{Name: "v4"},
-	}
-	for _, v := range versions {
-		img, err := demo.Image(layer, v, map[string]string{demoLabel: d.opt.name})
-		if err != nil {
-			d.p.Done()
-			return fmt.Errorf("image %s: %w", v.Name, err)
-		}
-		dg, err := img.Digest()
-		if err != nil {
-			d.p.Done()
-			return err
-		}
-		d.images[v.Name], d.digests[v.Name] = img, dg.String()
-	}
-	d1, err := demo.Push(ctx, d.ref(), d.images["v1"])
-	d.p.Done()
+	d1, err := d.buildImages(ctx)
 	if err != nil {
 		return err
 	}
@@ -326,6 +300,34 @@ func (d *demoRun) setup(ctx context.Context, engineVersion string) error {
 	fmt.Fprintf(d.opt.out, "            its config (API token included) and log: %s/\n", d.dir)
 	d.checkpoint("setup")
 	return nil
+}
+
+// buildImages builds v1…v4 from the hoist binary and pushes v1; it returns v1's digest.
+func (d *demoRun) buildImages(ctx context.Context) (v1.Hash, error) {
+	d.p.Live("building images v1…v4 from " + d.opt.binary)
+	defer d.p.Done()
+	layer, err := demo.Layer(d.opt.binary)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	d.images, d.digests = map[string]v1.Image{}, map[string]string{}
+	versions := []demo.Version{
+		{Name: "v1"}, {Name: "v2"},
+		{Name: "v3", Mode: demo.CrashAfter, CrashAfter: 8 * time.Second},
+		{Name: "v4"},
+	}
+	for _, v := range versions {
+		img, err := demo.Image(layer, v, map[string]string{demoLabel: d.opt.name})
+		if err != nil {
+			return v1.Hash{}, fmt.Errorf("image %s: %w", v.Name, err)
+		}
+		dg, err := img.Digest()
+		if err != nil {
+			return v1.Hash{}, err
+		}
+		d.images[v.Name], d.digests[v.Name] = img, dg.String()
+	}
+	return demo.Push(ctx, d.ref(), d.images["v1"])
 }
 
 func (d *demoRun) ref() string { return d.repo + ":live" }
