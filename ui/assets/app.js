@@ -181,29 +181,47 @@
     return tr;
   }
 
+  // swap puts tr in old's place unless they are the same (a click on old is not
+  // lost); focus on one of old's buttons moves to the same button of tr.
+  function swap(old, tr) {
+    tr.hidden = old.hidden;
+    if (tr.outerHTML === old.outerHTML) return;
+    var focused = old.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+    old.replaceWith(tr);
+    if (focused) { var b = tr.querySelector('[data-action="' + focused + '"]'); if (b) b.focus(); }
+  }
+
   function replaceRow(key) {
     var old = document.querySelector('tr[data-workload="' + CSS.escape(key) + '"]');
     if (!old || !rows[key]) return;
-    var focused = old.contains(document.activeElement) ? document.activeElement.dataset.action : null;
-    var tr = renderRow(rows[key]);
-    old.replaceWith(tr);
+    swap(old, renderRow(rows[key]));
     applyFilter();
-    if (focused) { var b = tr.querySelector('[data-action="' + focused + '"]'); if (b) b.focus(); }
   }
 
   function renderAll() {
     var tbody = $('#workloads tbody');
-    var frag = document.createDocumentFragment();
-    order.forEach(function (k) { frag.appendChild(renderRow(rows[k])); });
-    if (!order.length) frag.appendChild(el('tr', { className: 'empty' }, el('td', { colspan: '8' }, 'No workloads.')));
-    tbody.replaceChildren(frag);
+    var before = {};
+    tbody.querySelectorAll('tr[data-workload]').forEach(function (tr) { before[tr.dataset.workload] = tr; });
+    tbody.querySelectorAll('tr.empty').forEach(function (tr) { tr.remove(); });
+    order.forEach(function (k) {
+      // Rows are changed in place, and only those that changed.
+      var tr = renderRow(rows[k]), old = before[k];
+      delete before[k];
+      if (old) swap(old, tr); else tbody.appendChild(tr);
+    });
+    Object.keys(before).forEach(function (k) { before[k].remove(); });
+    if (!order.length) tbody.appendChild(el('tr', { className: 'empty' }, el('td', { colspan: '8' }, 'No workloads.')));
     var sel = $('#filter-policy');
-    var cur = sel.value;
     var policies = {};
     order.forEach(function (k) { if (rows[k].policy) policies[rows[k].policy] = true; });
-    sel.replaceChildren(el('option', { value: '' }, 'any'));
-    Object.keys(policies).sort().forEach(function (p) { sel.appendChild(el('option', { value: p }, p)); });
-    sel.value = policies[cur] ? cur : '';
+    var names = Object.keys(policies).sort();
+    if (sel.dataset.names !== names.join('\n')) { // rebuilt only when the policies changed
+      var cur = sel.value;
+      sel.dataset.names = names.join('\n');
+      sel.replaceChildren(el('option', { value: '' }, 'any'));
+      names.forEach(function (p) { sel.appendChild(el('option', { value: p }, p)); });
+      sel.value = policies[cur] ? cur : '';
+    }
     applyFilter();
   }
 
