@@ -142,19 +142,22 @@ func (c *cluster) hasImage(t *testing.T, n, image string) bool {
 }
 
 // workerService runs image as a service of one task per worker, created by the
-// operator with their credentials; env may use Swarm's templates.
-func (c *cluster) workerService(t *testing.T, name, image string, env []string) {
+// operator with their credentials; edit, when not nil, changes the spec first.
+func (c *cluster) workerService(t *testing.T, name, image string, edit func(*swarm.ServiceSpec)) {
 	t.Helper()
 	dc := c.manager(t)
 	replicas := uint64(len(c.workers))
 	spec := swarm.ServiceSpec{
 		Annotations: swarm.Annotations{Name: name, Labels: map[string]string{"hoist.test": "cluster"}},
 		TaskTemplate: swarm.TaskSpec{
-			ContainerSpec: &swarm.ContainerSpec{Image: image, Env: env},
+			ContainerSpec: &swarm.ContainerSpec{Image: image},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny},
 			Placement:     &swarm.Placement{Constraints: []string{"node.role==worker"}, MaxReplicas: 1},
 		},
 		Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &replicas}},
+	}
+	if edit != nil {
+		edit(&spec)
 	}
 	_, err := dc.ServiceCreate(context.Background(), client.ServiceCreateOptions{Spec: spec, EncodedRegistryAuth: c.auth(c.deployUser, c.deploy)})
 	if err != nil {
@@ -162,6 +165,11 @@ func (c *cluster) workerService(t *testing.T, name, image string, env []string) 
 	}
 	t.Cleanup(func() { c.manager(t).ServiceRemove(context.Background(), name, client.ServiceRemoveOptions{}) })
 	c.waitSpread(t, name, image, 2*time.Minute)
+}
+
+// nodeEnv gives each task the hostname of its node in HOIST_NODE (a Swarm template).
+func nodeEnv(spec *swarm.ServiceSpec) {
+	spec.TaskTemplate.ContainerSpec.Env = append(spec.TaskTemplate.ContainerSpec.Env, "HOIST_NODE={{.Node.Hostname}}")
 }
 
 // onWorkers returns the hostnames of the nodes running a task of svc on image.
@@ -193,8 +201,9 @@ func taskImage(task swarm.Task) string {
 }
 
 // hoistConfig is the serve config of the cluster tests: the cluster's registry with
-// hoist's credentials (from the environment) and one policy for svc.
-func (c *cluster) hoistConfig(dockerHost, svc, rollout, watch string) string {
+// hoist's credentials (from the environment) and one policy for svc, its rollout and
+// health settings as given (YAML flow mappings' insides).
+func (c *cluster) hoistConfig(dockerHost, svc, rollout, health string) string {
 	return fmt.Sprintf(`docker: { host: %s }
 poll: { interval: 1s }
 registries:
@@ -203,8 +212,8 @@ policies:
   - name: cluster
     match: { services: [%q] }
     rollout: { %s }
-    health: { watch: %s, timeout: 4m }
-`, dockerHost, c.registry, c.user, svc, rollout, watch)
+    health: { timeout: 4m, %s }
+`, dockerHost, c.registry, c.user, svc, rollout, health)
 }
 
 // run runs scripts/cluster.sh with args and returns how long it took.

@@ -49,12 +49,12 @@ func staticHoist(t *testing.T) string {
 }
 
 // startHoistService runs hoist as a one-replica service on the managers, watching svc.
-func (c *cluster) startHoistService(t *testing.T, svc, rollout, watch string) *hoistService {
+func (c *cluster) startHoistService(t *testing.T, svc, rollout, health string) *hoistService {
 	t.Helper()
 	h := &hoistService{c: c, name: "cl-hoist-" + randHex(3), port: 20000 + rand.IntN(20000), token: randHex(16)}
 	img := testenv.PushPrivate(t, c.registry+"/cluster/hoist:"+h.name, testenv.BinaryImage(t, staticHoist(t), []string{"/hoist", "serve", "--config", "/etc/hoist/hoist.yaml"}), c.deployUser, c.deploy)
 	cfg := fmt.Sprintf("listen: 0.0.0.0:%d\ndata_dir: /data\napi: { token: %s }\nlog: { level: debug, format: json }\n%s",
-		h.port, h.token, c.hoistConfig("unix:///var/run/docker.sock", svc, rollout, watch))
+		h.port, h.token, c.hoistConfig("unix:///var/run/docker.sock", svc, rollout, health))
 	dc := c.manager(t)
 	ctx := context.Background()
 	conf, err := dc.ConfigCreate(ctx, client.ConfigCreateOptions{Spec: swarm.ConfigSpec{Annotations: swarm.Annotations{Name: h.name}, Data: []byte(cfg)}})

@@ -37,7 +37,7 @@ func TestClusterFollowsPrivateDigest(t *testing.T) {
 			t.Fatalf("%s has %s before the rollout", n, v2)
 		}
 	}
-	h := startHoistProcess(t, t.TempDir(), c.hoistConfig(c.sock(c.managers[0]), svc, "monitor: 2s", "5s"))
+	h := startHoistProcess(t, t.TempDir(), c.hoistConfig(c.sock(c.managers[0]), svc, "monitor: 2s", "watch: 5s"))
 	r := h.waitEnded(t, "service/"+svc, v2, 2*time.Minute)
 	if r.Outcome != updater.Succeeded {
 		t.Fatalf("rollout: %s: %s\n%s", r.Outcome, r.Reason, r.Logs)
@@ -90,13 +90,12 @@ func TestClusterLateCrashOnOneWorker(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	svc := "cl-late-" + randHex(3)
 	repo := c.registry + "/cluster/" + svc
-	env := []string{"HOIST_NODE={{.Node.Hostname}}"}
 	v1 := c.push(t, repo+":stable", testenv.App{Version: "1"})
-	c.workerService(t, svc, v1, env)
+	c.workerService(t, svc, v1, nodeEnv)
 
 	victim := "hoist-" + c.workers[len(c.workers)-1]
 	bad := c.push(t, repo+":stable", testenv.App{Version: "2", Mode: testenv.LateCrash, CrashAfter: 10 * time.Second, CrashOn: "HOIST_NODE=" + victim})
-	h := startHoistProcess(t, t.TempDir(), c.hoistConfig(c.sock(c.managers[1]), svc, "monitor: 2s", "40s"))
+	h := startHoistProcess(t, t.TempDir(), c.hoistConfig(c.sock(c.managers[1]), svc, "monitor: 2s", "watch: 40s"))
 	r := h.waitEnded(t, "service/"+svc, bad, 3*time.Minute)
 	if r.Outcome != updater.RolledBack {
 		t.Fatalf("rollout: %s: %s", r.Outcome, r.Reason)
@@ -130,7 +129,7 @@ func TestClusterHoistServiceNodeDrained(t *testing.T) {
 	repo := c.registry + "/cluster/" + svc
 	v1 := c.push(t, repo+":stable", testenv.App{Version: "1"})
 	c.workerService(t, svc, v1, nil)
-	hs := c.startHoistService(t, svc, "monitor: 2s", "45s")
+	hs := c.startHoistService(t, svc, "monitor: 2s", "watch: 45s")
 	first, h1 := hs.api(t, "", 2*time.Minute)
 	t.Logf("hoist runs on %s", first)
 
@@ -171,7 +170,7 @@ func TestClusterLeaderRestartMidRollout(t *testing.T) {
 			break
 		}
 	}
-	h := startHoistProcess(t, t.TempDir(), c.hoistConfig(c.sock(via), svc, "monitor: 2s, delay: 6s", "10s"))
+	h := startHoistProcess(t, t.TempDir(), c.hoistConfig(c.sock(via), svc, "monitor: 2s, delay: 6s", "watch: 10s"))
 
 	v2 := c.push(t, repo+":stable", testenv.App{Version: "2"})
 	key := "service/" + svc

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
@@ -16,7 +17,8 @@ import (
 
 // prober runs the policy's HTTP probe against a service's new tasks while hoist watches
 // them. A task is reached on its host-mode published port or the host network when it
-// runs on this engine's node; other tasks through the routing mesh when the service
+// runs on this engine's node, on its node's address and host-mode published port when
+// it runs on another node; other tasks through the routing mesh when the service
 // publishes the port in ingress mode. Overlay addresses are not reachable from a host,
 // so hoist does not guess with them.
 type prober struct {
@@ -61,8 +63,11 @@ func (r *rollout) probeAddrs(svc swarm.Service, ts []swarm.Task, image string) [
 			ctx, cancel := context.WithTimeout(r.work, r.b.call)
 			res, err := r.b.c.ContainerInspect(ctx, cs.ContainerID, client.ContainerInspectOptions{})
 			cancel()
-			if err == nil { // a task on another node is not on this engine
+			switch {
+			case err == nil:
 				a = probe.LocalAddr(res.Container, port)
+			case cerrdefs.IsNotFound(err): // a task on another node is not on this engine
+				a = r.remoteAddr(t, port)
 			}
 		}
 		if a == "" {

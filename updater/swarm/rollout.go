@@ -34,6 +34,8 @@ type rollout struct {
 	probe *prober
 	// probeNote says why the policy's probe is not used, when it is not.
 	probeNote string
+	// nodeAddrs remembers the addresses of the nodes probed tasks run on.
+	nodeAddrs map[string]string
 	// journal is told each phase before the rollout acts on it.
 	journal updater.Journal
 }
