@@ -51,9 +51,16 @@ func (t *timelines) note(r updater.Rollout) {
 	t.m[r.ID] = append(ms, mark{Phase: r.Phase, At: r.PhaseAt})
 }
 
-// of is r's timeline: submitted when it started, the phases seen, the phase recorded,
-// and its end.
+// of is r's timeline: the phases its record keeps; for a record written before records
+// kept them, submitted when it started, the phases seen, the phase recorded, and its end.
 func (t *timelines) of(r updater.Rollout) []mark {
+	if len(r.Phases) > 0 { // the record keeps its history
+		out := make([]mark, len(r.Phases))
+		for i, m := range r.Phases {
+			out[i] = mark{Phase: m.Phase, At: m.At}
+		}
+		return out
+	}
 	out := []mark{{Phase: updater.PhaseSubmitted, At: r.Started}}
 	seen := map[updater.Phase]bool{updater.PhaseSubmitted: true, updater.PhaseEnded: true}
 	t.mu.Lock()

@@ -38,6 +38,26 @@ func (j Journal) Enter(p Phase) {
 	}
 }
 
+// PhaseMark is a phase a rollout entered, and when.
+type PhaseMark struct {
+	Phase Phase     `json:"phase"`
+	At    time.Time `json:"at"`
+}
+
+// maxPhaseMarks bounds a record's phase history; a rollout resumed again and again
+// keeps its first marks and its latest ones.
+const maxPhaseMarks = 32
+
+// enter moves r to phase p at at and adds it to r's history.
+func (r *Rollout) enter(p Phase, at time.Time) {
+	r.Phase, r.PhaseAt = p, at
+	if len(r.Phases) >= maxPhaseMarks {
+		half := maxPhaseMarks / 2
+		r.Phases = append(r.Phases[:half], r.Phases[len(r.Phases)-half+1:]...)
+	}
+	r.Phases = append(r.Phases, PhaseMark{Phase: p, At: at})
+}
+
 // RestartNote is what a record says of a rollout that outlived a hoist process.
 const RestartNote = "hoist restarted during this rollout"
 
@@ -58,7 +78,7 @@ func (s *Store) SetPhase(id uint64, p Phase, at time.Time) (Rollout, error) {
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("rollout %d: %w", id, err)
 		}
-		r.Phase, r.PhaseAt = p, at
+		r.enter(p, at)
 		if p == PhaseWatching && r.Plan != nil {
 			r.WatchUntil = at.Add(r.Plan.Watch)
 		}

@@ -36,7 +36,8 @@ func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
 	now := time.Now()
 	for i, w := range ws {
 		r := Rollout{Workload: w.Key(), From: w.Image, To: t.Image(), Trigger: trigger, Started: now,
-			Phase: PhaseSubmitted, PhaseAt: now, Plan: &plan, Deadline: now.Add(timeoutOf(plan))}
+			Plan: &plan, Deadline: now.Add(timeoutOf(plan))}
+		r.enter(PhaseSubmitted, now)
 		id, err := u.store.Begin(r)
 		if err != nil {
 			log.Error().Err(err).Msg("record rollout start; not rolling out")
@@ -102,7 +103,7 @@ func (u *Updater) end(recs []Rollout, res Result, log zerolog.Logger) {
 			r = stored
 		}
 		r.Ended, r.Outcome, r.Reason, r.Order, r.Logs = end, res.Outcome, res.Reason, res.Order, res.Logs
-		r.Phase, r.PhaseAt = PhaseEnded, end
+		r.enter(PhaseEnded, end)
 		if err := u.store.Put(r); err != nil {
 			log.Error().Err(err).Msg("record rollout end")
 		}

@@ -36,6 +36,8 @@ type Rollout struct {
 	// Phase is how far the rollout came; each change is written before hoist acts on it.
 	Phase   Phase     `json:"phase,omitempty"`
 	PhaseAt time.Time `json:"phase_at,omitzero"`
+	// Phases is every phase entered, in order (see PhaseMark).
+	Phases []PhaseMark `json:"phases,omitempty"`
 	// Plan is what the rollout was to follow (kept so a restarted hoist follows it too).
 	Plan *Plan `json:"plan,omitempty"`
 	// Deadline bounds the rollout, watch included; WatchUntil is when the watch ends.
