@@ -12,6 +12,8 @@ const (
 	ChangeQuarantine ChangeKind = "quarantine"
 	// ChangeApproval: an update is held for approval, or was approved.
 	ChangeApproval ChangeKind = "approval"
+	// ChangeProgress: a converging or rolling-back rollout replaced more tasks.
+	ChangeProgress ChangeKind = "progress"
 	// ChangeResync: changes were dropped for a slow subscriber; read the whole state again.
 	ChangeResync ChangeKind = "resync"
 )
@@ -23,6 +25,8 @@ type Change struct {
 	Workload string `json:"workload,omitempty"`
 	// Rollout is the record as written, for a ChangeRollout.
 	Rollout *Rollout `json:"rollout,omitempty"`
+	// Progress is how far the workload's rollout has come, for a ChangeProgress.
+	Progress *Progress `json:"progress,omitempty"`
 }
 
 // changeBuffer is how many changes wait for one subscriber before it is sent a
@@ -82,6 +86,13 @@ func (h *hub) publish(c Change) {
 		default:
 		}
 	}
+}
+
+// followed reports whether anyone is subscribed.
+func (h *hub) followed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs) > 0
 }
 
 // changedRollout tells subscribers that r was written.

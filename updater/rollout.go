@@ -74,6 +74,9 @@ func (u *Updater) journal(recs []Rollout, log zerolog.Logger) Journal {
 				continue
 			}
 			u.changedRollout(stored)
+			if p == PhaseConverging || p == PhaseRollingBack {
+				go u.followProgress(stored, p)
+			}
 		}
 		log.Debug().Str("phase", string(p)).Msg("rollout phase")
 	}

@@ -175,6 +175,9 @@ func (e *uiEnv) testLiveRollout(t *testing.T) {
 
 	clickCSS(t, ctx, "button#check-now")
 	waitState(t, ctx, w, "rolling-out", 60*time.Second)
+	// While Swarm replaces the task (monitor 2s), the feed tells how many run the target.
+	waitJS(t, ctx, fmt.Sprintf(`/rolling out \d+\/1 · converging/.test((document.querySelector(%q) || {}).textContent || "")`,
+		rowSel(w, "")+" td.state"), 15*time.Second)
 	screenshot(t, ctx, "rolling-out")
 	waitState(t, ctx, w, "up-to-date", 2*time.Minute)
 

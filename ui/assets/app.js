@@ -45,7 +45,12 @@
     return d.slice(i + 1, i + 13);
   }
   function words(s) { return String(s || '').replace(/_/g, ' '); }
-  function phaseText(p) { return p ? 'rolling out · ' + words(p) : 'rolling out'; }
+  // phaseText is a running rollout's state: its phase, and how many tasks run the
+  // image it moves to (or goes back to) when the feed told (pr, for that phase).
+  function phaseText(p, pr) {
+    var n = pr && pr.phase === p && pr.want > 0 ? ' ' + pr.done + '/' + pr.want : '';
+    return 'rolling out' + n + (p ? ' · ' + words(p) : '');
+  }
 
   function getJSON(url) {
     return fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } }).then(function (res) {
@@ -119,11 +124,12 @@
   // ---- workloads page ----
   var rows = {};     // key -> row from state
   var latest = {};   // key -> newest rollout record
+  var progress = {}; // key -> {done, want, phase} of its running rollout
   var order = [];
 
   function stateOf(r) {
     var l = latest[r.key];
-    if (l && l.outcome === 'running') return ['rolling-out', phaseText(l.phase)];
+    if (l && l.outcome === 'running') return ['rolling-out', phaseText(l.phase, progress[r.key])];
     if (r.state === 'deferred' && r.not_before) return ['deferred', 'deferred until ' + when(r.not_before)];
     return [r.state, r.state_text];
   }
@@ -132,7 +138,7 @@
     var td = el('td', { className: 'last', 'data-label': 'Last rollout' });
     var l = latest[key];
     if (!l) { td.textContent = '—'; return td; }
-    var outcome = l.outcome === 'running' ? phaseText(l.phase) : words(l.outcome);
+    var outcome = l.outcome === 'running' ? phaseText(l.phase, progress[key]) : words(l.outcome);
     td.appendChild(el('a', { className: 'rollout outcome-' + l.outcome, href: root + 'rollouts/' + l.id }, outcome));
     var t = l.ended || l.started;
     td.appendChild(el('span', { className: 'age', 'data-at': t, title: when(t) }, ' · ' + ago(t)));
@@ -260,6 +266,12 @@
   function refreshSoon(ms) { clearTimeout(timer); timer = setTimeout(refresh, ms); }
 
   function onWorkloadChange(c) {
+    if (c.kind === 'progress' && c.progress) {
+      var l = latest[c.workload];
+      progress[c.workload] = { done: c.progress.done, want: c.progress.want, phase: l && l.phase };
+      replaceRow(c.workload);
+      return;
+    }
     if (c.kind === 'rollout' && c.rollout) {
       var r = c.rollout, prev = latest[r.workload];
       if (!prev || prev.id <= r.id) latest[r.workload] = r;

@@ -1,0 +1,69 @@
+package updater
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/hoist-dev/hoist/policy"
+)
+
+// Progresser is a backend that can say how far a rollout has come.
+type Progresser interface {
+	// Progress counts w's tasks (or its container) that run image, of those it should
+	// have.
+	Progress(ctx context.Context, w Workload, image string) (done, want int, err error)
+}
+
+// Progress is how far a rollout has come: Done of Want tasks (or containers) run the
+// image it moves to, or goes back to while it rolls back.
+type Progress struct {
+	Done int `json:"done"`
+	Want int `json:"want"`
+}
+
+// progressEvery is how often a converging or rolling-back rollout's progress is read
+// from the engine, while anyone follows the change feed.
+const progressEvery = time.Second
+
+// followProgress reads the progress of rec's rollout every progressEvery while its
+// record stays in phase, and tells subscribers each time it changes. It costs nothing
+// while nobody is subscribed, and ends with the phase, the rollout, or Run.
+func (u *Updater) followProgress(rec Rollout, phase Phase) {
+	b, ok := u.backends[policy.Kind(kindOf(rec.Workload))].(Progresser)
+	if !ok {
+		return
+	}
+	kind, nm, _ := strings.Cut(rec.Workload, "/")
+	w := Workload{Kind: policy.Kind(kind), Name: nm}
+	image := rec.To
+	if phase == PhaseRollingBack {
+		image = rec.From
+	}
+	var last Progress
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	for range tick.C {
+		r, err := u.store.Get(rec.ID)
+		if err != nil || r.Outcome != Running || r.Phase != phase || u.isStopped() {
+			return
+		}
+		if !u.changes.followed() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), progressEvery)
+		done, want, err := b.Progress(ctx, w, image)
+		cancel()
+		if p := (Progress{Done: done, Want: want}); err == nil && p != last {
+			last = p
+			u.changes.publish(Change{Kind: ChangeProgress, Workload: rec.Workload, Progress: &p})
+		}
+	}
+}
+
+// isStopped reports whether Run has returned or is returning.
+func (u *Updater) isStopped() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.stopped
+}
