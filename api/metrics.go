@@ -165,7 +165,7 @@ const (
 )
 
 // Event sources hoist makes itself; webhook sources are read from the routes.
-var ownSources = []string{"poll", "api", "approve", "retry", "schedule"}
+var ownSources = []string{"poll", "api", "approve", "retry", "schedule", "ui"}
 
 // webhookReasons are the reasons hoist_webhook_rejected_total counts.
 var webhookReasons = []string{"unauthorized", "too_large", "rate_limited", "bad_request", "read_error"}
