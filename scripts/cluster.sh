@@ -7,6 +7,7 @@
 #   eval "$(scripts/cluster.sh env)"  # HOIST_CLUSTER_* for the tests
 #   scripts/cluster.sh status
 #   scripts/cluster.sh restart n1     # one node's dockerd killed and started again
+#   scripts/cluster.sh down n1; scripts/cluster.sh up n1   # the same in two steps
 #   scripts/cluster.sh stop           # everything removed; safe to run twice
 #
 # Layout: bridge hoistc0 (10.231.0.1/24) in the root network namespace, where the
@@ -198,16 +199,28 @@ kill_node() {
   done
 }
 
-# restart kills one node's engine (a quick graceful stop, then SIGKILL for what is
-# left, its containers included) and starts it again on the same state.
-restart() {
-  local n=${1:?usage: cluster.sh restart nN}
+# down kills one node's engine (a quick graceful stop, then SIGKILL for what is left,
+# its containers included); up starts it again on the same state; restart does both.
+down() {
+  local n=${1:?usage: cluster.sh down nN}
+  [ -d "$root/$n" ] || die "no node $n"
+  kill_node "$n" 8
+}
+
+up_() {
+  local n=${1:?usage: cluster.sh up nN}
   [ -d "$root/$n" ] || die "no node $n"
   local t0=$SECONDS
-  kill_node "$n" 8
   launch "$n"
   wait_up "$n"
-  say "$n restarted in $((SECONDS - t0))s"
+  say "$n up in $((SECONDS - t0))s"
+}
+
+restart() {
+  local t0=$SECONDS
+  down "$@"
+  up_ "$@"
+  say "$1 restarted in $((SECONDS - t0))s"
 }
 
 stop() {
@@ -243,6 +256,8 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   restart) restart "${2:-}" ;;
+  down) down "${2:-}" ;;
+  up) up_ "${2:-}" ;;
   env) env_ ;;
-  *) echo "usage: cluster.sh start|stop|status|env|restart nN" >&2; exit 2 ;;
+  *) echo "usage: cluster.sh start|stop|status|env|restart nN|down nN|up nN" >&2; exit 2 ;;
 esac

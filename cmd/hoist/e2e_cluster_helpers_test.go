@@ -228,17 +228,26 @@ func (c *cluster) run(t *testing.T, args ...string) time.Duration {
 	return time.Since(start)
 }
 
-// leader is the hostname of the manager that leads the Raft group now, "" while
-// there is none.
+// leader is the hostname of the manager that leads the Raft group as the first manager
+// that answers sees it, "" while none answers or there is no leader.
 func (c *cluster) leader(t *testing.T) string {
 	t.Helper()
-	for _, n := range c.nodes(t) {
-		if n.ManagerStatus != nil && n.ManagerStatus.Leader {
-			return n.Description.Hostname
+	for _, m := range c.managers {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		res, err := c.client(t, m).NodeList(ctx, client.NodeListOptions{})
+		cancel()
+		if err != nil {
+			continue
 		}
+		for _, n := range res.Items {
+			if n.ManagerStatus != nil && n.ManagerStatus.Leader {
+				return n.Description.Hostname
+			}
+		}
+		return ""
 	}
 	return ""
 }
 
-// hostOfName maps a hostname (hoist-n2) to the node's name in the script (n2).
+// nodeName maps a hostname (hoist-n2) to the node's name in the script (n2).
 func nodeName(hostname string) string { return strings.TrimPrefix(hostname, "hoist-") }

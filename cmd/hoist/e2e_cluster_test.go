@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -151,9 +153,9 @@ func TestClusterHoistServiceNodeDrained(t *testing.T) {
 	c.waitSpread(t, svc, v1, time.Minute)
 }
 
-// The leading manager is restarted (its engine killed and started again) while a
-// rollout is under way; hoist talks to another manager. The Raft group elects a new
-// leader, and the rollout is neither lost nor made twice: it ends succeeded, with one
+// The leading manager is restarted while a rollout is under way: its engine is killed,
+// and started again once the other managers have elected a new leader; hoist talks to
+// one of them. The rollout is neither lost nor made twice: it ends succeeded, with one
 // record and one update, every worker on the new image.
 func TestClusterLeaderRestartMidRollout(t *testing.T) {
 	c := newCluster(t)
@@ -175,10 +177,13 @@ func TestClusterLeaderRestartMidRollout(t *testing.T) {
 	v2 := c.push(t, repo+":stable", testenv.App{Version: "2"})
 	key := "service/" + svc
 	h.waitPhase(t, key, v2, updater.PhaseConverging, time.Minute)
-	took := c.run(t, "restart", nodeName(leader))
+	down := time.Now()
+	c.run(t, "down", nodeName(leader))
 	var now string
-	waitFor(t, "a leader again", time.Minute, func() bool { now = c.leader(t); return now != "" })
-	t.Logf("leader %s restarted in %s (hoist talks to %s); leader now %s", leader, took.Round(100*time.Millisecond), via, now)
+	elected := waitFor(t, "another leader", time.Minute, func() bool { now = c.leader(t); return now != "" && now != leader })
+	c.run(t, "up", nodeName(leader))
+	t.Logf("leader %s down; %s leads %s later; %s back %s after it went down (hoist talks to %s)", leader, now,
+		elected.Sub(down).Round(100*time.Millisecond), leader, time.Since(down).Round(100*time.Millisecond), via)
 
 	end := h.waitEnded(t, key, v2, 3*time.Minute)
 	if end.Outcome != updater.Succeeded {
@@ -191,5 +196,33 @@ func TestClusterLeaderRestartMidRollout(t *testing.T) {
 	if n, _ := attemptsOf(taskHistory(t, c.manager(t), svc), v2); n != 1 {
 		t.Errorf("v2 was deployed by %d updates, want 1", n)
 	}
-	t.Logf("rollout ended %s after it started: %s", end.Ended.Sub(end.Started).Round(100*time.Millisecond), end.Reason)
+	t.Logf("rollout ended %s after it started; what hoist met meanwhile:\n%s", end.Ended.Sub(end.Started).Round(100*time.Millisecond), warnings(h.logs()))
+}
+
+// warnings are the warning and error lines of a hoist log, repeats counted.
+func warnings(log string) string {
+	var order []string
+	count := map[string]int{}
+	for _, l := range strings.Split(log, "\n") {
+		if !strings.Contains(l, `"level":"warn"`) && !strings.Contains(l, `"level":"error"`) {
+			continue
+		}
+		var m struct{ Message, Error string }
+		if json.Unmarshal([]byte(l), &m) != nil {
+			continue
+		}
+		k := m.Message
+		if m.Error != "" {
+			k += ": " + m.Error
+		}
+		if count[k] == 0 {
+			order = append(order, k)
+		}
+		count[k]++
+	}
+	var b strings.Builder
+	for _, k := range order {
+		fmt.Fprintf(&b, "  %d× %s\n", count[k], k)
+	}
+	return b.String()
 }
