@@ -138,20 +138,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		OnRecord: func(r updater.Rollout) { notifier.Send(notifyEvent(r)) },
 	})
 
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	// Bodies are small and must arrive promptly; answers may take long (a manual
-	// rollback waits for convergence), so there is no write timeout.
-	e.Server.ReadHeaderTimeout = 5 * time.Second
-	e.Server.ReadTimeout = 30 * time.Second
-	e.Server.IdleTimeout = 2 * time.Minute
-	api.New(ctx, u, cfg.API.Token.Value(), metrics).WithBudget(reg).Register(e)
-	webhook.New(cfg.Webhooks, u, log.With().Str("component", "webhook").Logger(), webhook.WithCount(metrics.Inc)).Register(e)
-	if cfg.UIOn() {
-		ui.New(ctx, u, store, ui.Options{BasePath: cfg.UI.BasePath, Token: cfg.API.Token.Value(), AnonymousRead: cfg.UI.AnonymousRead,
-			SessionTTL: cfg.UI.SessionTTL.D(), SessionFile: filepath.Join(cfg.DataDir, "ui-sessions.json"),
-			Count: metrics.Inc, Log: log.With().Str("component", "ui").Logger()}).Register(e)
-	}
+	e := routes(ctx, cfg, u, store, reg, metrics, log)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -176,30 +163,60 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); u.Run(ctx) }()
 	go func() { defer wg.Done(); u.Poll(ctx, cfg.Poll.Interval.D(), intervals, cfg.Poll.Jitter.D()) }()
-	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := cb.Prune(ctx); err != nil {
-					log.Warn().Err(err).Msg("prune expired previous containers")
-				}
-				if _, err := store.ForgetSeen(time.Now().Add(-seenKept(cfg))); err != nil {
-					log.Warn().Err(err).Msg("forget old digest sightings")
-				}
-				pruneHistory(store, cfg, log)
-			}
-		}
-	}()
+	go housekeep(ctx, cfg, cb, store, log)
 
 	select {
 	case <-ctx.Done():
 	case err := <-srvErr:
 		return fmt.Errorf("http server: %w", err)
 	}
+	shutdown(e, &wg, log)
+	return nil
+}
+
+// routes builds the HTTP server: API, metrics, webhooks and, when on, the dashboard.
+func routes(ctx context.Context, cfg *config.Config, u *updater.Updater, store *updater.Store, reg api.Budgeter, metrics *api.Metrics, log zerolog.Logger) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	// Bodies are small and must arrive promptly; answers may take long (a manual
+	// rollback waits for convergence), so there is no write timeout.
+	e.Server.ReadHeaderTimeout = 5 * time.Second
+	e.Server.ReadTimeout = 30 * time.Second
+	e.Server.IdleTimeout = 2 * time.Minute
+	api.New(ctx, u, cfg.API.Token.Value(), metrics).WithBudget(reg).Register(e)
+	webhook.New(cfg.Webhooks, u, log.With().Str("component", "webhook").Logger(), webhook.WithCount(metrics.Inc)).Register(e)
+	if cfg.UIOn() {
+		ui.New(ctx, u, store, ui.Options{BasePath: cfg.UI.BasePath, Token: cfg.API.Token.Value(), AnonymousRead: cfg.UI.AnonymousRead,
+			SessionTTL: cfg.UI.SessionTTL.D(), SessionFile: filepath.Join(cfg.DataDir, "ui-sessions.json"),
+			Count: metrics.Inc, Log: log.With().Str("component", "ui").Logger()}).Register(e)
+	}
+	return e
+}
+
+// housekeep prunes expired previous containers, old digest sightings and history every
+// minute until ctx ends.
+func housekeep(ctx context.Context, cfg *config.Config, cb *container.Backend, store *updater.Store, log zerolog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := cb.Prune(ctx); err != nil {
+				log.Warn().Err(err).Msg("prune expired previous containers")
+			}
+			if _, err := store.ForgetSeen(time.Now().Add(-seenKept(cfg))); err != nil {
+				log.Warn().Err(err).Msg("forget old digest sightings")
+			}
+			pruneHistory(store, cfg, log)
+		}
+	}
+}
+
+// shutdown closes the server and waits, up to shutdownGrace, for the updater and poller
+// (wg) to finish the rollouts in flight.
+func shutdown(e *echo.Echo, wg *sync.WaitGroup, log zerolog.Logger) {
 	log.Info().Msg("shutting down: finishing rollouts in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -212,7 +229,6 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		log.Error().Msg("rollouts still running after the shutdown grace period")
 	}
 	log.Info().Msg("stopped")
-	return nil
 }
 
 // seenKept is how long hoist remembers when it first saw a digest: well past the
