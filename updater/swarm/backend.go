@@ -68,7 +68,7 @@ func (b *Backend) Rollback(ctx context.Context, w updater.Workload) error {
 		return fmt.Errorf("roll back service %s: %w", w.Name, ErrNoPrevious)
 	}
 	want := specImage(*svc.PreviousSpec)
-	prev, err := b.requestRollback(ctx, svc)
+	prev, err := b.requestRollback(ctx, svc, specImage(svc.Spec))
 	if err != nil {
 		return fmt.Errorf("roll back service %s: %w", w.Name, err)
 	}

@@ -33,7 +33,7 @@ func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
 	case got != r.target:
 		return updater.Failed, reason + "; not rolled back: the service was changed outside hoist (its spec now runs " + got + ")"
 	case svc.PreviousSpec != nil && specImage(*svc.PreviousSpec) == r.old:
-		prev, err = r.b.requestRollback(ctx, svc)
+		prev, err = r.b.requestRollback(ctx, svc, r.target)
 	default:
 		_, _, err = r.b.update(ctx, r.id, "", func(s swarm.Service) (swarm.ServiceSpec, bool) {
 			// Should a task of the old image fail, pausing or rolling "back" to the

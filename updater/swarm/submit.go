@@ -48,11 +48,17 @@ func (b *Backend) update(ctx context.Context, id string, auth string, change fun
 	}
 }
 
-// requestRollback asks Swarm to swap the service's spec with its previous one. It
-// returns the update status the rollback replaced, never nil: the rollback's own
-// status is the first one newer than it.
-func (b *Backend) requestRollback(ctx context.Context, svc swarm.Service) (*swarm.UpdateStatus, error) {
+// requestRollback asks Swarm to swap the service's spec with its previous one, while
+// the spec still runs from. It returns the update status the rollback replaced, never
+// nil: the rollback's own status is the first one newer than it. When a concurrent
+// writer got there first and the spec no longer runs from (another hoist, or an
+// operator, rolled it back already), nothing is sent — a second "previous" would swap
+// the failed image back in — and the status is nil: there is no newer one to wait for.
+func (b *Backend) requestRollback(ctx context.Context, svc swarm.Service, from string) (*swarm.UpdateStatus, error) {
 	for attempt := 0; ; attempt++ {
+		if got := specImage(svc.Spec); got != from {
+			return nil, nil
+		}
 		err := b.send(ctx, svc, client.ServiceUpdateOptions{
 			Version:          svc.Version,
 			Spec:             svc.Spec,
