@@ -258,6 +258,9 @@ func (e *moreEnv) testReconnect(t *testing.T) {
 	if txt := elemText(t, ctx, "#live-text"); txt != "live" {
 		t.Errorf("#live-text says %q after the restart, want live", txt)
 	}
+	fresh, _ := e.b.tab(t)
+	within(t, fresh, 20*time.Second, "open the dashboard in a new tab after the restart", chromedp.Navigate(e.base),
+		chromedp.WaitVisible(chromedp.CSS("table#workloads")), chromedp.WaitVisible(chromedp.CSS("button#logout")))
 }
 
 // After the restart, pushes to the service and the container and one click on "check
@@ -270,6 +273,7 @@ func (e *moreEnv) testCheckAfterRestart(t *testing.T) {
 	recordStates(t, ctx, w)
 	recordStates(t, ctx, cw)
 	clickCSS(t, ctx, "button#check-now")
+	waitJS(t, ctx, `/^checked \d+ workloads?, \d+ updates? started$/.test(document.getElementById("flash").textContent)`, 30*time.Second)
 	waitState(t, ctx, w, "rolling-out", 60*time.Second)
 	waitState(t, ctx, w, "up-to-date", 2*time.Minute)
 	waitState(t, ctx, cw, "up-to-date", 2*time.Minute)
