@@ -167,7 +167,10 @@ func (u *Updater) resumeOne(ctx context.Context, w Workload, r Rollout) {
 	}
 	log.Warn().Str("phase", string(phase)).Msg("resuming a rollout the previous hoist process left unfinished")
 	res := u.resumeResult(ctx, w, r, log)
-	res.Reason = note + "; " + res.Reason
+	if res.Reason != "" {
+		note += "; " + res.Reason
+	}
+	res.Reason = note
 	u.end([]Rollout{r}, res, log)
 }
 

@@ -120,39 +120,6 @@ func TestClusterLateCrashOnOneWorker(t *testing.T) {
 	t.Logf("rolled back: %s (%s after the rollout started)", r.Reason, r.Ended.Sub(r.Started).Round(100*time.Millisecond))
 }
 
-// hoist runs as a service on a manager; while it watches a rollout to an image that
-// crashes late, its node is drained. Swarm stops it there and starts it on another
-// manager, whose local volume is empty: the new hoist finds the rollout from hoist's
-// marker in the service's spec, watches it again, sees the crash and rolls back, and
-// its records and quarantine say so.
-func TestClusterHoistServiceNodeDrained(t *testing.T) {
-	c := newCluster(t)
-	svc := "cl-drain-" + randHex(3)
-	repo := c.registry + "/cluster/" + svc
-	v1 := c.push(t, repo+":stable", testenv.App{Version: "1"})
-	c.workerService(t, svc, v1, nil)
-	hs := c.startHoistService(t, svc, "monitor: 2s", "watch: 45s")
-	first, h1 := hs.api(t, "", 2*time.Minute)
-	t.Logf("hoist runs on %s", first)
-
-	bad := c.push(t, repo+":stable", testenv.App{Version: "2", Mode: testenv.LateCrash, CrashAfter: 25 * time.Second})
-	key := "service/" + svc
-	rec := h1.waitPhase(t, key, bad, updater.PhaseWatching, 2*time.Minute)
-	drained := time.Now()
-	c.setAvailability(t, first, swarm.NodeAvailabilityDrain)
-	t.Cleanup(func() { c.setAvailability(t, first, swarm.NodeAvailabilityActive) })
-
-	second, h2 := hs.api(t, first, 2*time.Minute)
-	t.Logf("hoist moved from %s to %s in %s; the rollout was #%d, watching since %s", first, second,
-		time.Since(drained).Round(100*time.Millisecond), rec.ID, rec.PhaseAt.Format("15:04:05.000"))
-	end := h2.waitEnded(t, key, bad, 3*time.Minute)
-	t.Logf("the new hoist ended it %s after the drain: %s: %s", end.Ended.Sub(drained).Round(100*time.Millisecond), end.Outcome, end.Reason)
-	checkCrashRecords(t, h2, key, bad, rec.ID, false)
-	_, badDigest, _ := strings.Cut(bad, "@")
-	checkQuarantined(t, h2, key, badDigest)
-	c.waitSpread(t, svc, v1, time.Minute)
-}
-
 // The leading manager is restarted while a rollout is under way: its engine is killed,
 // and started again once the other managers have elected a new leader; hoist talks to
 // one of them. The rollout is neither lost nor made twice: it ends succeeded, with one
