@@ -224,7 +224,7 @@ restart() {
 }
 
 stop() {
-  for n in "${nodes[@]}"; do kill_node "$n" 20; done
+  for n in "${nodes[@]}"; do kill_node "$n" 4; done   # the cluster is thrown away: no long goodbyes
   if [ -f "$root/registry/pid" ]; then kill "$(cat "$root/registry/pid")" 2>/dev/null || true; rm -f "$root/registry/pid"; fi
   for n in "${nodes[@]}"; do ip netns del "hoist-$n" 2>/dev/null || true; done
   if command -v iptables >/dev/null; then
