@@ -204,7 +204,9 @@ kill_node() {
 down() {
   local n=${1:?usage: cluster.sh down nN}
   [ -d "$root/$n" ] || die "no node $n"
+  local t0=$SECONDS
   kill_node "$n" 8
+  say "$n down in $((SECONDS - t0))s"
 }
 
 up_() {

@@ -146,9 +146,16 @@ func TestClusterLeaderRestartMidRollout(t *testing.T) {
 	h.waitPhase(t, key, v2, updater.PhaseConverging, time.Minute)
 	down := time.Now()
 	c.run(t, "down", nodeName(leader))
+	back := false
+	t.Cleanup(func() {
+		if !back {
+			c.run(t, "up", nodeName(leader))
+		}
+	})
 	var now string
 	elected := waitFor(t, "another leader", time.Minute, func() bool { now = c.leader(t); return now != "" && now != leader })
 	c.run(t, "up", nodeName(leader))
+	back = true
 	t.Logf("leader %s down; %s leads %s later; %s back %s after it went down (hoist talks to %s)", leader, now,
 		elected.Sub(down).Round(100*time.Millisecond), leader, time.Since(down).Round(100*time.Millisecond), via)
 
