@@ -26,6 +26,9 @@ type Progress struct {
 // from the engine, while anyone follows the change feed.
 const progressEvery = time.Second
 
+// progressTimeout bounds one reading (an engine under load can take seconds).
+const progressTimeout = 10 * time.Second
+
 // followProgress reads the progress of rec's rollout every progressEvery while its
 // record stays in phase, and tells subscribers each time it changes. It costs nothing
 // while nobody is subscribed, and ends with the phase, the rollout, or Run.
@@ -51,10 +54,14 @@ func (u *Updater) followProgress(rec Rollout, phase Phase) {
 		if !u.changes.followed() {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), progressEvery)
+		ctx, cancel := context.WithTimeout(context.Background(), progressTimeout)
 		done, want, err := b.Progress(ctx, w, image)
 		cancel()
-		if p := (Progress{Done: done, Want: want}); err == nil && p != last {
+		if err != nil {
+			u.log.Debug().Err(err).Str("workload", rec.Workload).Msg("rollout progress not read")
+			continue
+		}
+		if p := (Progress{Done: done, Want: want}); p != last {
 			last = p
 			u.changes.publish(Change{Kind: ChangeProgress, Workload: rec.Workload, Progress: &p})
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -176,8 +177,20 @@ func (e *uiEnv) testLiveRollout(t *testing.T) {
 	clickCSS(t, ctx, "button#check-now")
 	waitState(t, ctx, w, "rolling-out", 60*time.Second)
 	// While Swarm replaces the task (monitor 2s), the feed tells how many run the target.
-	waitJS(t, ctx, fmt.Sprintf(`/rolling out \d+\/1 · converging/.test((document.querySelector(%q) || {}).textContent || "")`,
-		rowSel(w, "")+" td.state"), 15*time.Second)
+	stateText := fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, rowSel(w, "")+" td.state")
+	var texts []string
+	for end := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		s := jsEval[string](t, ctx, stateText)
+		if len(texts) == 0 || texts[len(texts)-1] != s {
+			texts = append(texts, s)
+		}
+		if regexp.MustCompile(`rolling out \d+/1 · converging`).MatchString(s) {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the row never showed how many tasks run the target; it showed %q", texts)
+		}
+	}
 	screenshot(t, ctx, "rolling-out")
 	waitState(t, ctx, w, "up-to-date", 2*time.Minute)
 
