@@ -53,6 +53,7 @@ var help = map[string]string{
 	"hoist_events_total":                "Tag-moved hints from webhooks, polls, schedules and approvals, by source and result.",
 	"hoist_webhook_rejected_total":      "Webhook deliveries refused, by source and reason.",
 	"hoist_rollouts_total":              "Ended rollouts, by workload kind and outcome.",
+	"hoist_rollouts_handed_over_total":  "Rollouts a stopping hoist left running for the next one, by workload kind.",
 	manualMetric:                        "Manual actions through the API, by action and result.",
 	"hoist_rollout_duration_seconds":    "How long ended rollouts took, by workload kind and outcome.",
 	"hoist_poll_cycle_duration_seconds": "How long poll cycles took.",

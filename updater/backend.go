@@ -107,6 +107,10 @@ const (
 	RefusedOutcome Outcome = "refused"
 	// Aborted: hoist stopped before the rollout started (shutdown, engine error).
 	Aborted Outcome = "aborted"
+	// HandedOver: hoist is stopping and the rollout had not ended within the grace
+	// period; it is left to the engine and the next hoist, which resumes it. No record
+	// ends with it: the record stays running in its phase.
+	HandedOver Outcome = "handed_over"
 	// AwaitingApprovalOutcome is what notifications call an update held for approval;
 	// no rollout record has it.
 	AwaitingApprovalOutcome Outcome = "awaiting_approval"
@@ -123,8 +127,9 @@ type Result struct {
 }
 
 // Backend runs rollouts for one kind of workload. Update must return only when the
-// workload is on the target and healthy, or back where it was: it never leaves a
-// workload half-way.
+// workload is on the target and healthy, or back where it was, or — when ctx ended
+// (hoist is stopping) and the rollout did not end within the backend's grace — with
+// HandedOver, in a state its Resumer takes over from.
 type Backend interface {
 	Kind() policy.Kind
 	// List returns every workload of this kind the engine has.

@@ -83,8 +83,12 @@ func (u *Updater) journal(recs []Rollout, log zerolog.Logger) Journal {
 }
 
 // end records how the rollout of recs ended, quarantines a digest that failed, and
-// hands each record on.
+// hands each record on. A rollout handed over to the next hoist has not ended.
 func (u *Updater) end(recs []Rollout, res Result, log zerolog.Logger) {
+	if res.Outcome == HandedOver {
+		u.handOver(recs, res, log)
+		return
+	}
 	end := time.Now()
 	kind := ""
 	if len(recs) > 0 {

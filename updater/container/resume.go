@@ -32,6 +32,9 @@ func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Ro
 	ectx, gate, cancel := b.budget(ctx, p)
 	defer cancel()
 	if err := b.answering(gate, log); err != nil {
+		if stopped(ctx, err) {
+			return handOver("waiting for the engine", nil, updater.Result{}, log)
+		}
 		return updater.Result{Outcome: updater.Aborted, Reason: "the engine did not answer: " + err.Error()}
 	}
 	name := w.Name
@@ -45,7 +48,7 @@ func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Ro
 	}
 	switch {
 	case hasOld && hasCur && cur.Config.Labels[LabelSwapOf] == old.ID:
-		return b.rewatch(ectx, gate, name, old, cur, p, j, log)
+		return b.rewatch(ectx, gate, ctx, name, old, cur, p, j, log)
 	case hasOld || hasNext:
 		if err := b.recoverOne(ectx, name, log); err != nil {
 			return updater.Result{Outcome: updater.Failed, Reason: "undoing the half-done swap: " + err.Error()}
@@ -65,8 +68,9 @@ func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Ro
 }
 
 // rewatch judges a replacement that holds the name again, and finishes the swap or
-// brings the old container back.
-func (b *Backend) rewatch(ctx, gate context.Context, name string, old, cur container.InspectResponse, p updater.Plan, j updater.Journal, log zerolog.Logger) updater.Result {
+// brings the old container back; it hands the swap over as it is when stop (hoist's
+// own context) ends first.
+func (b *Backend) rewatch(ctx, gate, stop context.Context, name string, old, cur container.InspectResponse, p updater.Plan, j updater.Journal, log zerolog.Logger) updater.Result {
 	if cur.State != nil && cur.State.Status == container.StateCreated {
 		// Never started (stop-first, cut before the start): nothing was judged.
 		if err := b.reverse(ctx, name, old.ID, cur.ID); err != nil {
@@ -79,6 +83,9 @@ func (b *Backend) rewatch(ctx, gate context.Context, name string, old, cur conta
 	restarts, err := b.waitHealthy(gate, cur.ID, p.HTTPProbe)
 	if err == nil {
 		err = b.watch(gate, map[string]int{cur.ID: restarts}, p.Watch, p.HTTPProbe)
+	}
+	if stopped(stop, err) {
+		return handOver("watching", nil, updater.Result{}, log)
 	}
 	if err != nil {
 		j.Enter(updater.PhaseRollingBack)

@@ -54,6 +54,9 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	log.Info().Dur("watch", p.Watch).Msg("all replaced; watching")
 	j.Enter(updater.PhaseWatching)
 	if err := b.watch(gate, restartsOf(done), p.Watch, p.HTTPProbe); err != nil {
+		if stopped(ctx, err) {
+			return handOver("watching", done, res, log)
+		}
 		return b.revertAll(ctx, done, done, err, res, j, log)
 	}
 	var errs []error
@@ -127,13 +130,17 @@ func (b *Backend) checkProbe(gate context.Context, swaps []*swap, p *updater.Pla
 
 // replaceAll replaces the containers batch by batch (parallelism, delay), monitoring
 // each batch. It returns the swaps made, or the result of reverting them when one
-// failed.
+// failed, or of handing them over when hoist stopped first.
 func (b *Backend) replaceAll(ctx, ectx, gate context.Context, swaps []*swap, p updater.Plan, res updater.Result, j updater.Journal, log zerolog.Logger) ([]*swap, *updater.Result) {
 	batch := max(p.Parallelism, 1)
 	var done []*swap
 	for i := 0; i < len(swaps); i += batch {
 		if i > 0 && p.Delay > 0 {
 			if err := sleep(gate, p.Delay); err != nil {
+				if stopped(ctx, err) {
+					r := handOver("between batches", done, res, log)
+					return nil, &r
+				}
 				r := b.revertAll(ctx, done, nil, fmt.Errorf("stopped between batches: %w", err), res, j, log)
 				return nil, &r
 			}
@@ -146,24 +153,31 @@ func (b *Backend) replaceAll(ctx, ectx, gate context.Context, swaps []*swap, p u
 		}
 		wg.Wait()
 		done = append(done, part...)
-		err := errors.Join(errs...)
+		err, cut := errors.Join(errs...), stopped(ctx, errs...)
 		// Every batch is monitored, the last one too: a container without a healthcheck
 		// passes the gate as soon as it runs, and with no watch configured a crash a
 		// second later would otherwise go unnoticed (Swarm monitors every task alike).
 		if err == nil && p.Monitor > 0 {
 			err = b.watch(gate, restartsOf(part), p.Monitor, p.HTTPProbe)
+			cut = stopped(ctx, err)
 		}
-		if err != nil {
-			r := b.revertAll(ctx, done, part, err, res, j, log)
+		if err == nil {
+			continue
+		}
+		if cut {
+			r := handOver("replacing", done, res, log)
 			return nil, &r
 		}
+		r := b.revertAll(ctx, done, part, err, res, j, log)
+		return nil, &r
 	}
 	return done, nil
 }
 
 // budget gives a rollout its contexts. Engine calls use ectx and run to completion
 // even when ctx is cancelled: a step is never cut half-way. Waiting for health uses
-// gate, which ends on shutdown or at the plan's timeout.
+// gate, which ends on shutdown (the rollout is then handed over) or at the plan's
+// timeout (the rollout failed).
 func (b *Backend) budget(ctx context.Context, p updater.Plan) (ectx, gate context.Context, cancel func()) {
 	timeout := p.Timeout
 	if timeout <= 0 {

@@ -25,8 +25,10 @@ type Backend struct {
 	call time.Duration
 	// defaultTimeout bounds a rollout whose plan sets no Timeout.
 	defaultTimeout time.Duration
-	// shutdownGrace is how long a rollout may still run once hoist is stopping;
-	// past it the service is rolled back.
+	// shutdownGrace is how long a rollout may still run once hoist is stopping; past
+	// it the rollout is handed over to the next hoist (Swarm carries on by itself).
+	// It stays under Docker's and Swarm's default stop timeout (10 s), so the hand-over
+	// is made before a SIGKILL.
 	shutdownGrace time.Duration
 	// rollbackTimeout bounds a rollback, which runs after the rollout's own deadline.
 	rollbackTimeout time.Duration
@@ -41,7 +43,7 @@ func New(c *client.Client) *Backend {
 		poll:            200 * time.Millisecond,
 		call:            30 * time.Second,
 		defaultTimeout:  10 * time.Minute,
-		shutdownGrace:   30 * time.Second,
+		shutdownGrace:   8 * time.Second,
 		rollbackTimeout: 3 * time.Minute,
 	}
 }

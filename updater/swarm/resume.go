@@ -30,7 +30,10 @@ func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Ro
 	r := b.newRollout(ctx, w, t, p, j, log)
 	r.old = rec.From
 	svc, err := b.inspectPatiently(r)
-	if err != nil {
+	switch {
+	case err != nil && r.handOver:
+		return updater.Result{Outcome: updater.HandedOver, Reason: "hoist is stopping and the engine did not answer: " + err.Error()}
+	case err != nil:
 		return updater.Result{Outcome: updater.Aborted, Reason: "the engine did not answer: " + err.Error()}
 	}
 	r.id = svc.ID

@@ -11,8 +11,13 @@ import (
 
 // rollBack returns the service to its old image after hoist judged the update failed,
 // and waits for its tasks to run it again. It runs on its own budget, past the
-// rollout's deadline and whether or not hoist is stopping.
+// rollout's deadline; once hoist has been stopping for the grace, the wait is left to
+// the next hoist (the rollback request, once sent, is Swarm's to carry out). A rollout
+// whose grace ended before it was judged is handed over as it is.
 func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
+	if r.handOver {
+		return updater.HandedOver, reason
+	}
 	r.log.Warn().Str("reason", reason).Str("back_to", r.old).Msg("rolling back")
 	r.journal.Enter(updater.PhaseRollingBack)
 	if r.old == "" {
@@ -48,7 +53,10 @@ func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
 	if err != nil {
 		return updater.Failed, reason + "; rollback: " + err.Error()
 	}
-	if err := r.b.awaitConverged(ctx, r.id, r.old, prev, deadline); err != nil {
+	if err := r.awaitBack(ctx, prev, deadline); err != nil {
+		if handedOver(err) {
+			return updater.HandedOver, reason + "; rolling back: " + err.Error()
+		}
 		r.log.Error().Err(err).Msg("rollback did not converge")
 		return updater.Failed, reason + "; rollback " + err.Error()
 	}
@@ -57,7 +65,8 @@ func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
 }
 
 // settle waits for Swarm's own rollback to leave the old image running everywhere.
-// why is Swarm's message from when it started the rollback.
+// why is Swarm's message from when it started the rollback. Like rollBack's, the wait
+// is handed over once hoist has been stopping for the grace.
 func (r *rollout) settle(st *swarm.UpdateStatus, why string) (updater.Outcome, string) {
 	r.journal.Enter(updater.PhaseRollingBack)
 	ctx, cancel := context.WithTimeout(r.work, r.b.rollbackTimeout)
@@ -77,7 +86,10 @@ func (r *rollout) settle(st *swarm.UpdateStatus, why string) (updater.Outcome, s
 			reason += ": " + describe(f)
 		}
 	}
-	if err := r.b.awaitConverged(ctx, r.id, r.old, nil, deadline); err != nil {
+	if err := r.awaitBack(ctx, nil, deadline); err != nil {
+		if handedOver(err) {
+			return updater.HandedOver, reason + "; Swarm rolling back: " + err.Error()
+		}
 		r.log.Error().Err(err).Msg("Swarm's rollback did not converge")
 		return updater.Failed, reason + "; rollback " + err.Error()
 	}

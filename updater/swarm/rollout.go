@@ -21,13 +21,18 @@ type rollout struct {
 	old      string // image before the update
 	target   string // image asked for
 
-	// parent is hoist's context: when it ends, the rollout gets shutdownGrace to finish.
+	// parent is hoist's context: when it ends, the rollout gets shutdownGrace to end;
+	// past it, the rollout is handed over to the next hoist.
 	parent context.Context
-	// work carries parent's values but never its cancellation: a rollout is not abandoned.
+	// work carries parent's values but never its cancellation: a request is never cut.
 	work     context.Context
 	start    time.Time
 	deadline time.Time
 	stopping bool
+	// graceEnd is when a stopping hoist stops following the rollout.
+	graceEnd time.Time
+	// handOver is set once the grace ended before the rollout did.
+	handOver bool
 	// progress is the last known state, for timeout reasons.
 	progress string
 	// probe runs the policy's HTTP probe during the watch, when it has one.
@@ -56,7 +61,14 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 		case updater.Succeeded:
 			moved = append(moved, w)
 			res = r
+			if ctx.Err() != nil && len(moved) < len(ws) {
+				// The others are the next hoist's to update (their records say so).
+				res.Outcome, res.Reason = updater.HandedOver, "hoist is stopping: the rest of the group is left to the next hoist"
+				return res
+			}
 			continue
+		case updater.HandedOver:
+			return r
 		}
 		for _, m := range moved {
 			log.Warn().Str("service", m.Name).Msg("rolling back with its group")
@@ -161,7 +173,7 @@ func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.T
 // result is the Result of an outcome, with the failed task's logs when it failed.
 func (r *rollout) result(o updater.Outcome, reason string) updater.Result {
 	res := updater.Result{Outcome: o, Reason: reason}
-	if o != updater.Succeeded {
+	if o != updater.Succeeded && o != updater.HandedOver {
 		res.Logs = r.failedLogs()
 	}
 	return res
@@ -205,6 +217,13 @@ func (r *rollout) follow(prev *swarm.UpdateStatus) (updater.Outcome, string) {
 			r.progress = "Swarm update " + string(st.State)
 		}
 		if !r.wait() {
+			if r.handOver {
+				phase := "updating"
+				if seen == swarm.UpdateStateRollbackStarted {
+					phase = "Swarm rolled back"
+				}
+				return updater.HandedOver, r.timeoutReason(phase)
+			}
 			if seen == swarm.UpdateStateRollbackStarted {
 				return r.settle(svc.UpdateStatus, why)
 			}
@@ -226,21 +245,20 @@ func fresh(st, prev *swarm.UpdateStatus) bool {
 }
 
 // wait sleeps one poll interval and reports whether the rollout may go on. Once hoist
-// is stopping, the rollout gets shutdownGrace more at most.
+// is stopping, the rollout gets shutdownGrace more at most; when that ends it first,
+// handOver is set.
 func (r *rollout) wait() bool {
 	select {
 	case <-r.parent.Done():
-		if !r.stopping {
-			r.stopping = true
-			if d := time.Now().Add(r.b.shutdownGrace); d.Before(r.deadline) {
-				r.deadline = d
-			}
-			r.log.Warn().Time("deadline", r.deadline).Msg("hoist is stopping: finishing the rollout or rolling back")
-		}
+		r.noteStop()
 		time.Sleep(r.b.poll)
 	case <-time.After(r.b.poll):
 	}
-	return time.Now().Before(r.deadline)
+	if time.Now().Before(r.deadline) {
+		return true
+	}
+	r.handOver = r.stopping && !r.graceEnd.After(r.deadline)
+	return false
 }
 
 func (r *rollout) timeoutReason(phase string) string {
@@ -251,6 +269,9 @@ func (r *rollout) timeoutReason(phase string) string {
 	s := fmt.Sprintf("%s while %s", why, phase)
 	if r.progress != "" {
 		s += " (" + r.progress + ")"
+	}
+	if r.handOver {
+		s += "; Swarm carries on and the next hoist resumes it"
 	}
 	return s
 }

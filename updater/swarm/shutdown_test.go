@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,8 +18,9 @@ import (
 	"github.com/hoist-dev/hoist/updater"
 )
 
-// When hoist stops mid-rollout the service is never left half-way: the rollout
-// finishes within the grace period, or is rolled back.
+// When hoist stops mid-rollout the service is never rolled back for it: the rollout
+// ends on its merits within the grace period, or is handed over to the next hoist
+// while Swarm carries on by itself.
 func TestUpdateSurvivesShutdown(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -26,7 +28,7 @@ func TestUpdateSurvivesShutdown(t *testing.T) {
 		want  updater.Outcome
 	}{
 		{"finishes within grace", 30 * time.Second, updater.Succeeded},
-		{"rolls back past grace", time.Second, updater.RolledBack},
+		{"hands over past grace", time.Second, updater.HandedOver},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -37,16 +39,33 @@ func TestUpdateSurvivesShutdown(t *testing.T) {
 
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(time.Second, cancel)
-			res := e.b.Update(ctx, []updater.Workload{w}, v2, fastPlan(), nil, e.log)
-			t.Logf("%+v", res)
+			var phases []updater.Phase
+			start := time.Now()
+			res := e.b.Update(ctx, []updater.Workload{w}, v2, fastPlan(), func(p updater.Phase) { phases = append(phases, p) }, e.log)
+			t.Logf("%+v after %s, phases %v", res, time.Since(start).Round(time.Millisecond), phases)
 			if res.Outcome != tc.want {
 				t.Fatalf("outcome %s (%s), want %s", res.Outcome, res.Reason, tc.want)
 			}
-			if tc.want == updater.Succeeded {
-				e.assertOn(w, v2.Image(), 1)
-			} else {
-				e.assertOn(w, v1.Image(), 1)
+			if slices.Contains(phases, updater.PhaseRollingBack) {
+				t.Errorf("phases %v: hoist stopping must not roll back", phases)
 			}
+			if tc.want == updater.HandedOver {
+				if took := time.Since(start); took > time.Second+tc.grace+5*time.Second {
+					t.Errorf("handed over after %s, grace %s", took, tc.grace)
+				}
+				// Swarm finishes the update by itself.
+				if err := e.b.awaitConverged(context.Background(), w.ID, v2.Image(), nil, time.Now().Add(time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				svc, err := e.b.inspect(context.Background(), w.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st := svc.UpdateStatus; st != nil && strings.HasPrefix(string(st.State), "rollback") {
+					t.Errorf("Swarm shows %s: the update was rolled back", st.State)
+				}
+			}
+			e.assertOn(w, v2.Image(), 1)
 		})
 	}
 }
