@@ -173,8 +173,10 @@ func TestPrune(t *testing.T) {
 	}
 }
 
-// Shutting down mid-rollout reverts the swap in hand instead of leaving it half-done.
-func TestUpdateCancelledReverts(t *testing.T) {
+// Shutting down mid-rollout (stop-first, host ports) leaves the swap in hand as it is,
+// neither finished nor reverted: the replacement holds the name, the old container
+// waits as <name>-hoist-old, and the next hoist's Resume finishes it.
+func TestUpdateCancelledHandsOver(t *testing.T) {
 	e := newEnv(t)
 	v1 := e.push("v1", testenv.App{Version: "v1"})
 	v2 := e.push("v2", testenv.App{Version: "v2"})
@@ -184,12 +186,17 @@ func TestUpdateCancelledReverts(t *testing.T) {
 	p := plan()
 	p.Watch = 20 * time.Second
 	r := e.b.Update(ctx, []updater.Workload{workload(old)}, v2, p, nil, e.log)
-	must(t, r, updater.RolledBack)
-	if !strings.Contains(r.Reason, "cancelled") {
-		t.Errorf("reason %q does not say it was cancelled", r.Reason)
+	must(t, r, updater.HandedOver)
+	names := e.names()
+	holder := names[e.prefix]
+	if len(names) != 2 || holder == old.ID || names[e.prefix+suffixOld] != old.ID || !running(e.inspect(holder)) {
+		t.Fatalf("after cancel: %v, want the replacement running under the name and %.12s as %s", names, old.ID, e.prefix+suffixOld)
 	}
-	if names := e.names(); len(names) != 1 || names[e.prefix] != old.ID || !running(e.inspect(old.ID)) {
-		t.Errorf("after cancel: %v, want only %s = %.12s running", names, e.prefix, old.ID)
+	p.Watch = 3 * time.Second
+	rec := updater.Rollout{Workload: "container/" + e.prefix, From: v1.Tag.String(), To: v2.Image(), Phase: updater.PhaseWatching}
+	must(t, e.b.Resume(e.ctx, updater.Workload{Kind: "container", Name: e.prefix}, rec, v2, p, nil, e.log), updater.Succeeded)
+	if names := e.names(); names[e.prefix] != holder || names[e.prefix+suffixPrev] != old.ID {
+		t.Errorf("after resume: %v", names)
 	}
 }
 
