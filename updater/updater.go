@@ -151,7 +151,7 @@ func (u *Updater) Enqueue(ev registry.PushEvent) bool {
 }
 
 // Run dispatches events until ctx ends, then waits for rollouts in flight (backends
-// finish or roll back under their own grace period).
+// let them end under their own grace period, then hand them over to the next hoist).
 func (u *Updater) Run(ctx context.Context) error {
 	// Rollouts a previous process left unfinished come first: each holds its
 	// workload's slot, so no event for that workload is served before it has ended.

@@ -39,7 +39,8 @@ func newServeCommand(getenv func(string) string) *cobra.Command {
 		Use:   "serve",
 		Short: "Run webhooks, API, poller and updater until SIGINT/SIGTERM",
 		Long: `Run the HTTP server (webhooks, API), the poller and the updater until SIGINT or
-SIGTERM. A rollout in flight at shutdown is finished or rolled back, never abandoned.
+SIGTERM. A rollout in flight at shutdown may end within a grace period; one that has
+not is handed over, its record left running for the next hoist serve to resume.
 The flags override the file.`,
 		Example: `  hoist serve --config /etc/hoist/hoist.yaml
   hoist serve --listen :8080 --data-dir /data --poll-interval 5m`,

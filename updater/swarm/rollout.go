@@ -132,7 +132,7 @@ func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.T
 	}
 	// From here on the request must not be cut by a shutdown: Swarm may have accepted
 	// an update whose answer never arrived, and would then roll it out unwatched.
-	// Once sent, the rollout finishes or rolls back under the shutdown grace period.
+	// Once sent, the rollout ends under the shutdown grace period, or is handed over.
 	before, sent, err := b.update(r.work, w.ID, t.RegistryAuth, func(s swarm.Service) (swarm.ServiceSpec, bool) {
 		if s.Spec.TaskTemplate.ContainerSpec == nil || specImage(s.Spec) == r.target {
 			return swarm.ServiceSpec{}, false
