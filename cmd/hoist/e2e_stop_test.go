@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 
@@ -145,4 +148,107 @@ func stillQuarantined(t *testing.T, dataDir, workload, digest string) bool {
 		t.Fatal(err)
 	}
 	return q
+}
+
+// A standalone container, stopped during the watch: the replacement keeps the name, the
+// original waits as NAME-hoist-old, and the next hoist finishes the swap.
+func TestE2EStopDuringContainerWatchGood(t *testing.T) {
+	runContainerStop(t, testenv.App{Version: "2-good", NoHealthcheck: true}, updater.Succeeded)
+}
+
+// As TestE2EStopDuringContainerWatchGood with an image that exits 20 s after start:
+// the next hoist brings the original container back and quarantines the digest.
+func TestE2EStopDuringContainerWatchLateCrash(t *testing.T) {
+	runContainerStop(t, testenv.App{Version: "2-latecrash", Mode: testenv.LateCrash, CrashAfter: 20 * time.Second, NoHealthcheck: true}, updater.RolledBack)
+}
+
+func runContainerStop(t *testing.T, app testenv.App, want updater.Outcome) {
+	dc := testenv.Docker(t)
+	reg := testenv.NewRegistry(t)
+	ctx := context.Background()
+	name := "e2e-stop-ct-" + randHex(3)
+	key := "container/" + name
+	repo := reg.Host + "/" + name
+	testenv.PushApp(t, repo+":stable", testenv.App{Version: "1", NoHealthcheck: true})
+	pull, err := dc.ImagePull(ctx, repo+":stable", client.ImagePullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, pull)
+	pull.Close()
+	ours := make(client.Filters).Add("label", "e2e.stop="+name)
+	cr, err := dc.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name,
+		Config: &container.Config{Image: repo + ":stable", Labels: map[string]string{"e2e.stop": name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cl, _ := dc.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: ours})
+		for _, c := range cl.Items {
+			dc.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		}
+	})
+	if _, err := dc.ContainerStart(ctx, cr.ID, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	idOf := func(ref string) string {
+		r, err := dc.ContainerInspect(ctx, ref, client.ContainerInspectOptions{})
+		if err != nil {
+			return ""
+		}
+		return r.Container.ID
+	}
+
+	cfg := crashConfig(fmt.Sprintf("containers: [%q]", name))
+	dir := t.TempDir()
+	h := startHoistProcess(t, dir, cfg)
+	d := testenv.PushApp(t, repo+":stable", app)
+	img2 := repo + ":stable@" + d.String()
+
+	rec := h.waitPhase(t, key, img2, updater.PhaseWatching, 90*time.Second)
+	into := time.Since(rec.PhaseAt)
+	took := h.term(t)
+	t.Logf("SIGTERM %s after the record entered watching; hoist exited %s later", into.Round(time.Millisecond), took.Round(time.Millisecond))
+	if took > stopTimeout {
+		t.Errorf("hoist took %s to exit after SIGTERM, past the default stop timeout %s", took, stopTimeout)
+	}
+	if !strings.Contains(h.logs(), "rollout left to the next hoist (phase watching)") {
+		t.Errorf("the stopped hoist did not log the hand-over")
+	}
+	left := storedRecord(t, h.DataDir, rec.ID)
+	if left.Outcome != updater.Running || left.Phase != updater.PhaseWatching {
+		t.Fatalf("record after the stop: %s in phase %s (%s), want running in phase watching", left.Outcome, left.Phase, left.Reason)
+	}
+	repl := idOf(name)
+	if repl == "" || repl == cr.ID || idOf(name+"-hoist-old") != cr.ID {
+		t.Fatalf("after the stop %s is %.12s and %s-hoist-old %.12s; want the replacement and the original %.12s", name, repl, name, idOf(name+"-hoist-old"), cr.ID)
+	}
+	if stillQuarantined(t, h.DataDir, key, d.String()) {
+		t.Fatal("the stopped hoist quarantined the digest")
+	}
+
+	started := time.Now()
+	h2 := startHoistProcess(t, dir, cfg)
+	end := h2.waitEnded(t, key, img2, 2*time.Minute)
+	t.Logf("the next hoist ended record #%d %s after its start: %s (%s), restarts %d",
+		end.ID, time.Since(started).Round(100*time.Millisecond), end.Outcome, end.Reason, end.Restarts)
+	if end.ID != rec.ID || end.Outcome != want || end.Restarts != 1 || !strings.HasPrefix(end.Reason, updater.RestartNote+" (it was watching)") {
+		t.Errorf("record #%d: %s (%s), restarts %d; want #%d %s, resumed", end.ID, end.Outcome, end.Reason, end.Restarts, rec.ID, want)
+	}
+	if rs := h2.rolloutsTo(t, key, img2); len(rs) != 1 {
+		t.Errorf("%d records to v2, want exactly 1", len(rs))
+	}
+	if want == updater.RolledBack {
+		checkQuarantined(t, h2, key, d.String())
+		if got := idOf(name); got != cr.ID {
+			t.Errorf("%s is %.12s, want the original %.12s back", name, got, cr.ID)
+		}
+		return
+	}
+	if it, ok := h2.workload(t, key); !ok || it.Action == updater.Quarantined || len(it.Quarantined) > 0 {
+		t.Errorf("%s: action %q, quarantined %+v; want the good digest kept", key, it.Action, it.Quarantined)
+	}
+	if got := idOf(name); got != repl {
+		t.Errorf("%s is %.12s, want the replacement %.12s", name, got, repl)
+	}
 }
