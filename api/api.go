@@ -176,15 +176,19 @@ func (s *Server) manual(c echo.Context, action string, do func(context.Context, 
 	ctx, cancel := context.WithTimeout(s.base, 10*time.Minute)
 	defer cancel()
 	if err := do(ctx, key); err != nil {
-		return s.counted(action, manualProblem(err))
+		return s.counted(action, ActionProblem(err))
 	}
 	s.metrics.Inc(manualMetric, "action", action, "result", resultDone)
 	return c.JSON(http.StatusOK, map[string]string{"workload": key, "status": "done"})
 }
 
-// manualProblem says why a manual action did not happen, or failed.
-func manualProblem(err error) *Problem {
+// ActionProblem says why a manual action (rollback, finish, approve, retry) did not
+// happen, or failed; the dashboard answers with it too.
+func ActionProblem(err error) *Problem {
+	var p *Problem
 	switch {
+	case errors.As(err, &p):
+		return p
 	case errors.Is(err, updater.ErrNoWorkload):
 		return problem(http.StatusNotFound, "no-such-workload", err.Error())
 	case errors.Is(err, updater.ErrBusy):
@@ -193,6 +197,10 @@ func manualProblem(err error) *Problem {
 		return problem(http.StatusConflict, "nothing-kept", err.Error())
 	case errors.Is(err, updater.ErrFinishService):
 		return problem(http.StatusBadRequest, "finish-service", err.Error())
+	case errors.Is(err, updater.ErrNothingToApprove):
+		return problem(http.StatusConflict, "nothing-to-approve", err.Error())
+	case errors.Is(err, updater.ErrNotQuarantined):
+		return problem(http.StatusNotFound, "not-quarantined", err.Error())
 	}
 	return problem(http.StatusBadGateway, "action-failed", err.Error())
 }

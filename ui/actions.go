@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -60,7 +59,7 @@ func (s *Server) action(c echo.Context) error {
 	msg, err := do(body)
 	if err != nil {
 		s.log.Info().Str("action", name).Str("workload", body.Workload).Err(err).Msg("dashboard action refused or failed")
-		p := actionProblem(err)
+		p := api.ActionProblem(err)
 		s.counted(name, p.Status)
 		return p
 	}
@@ -158,24 +157,4 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return strconv.Itoa(n) + " " + what + "s"
-}
-
-// actionProblem says why an action did not happen, or failed, as the API does.
-func actionProblem(err error) *api.Problem {
-	var p *api.Problem
-	switch {
-	case errors.As(err, &p):
-		return p
-	case errors.Is(err, updater.ErrNoWorkload):
-		return problem(http.StatusNotFound, "no-such-workload", err.Error())
-	case errors.Is(err, updater.ErrBusy):
-		return problem(http.StatusConflict, "busy", err.Error())
-	case errors.Is(err, updater.ErrNothingKept):
-		return problem(http.StatusConflict, "nothing-kept", err.Error())
-	case errors.Is(err, updater.ErrNothingToApprove):
-		return problem(http.StatusConflict, "nothing-to-approve", err.Error())
-	case errors.Is(err, updater.ErrNotQuarantined):
-		return problem(http.StatusNotFound, "not-quarantined", err.Error())
-	}
-	return problem(http.StatusBadGateway, "action-failed", err.Error())
 }
