@@ -82,18 +82,18 @@ func appBinary(t testing.TB) []byte {
 	return binary
 }
 
-// Image builds the test program's image without pushing it.
-func Image(t testing.TB, a App) v1.Image {
+// binaryBase is an image of one binary at /file, with empty /data and /tmp (dirMode),
+// and a copy of its config file for the caller to fill in and set.
+func binaryBase(t testing.TB, file string, bin []byte, dirMode int64) (v1.Image, *v1.ConfigFile) {
 	t.Helper()
-	bin := appBinary(t)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, d := range []string{"data/", "tmp/"} {
-		if err := tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o777, ModTime: time.Unix(0, 0)}); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: dirMode, ModTime: time.Unix(0, 0)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := tw.WriteHeader(&tar.Header{Name: "app", Mode: 0o755, Size: int64(len(bin)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Name: file, Mode: 0o755, Size: int64(len(bin)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
 		t.Fatal(err)
 	}
 	tw.Write(bin)
@@ -111,7 +111,13 @@ func Image(t testing.TB, a App) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf = cf.DeepCopy()
+	return img, cf.DeepCopy()
+}
+
+// Image builds the test program's image without pushing it.
+func Image(t testing.TB, a App) v1.Image {
+	t.Helper()
+	img, cf := binaryBase(t, "app", appBinary(t), 0o777)
 	plat := a.Platform
 	if plat == nil {
 		plat = &v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
@@ -139,7 +145,7 @@ func Image(t testing.TB, a App) v1.Image {
 			Interval: time.Second, Timeout: 3 * time.Second, Retries: 3,
 		}
 	}
-	img, err = mutate.ConfigFile(img, cf)
+	img, err := mutate.ConfigFile(img, cf)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,21 +1,16 @@
 package testenv
 
 import (
-	"archive/tar"
-	"bytes"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // PushPrivate pushes img as ref to a plain-HTTP registry that requires credentials
@@ -45,33 +40,7 @@ func BinaryImage(t testing.TB, path string, entrypoint []string) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, d := range []string{"data/", "tmp/"} {
-		if err := tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o1777, ModTime: time.Unix(0, 0)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	hdr := &tar.Header{Name: filepath.Base(path), Mode: 0o755, Size: int64(len(bin)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}
-	if err := tw.WriteHeader(hdr); err != nil {
-		t.Fatal(err)
-	}
-	tw.Write(bin)
-	tw.Close()
-	layerBytes := buf.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (ioReadCloser, error) { return nopCloser{bytes.NewReader(layerBytes)}, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
+	img, cf := binaryBase(t, filepath.Base(path), bin, 0o1777)
 	cf.OS, cf.Architecture = "linux", runtime.GOARCH
 	cf.Config.Entrypoint = entrypoint
 	cf.Config.Env = []string{"PATH=/"}
