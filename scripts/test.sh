@@ -43,7 +43,8 @@ go vet ./...
 
 echo "== go test"
 # Tests that need Docker or a registry fail instead of skipping when CI=true.
-CI=${CI:-true} go test -count=1 -timeout 30m -p 2 ./...
+# The end-to-end tests mostly wait on the engine, so four run at once in a package.
+CI=${CI:-true} go test -count=1 -timeout 30m -p 2 -parallel 4 ./...
 
 echo "== engine restart mid-rollout (restarts the engine, so it runs alone)"
 if [ "$started" = yes ]; then

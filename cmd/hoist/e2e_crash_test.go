@@ -61,6 +61,7 @@ type swarmCrash struct {
 // A crash-at-start image: hoist is killed while Swarm converges, and Swarm rolls back
 // by itself meanwhile. The restarted hoist finds the rollout and ends it rolled_back.
 func TestE2ECrashDuringSwarmUpdate(t *testing.T) {
+	t.Parallel()
 	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.Crash}, killIn: updater.PhaseConverging})
 }
 
@@ -68,6 +69,7 @@ func TestE2ECrashDuringSwarmUpdate(t *testing.T) {
 // update completed and never rolls it back. hoist is killed while it watches; only the
 // restarted hoist can roll back.
 func TestE2ECrashDuringSwarmWatch(t *testing.T) {
+	t.Parallel()
 	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second}, killIn: updater.PhaseWatching})
 }
 
@@ -75,12 +77,14 @@ func TestE2ECrashDuringSwarmWatch(t *testing.T) {
 // marker in the spec, Swarm's update status, the task history) is all the restarted
 // hoist has to go on.
 func TestE2ECrashDuringSwarmUpdateLostStore(t *testing.T) {
+	t.Parallel()
 	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.Crash}, killIn: updater.PhaseConverging, loseStore: true})
 }
 
 // As TestE2ECrashDuringSwarmWatch, with the store lost: the hoist.rollout label in the
 // service's spec is all the restarted hoist has to go on.
 func TestE2ECrashDuringSwarmWatchLostStore(t *testing.T) {
+	t.Parallel()
 	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second}, killIn: updater.PhaseWatching, loseStore: true})
 }
 
@@ -88,6 +92,7 @@ func TestE2ECrashDuringSwarmWatchLostStore(t *testing.T) {
 // own rollback has completed: the spec is back on v1, PreviousSpec is empty, and only
 // the failed tasks in Swarm's task history show the bad digest was ever deployed.
 func TestE2ECrashAfterSwarmRollbackLostStore(t *testing.T) {
+	t.Parallel()
 	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.Crash}, killIn: updater.PhaseConverging, loseStore: true, swarmFirst: true})
 }
 
@@ -95,11 +100,13 @@ func TestE2ECrashAfterSwarmRollbackLostStore(t *testing.T) {
 // bad image crashed (as when the process manager waits before a restart): a failure
 // that happened while no hoist watched still counts.
 func TestE2ECrashDuringSwarmWatchLateRestart(t *testing.T) {
+	t.Parallel()
 	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second}, killIn: updater.PhaseWatching, afterCrash: true})
 }
 
 // As TestE2ECrashDuringSwarmWatchLateRestart, with the store lost as well.
 func TestE2ECrashDuringSwarmWatchLostStoreLateRestart(t *testing.T) {
+	t.Parallel()
 	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second}, killIn: updater.PhaseWatching, afterCrash: true, loseStore: true})
 }
 
@@ -211,6 +218,7 @@ func runSwarmCrash(t *testing.T, c swarmCrash) {
 // 12 s after start: hoist is killed while it watches the new container; the restarted
 // hoist brings the original container back under its name and removes the new one.
 func TestE2ECrashDuringContainerWatch(t *testing.T) {
+	t.Parallel()
 	dc := testenv.Docker(t)
 	reg := testenv.NewRegistry(t)
 	ctx := context.Background()
@@ -318,6 +326,7 @@ func TestE2ECrashDuringContainerWatch(t *testing.T) {
 // rollout out, once: the bad image (crash at start) is deployed, Swarm rolls it back,
 // and the record ends rolled_back.
 func TestE2ECrashBeforeEngineCall(t *testing.T) {
+	t.Parallel()
 	a := newSwarmApp(t, "e2e-crash-", "", "stable", crashReplicas)
 	dc, svc, img1 := a.dc, a.svc, a.img1
 	key := "service/" + svc

@@ -27,12 +27,14 @@ const stopTimeout = 10 * time.Second
 
 // A good image: the next hoist watches it to succeeded; one record, no quarantine.
 func TestE2EStopDuringSwarmWatchGood(t *testing.T) {
+	t.Parallel()
 	runSwarmStop(t, testenv.App{Version: "2-good"}, updater.Succeeded)
 }
 
 // An image that crashes 25 s after start, after the stopped hoist has gone: the next
 // hoist sees it crash, rolls back and quarantines the digest.
 func TestE2EStopDuringSwarmWatchLateCrash(t *testing.T) {
+	t.Parallel()
 	runSwarmStop(t, testenv.App{Version: "2-latecrash", Mode: testenv.LateCrash, CrashAfter: 25 * time.Second}, updater.RolledBack)
 }
 
@@ -153,12 +155,14 @@ func stillQuarantined(t *testing.T, dataDir, workload, digest string) bool {
 // A standalone container, stopped during the watch: the replacement keeps the name, the
 // original waits as NAME-hoist-old, and the next hoist finishes the swap.
 func TestE2EStopDuringContainerWatchGood(t *testing.T) {
+	t.Parallel()
 	runContainerStop(t, testenv.App{Version: "2-good", NoHealthcheck: true}, updater.Succeeded)
 }
 
 // As TestE2EStopDuringContainerWatchGood with an image that exits 20 s after start:
 // the next hoist brings the original container back and quarantines the digest.
 func TestE2EStopDuringContainerWatchLateCrash(t *testing.T) {
+	t.Parallel()
 	runContainerStop(t, testenv.App{Version: "2-latecrash", Mode: testenv.LateCrash, CrashAfter: 20 * time.Second, NoHealthcheck: true}, updater.RolledBack)
 }
 
