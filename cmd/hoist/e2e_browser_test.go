@@ -191,6 +191,14 @@ func (e *uiEnv) testLiveRollout(t *testing.T) {
 			t.Fatalf("the row never showed how many tasks run the target; it showed %q", texts)
 		}
 	}
+	// Meanwhile the row shows where the rollout moves from and to (one read of the row).
+	row := jsEval[[]string](t, ctx, fmt.Sprintf(`(function(){ const r = document.querySelector(%q);
+	  const d = c => (r.querySelector("td." + c) || {dataset: {}}).dataset.digest || "";
+	  return [r.dataset.state, d("current"), d("target")] })()`, rowSel(w, "")))
+	t.Logf("while rolling out the row showed %q", row)
+	if row[0] == "rolling-out" && (row[1] != digestOf(e.live.img1) || row[2] != digestOf(e.live2)) {
+		t.Errorf("rolling out: current %q, target %q; want %s → %s", row[1], row[2], digestOf(e.live.img1), digestOf(e.live2))
+	}
 	screenshot(t, ctx, "rolling-out")
 	waitState(t, ctx, w, "up-to-date", 2*time.Minute)
 

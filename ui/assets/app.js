@@ -44,6 +44,7 @@
     var i = d.indexOf(':');
     return d.slice(i + 1, i + 13);
   }
+  function digestPart(image) { var i = String(image || '').indexOf('@'); return i < 0 ? '' : image.slice(i + 1); }
   function words(s) { return String(s || '').replace(/_/g, ' '); }
   // phaseText is a running rollout's state: its phase, and how many tasks run the
   // image it moves to (or goes back to) when the feed told (pr, for that phase).
@@ -176,9 +177,19 @@
     tr.appendChild(el('td', { className: 'name', 'data-label': 'Workload' }, r.key));
     tr.appendChild(el('td', { className: 'policy', 'data-label': 'Policy' }, r.policy || '—'));
     tr.appendChild(el('td', { className: 'image', 'data-label': 'Image', title: r.image }, r.image.split('@')[0]));
-    tr.appendChild(digestCell('current', 'Current', r.current));
-    var tgt = r.target_digest && r.target_digest !== r.current ? r.target_digest : '';
-    tr.appendChild(digestCell('target', 'Target', tgt, tgt ? r.target.split('@')[0].split('/').pop() + ' @ ' + shortDigest(tgt) : '—'));
+    var cur = r.current, tgtImage = r.target, tgt = r.target_digest;
+    var l = latest[r.key];
+    if (st[0] === 'rolling-out' && l) {
+      // The spec already names where the rollout goes: show what it moves from and to
+      // (back to, while it rolls back) rather than the spec's digest twice.
+      var back = l.phase === 'rolling_back';
+      tgtImage = back ? l.from : l.to;
+      tgt = digestPart(tgtImage);
+      cur = digestPart(back ? l.to : l.from) || cur;
+    }
+    tr.appendChild(digestCell('current', 'Current', cur));
+    tgt = tgt && tgt !== cur ? tgt : '';
+    tr.appendChild(digestCell('target', 'Target', tgt, tgt ? tgtImage.split('@')[0].split('/').pop() + ' @ ' + shortDigest(tgt) : '—'));
     var state = el('td', { className: 'state', 'data-label': 'State' }, el('span', { className: 'badge' }, st[1]));
     if (r.reason && st[0] !== 'up-to-date' && st[0] !== 'rolling-out') state.appendChild(el('small', { text: r.reason }));
     tr.appendChild(state);
