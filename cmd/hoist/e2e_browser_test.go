@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/updater"
@@ -239,6 +240,7 @@ func (e *uiEnv) testApprove(t *testing.T) {
 		t.Errorf("the row's target is %q, want %s", got, d)
 	}
 	recordStates(t, ctx, w)
+	e.approveByKeyboardCancelled(t, ctx, btn)
 	clickOpen(t, ctx, btn)
 	if msg := elemText(t, ctx, "#confirm-text"); !strings.Contains(msg, d) {
 		t.Fatalf("the confirmation says %q; want the full digest %s", msg, d)
@@ -255,6 +257,30 @@ func (e *uiEnv) testApprove(t *testing.T) {
 		t.Errorf("rollout %s to %s by %q (%s); want succeeded to %s by approve", r.Outcome, r.To, r.Trigger, r.Reason, e.appr2)
 	}
 	t.Logf("the row showed %v", seenStates(t, ctx, w))
+}
+
+// approveByKeyboardCancelled reaches the approve button with Tab from the top of the
+// page, opens its dialog with Enter (focus on Cancel, so Enter does not approve by
+// accident), and closes it with Escape: focus is back on the button and nothing was
+// approved.
+func (e *uiEnv) approveByKeyboardCancelled(t *testing.T, ctx context.Context, btn string) {
+	t.Helper()
+	jsEval[chromedp.Void](t, ctx, `document.activeElement && document.activeElement.blur()`)
+	tabs := 0
+	for ; !jsEval[bool](t, ctx, fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, btn)); tabs++ {
+		if tabs == 40 {
+			t.Fatalf("40 Tab presses did not reach the approve button; focus on %s", jsEval[string](t, ctx, `document.activeElement.outerHTML.slice(0, 120)`))
+		}
+		within(t, ctx, 5*time.Second, "press Tab", chromedp.KeyEvent(kb.Tab))
+	}
+	within(t, ctx, 5*time.Second, "press Enter", chromedp.KeyEvent(kb.Enter))
+	waitJS(t, ctx, `document.getElementById("confirm").open && document.activeElement.id === "confirm-no"`, 5*time.Second)
+	within(t, ctx, 5*time.Second, "press Escape", chromedp.KeyEvent(kb.Escape))
+	waitJS(t, ctx, fmt.Sprintf(`!document.getElementById("confirm").open && document.activeElement === document.querySelector(%q)`, btn), 5*time.Second)
+	if st := jsEval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).dataset.state`, rowSel(e.key(e.appr), ""))); st != "awaiting-approval" {
+		t.Fatalf("after Escape the row is %s, want awaiting-approval", st)
+	}
+	t.Logf("the approve button was reached with %d Tab presses; Enter opened the dialog on Cancel, Escape closed it", tabs)
 }
 
 // The service that "check now" moved to v2 is rolled back by clicking, and returns to
