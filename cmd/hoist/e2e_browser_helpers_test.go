@@ -400,12 +400,15 @@ func submitLogin(t *testing.T, ctx context.Context, token string) int64 {
 
 // filterRows types the run's prefix into the name filter and waits until only the
 // run's three rows show.
-func (e *uiEnv) filterRows(t *testing.T, ctx context.Context) {
+func (e *uiEnv) filterRows(t *testing.T, ctx context.Context) { e.filterRowsTo(t, ctx, 3) }
+
+// filterRowsTo is filterRows where n of the run's rows pass the other filters.
+func (e *uiEnv) filterRowsTo(t *testing.T, ctx context.Context, n int) {
 	t.Helper()
 	within(t, ctx, 10*time.Second, "filter by name", chromedp.SendKeys(chromedp.ID("filter-name"), e.run))
 	waitJS(t, ctx, fmt.Sprintf(`(function(){ const rs = Array.from(document.querySelectorAll("tr[data-workload]"));
 	  const shown = rs.filter(r => !r.hidden && r.getClientRects().length > 0);
-	  return shown.length === 3 && shown.every(r => r.dataset.workload.startsWith("service/" + %q)) })()`, e.run), 10*time.Second)
+	  return shown.length === %d && shown.every(r => r.dataset.workload.startsWith("service/" + %q)) })()`, n, e.run), 10*time.Second)
 	jsEval[chromedp.Void](t, ctx, `document.activeElement && document.activeElement.blur()`)
 }
 

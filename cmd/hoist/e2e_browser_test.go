@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,8 +34,8 @@ type uiEnv struct {
 	base string // the dashboard's URL, ending in "/"
 	run  string // the services' common prefix: the engine may hold other tests' services
 
-	live, appr, back    *swarmApp
-	live2, appr2, back2 string // the images pushed after the services started
+	live, appr, back, none *swarmApp
+	live2, appr2, back2    string // the images pushed after the services started
 
 	main    context.Context // the tab that stays on the workloads page
 	mainNet *netLog
@@ -69,6 +70,7 @@ func TestE2EBrowser(t *testing.T) {
 	e.live = newSwarmApp(t, e.run+"live-", "", "stable", 1)
 	e.appr = newSwarmApp(t, e.run+"appr-", "", "stable", 1)
 	e.back = newSwarmApp(t, e.run+"back-", "", "stable", 1)
+	e.none = newSwarmApp(t, e.run+"none-", "", "stable", 1) // no policy takes it
 	e.h = startHoist(t, uiPolicies(e.live.svc, e.back.svc, e.appr.svc), nil)
 	e.base = e.h.URL + uiBasePath
 	e.live2 = e.live.push(t, testenv.App{Version: "2"})
@@ -467,10 +469,19 @@ func (e *uiEnv) testFilters(t *testing.T) {
 	if got := shown(); len(got) != 0 {
 		t.Errorf("state awaiting-approval shows %v after the approval, want none", got)
 	}
-	pick("select#filter-state", "")
-	if got := shown(); len(got) != 3 {
-		t.Errorf("no state or policy filter shows %v, want the run's 3 rows", got)
+	pick("select#filter-state", "governed")
+	if got := shown(); len(got) != 3 || slices.Contains(got, e.key(e.none)) {
+		t.Errorf("the governed workloads are %v, want the run's 3 rows with a policy", got)
 	}
+	pick("select#filter-state", "")
+	if got := shown(); len(got) != 4 || !slices.Contains(got, e.key(e.none)) {
+		t.Errorf("any state shows %v, want the run's 4 rows, %s included", got, e.key(e.none))
+	}
+	pick("select#filter-state", "no-policy")
+	if got := shown(); len(got) != 1 || got[0] != e.key(e.none) {
+		t.Errorf("state no-policy shows %v, want only %s", got, e.key(e.none))
+	}
+	pick("select#filter-state", "governed")
 }
 
 // Logging out ends the session: the page goes to the login form and the old cookie no
@@ -513,7 +524,10 @@ func (e *uiEnv) testAnonymousRead(t *testing.T) {
 	ctx, _ := e.b.tab(t, chromedp.WithNewBrowserContext())
 	within(t, ctx, 20*time.Second, "open the dashboard without a login", chromedp.Navigate(h.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS("table#workloads")))
-	e.filterRows(t, ctx)
+	// This hoist governs none of the run's services: they show under "no policy".
+	jsEval[chromedp.Void](t, ctx, `(function(){ const s = document.querySelector("select#filter-state"); s.value = "no-policy";
+	  s.dispatchEvent(new Event("change", {bubbles: true})) })()`)
+	e.filterRowsTo(t, ctx, 4)
 	if n := jsEval[int](t, ctx, `document.querySelectorAll("button[data-action], button#check-now, button#logout").length`); n != 0 {
 		t.Errorf("an anonymous view shows %d action buttons, want none", n)
 	}

@@ -44,12 +44,19 @@
     var i = d.indexOf(':');
     return d.slice(i + 1, i + 13);
   }
+  // newer reports whether record a is newer than b: a later rollout, or the same one
+  // further on (its phase written later).
+  function newer(a, b) {
+    if (!a || !b) return !!a;
+    if (a.id !== b.id) return a.id > b.id;
+    return Date.parse(a.phase_at || 0) > Date.parse(b.phase_at || 0);
+  }
   function digestPart(image) { var i = String(image || '').indexOf('@'); return i < 0 ? '' : image.slice(i + 1); }
   function words(s) { return String(s || '').replace(/_/g, ' '); }
   // phaseText is a running rollout's state: its phase, and how many tasks run the
-  // image it moves to (or goes back to) when the feed told (pr, for that phase).
+  // image it moves to (or goes back to) when the feed told (pr, in this phase).
   function phaseText(p, pr) {
-    var n = pr && pr.phase === p && pr.want > 0 ? ' ' + pr.done + '/' + pr.want : '';
+    var n = pr && pr.want > 0 ? ' ' + pr.done + '/' + pr.want : '';
     return 'rolling out' + n + (p ? ' · ' + words(p) : '');
   }
 
@@ -250,7 +257,7 @@
     document.querySelectorAll('#workloads tbody tr[data-workload]').forEach(function (tr) {
       all++;
       var ok = (!name || tr.dataset.workload.toLowerCase().indexOf(name) >= 0) &&
-        (!state || tr.dataset.state === state) && (!policy || tr.dataset.policy === policy);
+        (!state || (state === 'governed' ? tr.dataset.state !== 'no-policy' : tr.dataset.state === state)) && (!policy || tr.dataset.policy === policy);
       tr.hidden = !ok;
       if (ok) shown++;
     });
@@ -266,9 +273,12 @@
     loading = true;
     loadedAt = Date.now();
     getJSON(root + 'state').then(function (s) {
+      var seen = latest;
       rows = {}; latest = {}; order = [];
       s.workloads.forEach(function (r) { rows[r.key] = r; order.push(r.key); });
-      s.rollouts.forEach(function (r) { latest[r.workload] = r; });
+      // The state may be a little older than what the feed told meanwhile: keep the
+      // newer record.
+      s.rollouts.forEach(function (r) { latest[r.workload] = newer(seen[r.workload], r) ? seen[r.workload] : r; });
       canAct = canAct && s.can_act;
       renderAll();
     }).catch(function (e) { flash('Could not read the state: ' + e.message, true); })
@@ -278,14 +288,16 @@
 
   function onWorkloadChange(c) {
     if (c.kind === 'progress' && c.progress) {
-      var l = latest[c.workload];
-      progress[c.workload] = { done: c.progress.done, want: c.progress.want, phase: l && l.phase };
+      progress[c.workload] = { done: c.progress.done, want: c.progress.want };
       replaceRow(c.workload);
       return;
     }
     if (c.kind === 'rollout' && c.rollout) {
       var r = c.rollout, prev = latest[r.workload];
-      if (!prev || prev.id <= r.id) latest[r.workload] = r;
+      if (!newer(prev, r)) {
+        if (!prev || prev.id !== r.id || prev.phase !== r.phase) delete progress[r.workload]; // counted for another phase
+        latest[r.workload] = r;
+      }
       replaceRow(r.workload);
       if (r.outcome !== 'running') refreshSoon(300);
       return;

@@ -76,8 +76,10 @@ func TestResumeCompletedThenCrash(t *testing.T) {
 	if res.Outcome != updater.RolledBack || !strings.Contains(res.Reason, "after the update completed") {
 		t.Fatalf("outcome %s (%s), want rolled_back for the late crash", res.Outcome, res.Reason)
 	}
-	if len(ph.got) < 2 || ph.got[len(ph.got)-1] != updater.PhaseRollingBack {
-		t.Errorf("phases %v: want watching, then rolling_back", ph.got)
+	// Watching is entered once the tasks run the target; a task that crashed before the
+	// resume read them (a loaded machine) is found first, and the watch never starts.
+	if n := len(ph.got); n == 0 || ph.got[n-1] != updater.PhaseRollingBack || n > 1 && ph.got[0] != updater.PhaseWatching {
+		t.Errorf("phases %v: want rolling_back, after watching if the crash came during the watch", ph.got)
 	}
 	e.assertOn(w, v1.Image(), 2)
 }
