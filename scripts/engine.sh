@@ -5,6 +5,9 @@
 #   eval "$(scripts/engine.sh start)"   # exports DOCKER_HOST
 #   scripts/engine.sh stop
 #   scripts/engine.sh restart           # stop and start it again, Swarm state kept
+#
+# With HOIST_ENGINE_PRIVATE=1 only the private engine counts: an engine the caller
+# already has is not used (CI tests against the engine it starts, and restarts it).
 set -euo pipefail
 
 root=${HOIST_ENGINE_DIR:-/tmp/hoist-engine}
@@ -22,7 +25,9 @@ ensure_swarm() {
 
 start() {
   # An engine the caller already has wins.
-  for h in "${DOCKER_HOST:-}" "unix:///var/run/docker.sock" "unix://$sock"; do
+  local hosts=("${DOCKER_HOST:-}" "unix:///var/run/docker.sock" "unix://$sock")
+  if [ "${HOIST_ENGINE_PRIVATE:-}" = 1 ]; then hosts=("unix://$sock"); fi
+  for h in "${hosts[@]}"; do
     [ -n "$h" ] || continue
     if reachable "$h"; then ensure_swarm "$h"; echo "export DOCKER_HOST=$h"; return 0; fi
   done
