@@ -77,17 +77,7 @@ func runSwarmStop(t *testing.T, app testenv.App, want updater.Outcome) {
 		t.Fatal("the stopped hoist quarantined the digest")
 	}
 
-	started := time.Now()
-	h2 := startHoistProcess(t, dir, cfg)
-	end := h2.waitEnded(t, key, img2, 2*time.Minute)
-	t.Logf("the next hoist ended record #%d %s after its start: %s (%s), restarts %d",
-		end.ID, time.Since(started).Round(100*time.Millisecond), end.Outcome, end.Reason, end.Restarts)
-	if end.ID != rec.ID || end.Outcome != want || end.Restarts != 1 || !strings.HasPrefix(end.Reason, updater.RestartNote+" (it was watching)") {
-		t.Errorf("record #%d: %s (%s), restarts %d; want #%d %s, resumed", end.ID, end.Outcome, end.Reason, end.Restarts, rec.ID, want)
-	}
-	if rs := h2.rolloutsTo(t, key, img2); len(rs) != 1 {
-		t.Errorf("%d records to v2, want exactly 1", len(rs))
-	}
+	h2 := resumeAfterStop(t, dir, cfg, key, img2, rec.ID, want)
 	if n := evs.serviceUpdatesTo(t, img2); n != 1 {
 		t.Errorf("the engine saw %d service updates to v2, want exactly 1", n)
 	}
@@ -231,17 +221,7 @@ func runContainerStop(t *testing.T, app testenv.App, want updater.Outcome) {
 		t.Fatal("the stopped hoist quarantined the digest")
 	}
 
-	started := time.Now()
-	h2 := startHoistProcess(t, dir, cfg)
-	end := h2.waitEnded(t, key, img2, 2*time.Minute)
-	t.Logf("the next hoist ended record #%d %s after its start: %s (%s), restarts %d",
-		end.ID, time.Since(started).Round(100*time.Millisecond), end.Outcome, end.Reason, end.Restarts)
-	if end.ID != rec.ID || end.Outcome != want || end.Restarts != 1 || !strings.HasPrefix(end.Reason, updater.RestartNote+" (it was watching)") {
-		t.Errorf("record #%d: %s (%s), restarts %d; want #%d %s, resumed", end.ID, end.Outcome, end.Reason, end.Restarts, rec.ID, want)
-	}
-	if rs := h2.rolloutsTo(t, key, img2); len(rs) != 1 {
-		t.Errorf("%d records to v2, want exactly 1", len(rs))
-	}
+	h2 := resumeAfterStop(t, dir, cfg, key, img2, rec.ID, want)
 	if want == updater.RolledBack {
 		checkQuarantined(t, h2, key, d.String())
 		if got := idOf(name); got != cr.ID {
@@ -255,4 +235,23 @@ func runContainerStop(t *testing.T, app testenv.App, want updater.Outcome) {
 	if got := idOf(name); got != repl {
 		t.Errorf("%s is %.12s, want the replacement %.12s", name, got, repl)
 	}
+}
+
+// resumeAfterStop starts the next hoist on dir and checks that it ends the record id a
+// stopped hoist handed over, as want, in that same record (the only one to img2), and
+// that the reason says hoist restarted while watching. It returns the new hoist.
+func resumeAfterStop(t *testing.T, dir, cfg, key, img2 string, id uint64, want updater.Outcome) *hoistProcess {
+	t.Helper()
+	started := time.Now()
+	h2 := startHoistProcess(t, dir, cfg)
+	end := h2.waitEnded(t, key, img2, 2*time.Minute)
+	t.Logf("the next hoist ended record #%d %s after its start: %s (%s), restarts %d",
+		end.ID, time.Since(started).Round(100*time.Millisecond), end.Outcome, end.Reason, end.Restarts)
+	if end.ID != id || end.Outcome != want || end.Restarts != 1 || !strings.HasPrefix(end.Reason, updater.RestartNote+" (it was watching)") {
+		t.Errorf("record #%d: %s (%s), restarts %d; want #%d %s, resumed", end.ID, end.Outcome, end.Reason, end.Restarts, id, want)
+	}
+	if rs := h2.rolloutsTo(t, key, img2); len(rs) != 1 {
+		t.Errorf("%d records to v2, want exactly 1", len(rs))
+	}
+	return h2
 }
