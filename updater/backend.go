@@ -2,6 +2,7 @@ package updater
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -34,6 +35,12 @@ type Workload struct {
 
 // Key addresses a workload in the store and API: "service/web", "container/db".
 func (w Workload) Key() string { return string(w.Kind) + "/" + w.Name }
+
+// keyWorkload is the workload a key names, with only its kind and name known.
+func keyWorkload(key string) Workload {
+	kind, name, _ := strings.Cut(key, "/")
+	return Workload{Kind: policy.Kind(kind), Name: name}
+}
 
 // Target is what a rollout moves a workload to.
 type Target struct {

@@ -2,10 +2,7 @@ package updater
 
 import (
 	"context"
-	"strings"
 	"time"
-
-	"github.com/hoist-dev/hoist/policy"
 )
 
 // Progresser is a backend that can say how far a rollout has come.
@@ -33,12 +30,11 @@ const progressTimeout = 10 * time.Second
 // record stays in phase, and tells subscribers each time it changes. It costs nothing
 // while nobody is subscribed, and ends with the phase, the rollout, or Run.
 func (u *Updater) followProgress(rec Rollout, phase Phase) {
-	b, ok := u.backends[policy.Kind(kindOf(rec.Workload))].(Progresser)
+	w := keyWorkload(rec.Workload)
+	b, ok := u.backends[w.Kind].(Progresser)
 	if !ok {
 		return
 	}
-	kind, nm, _ := strings.Cut(rec.Workload, "/")
-	w := Workload{Kind: policy.Kind(kind), Name: nm}
 	image := rec.To
 	if phase == PhaseRollingBack {
 		image = rec.From

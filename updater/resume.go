@@ -9,8 +9,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/rs/zerolog"
-
-	"github.com/hoist-dev/hoist/policy"
 )
 
 // resume takes over what a previous hoist process left: every record still running in
@@ -50,8 +48,8 @@ func (u *Updater) resume(ctx context.Context) {
 	for _, r := range recs {
 		w, listed := byKey[r.Workload]
 		if !listed {
-			kind, nm, _ := strings.Cut(r.Workload, "/")
-			w = Workload{Kind: policy.Kind(kind), Name: nm, Image: r.From}
+			w = keyWorkload(r.Workload)
+			w.Image = r.From
 		}
 		key := w.Key()
 		if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); rule != nil && listed {
