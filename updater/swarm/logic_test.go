@@ -161,3 +161,33 @@ func TestTargetSpec(t *testing.T) {
 		t.Error("targetSpec changed its input's rollback config")
 	}
 }
+
+// A task that stops just as Swarm completes the update is past Swarm's judgement;
+// the watch counts it from the update's start, unless a failure ratio is tolerated.
+func TestFailuresSince(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	done := t0.Add(10 * time.Second)
+	st := &swarm.UpdateStatus{State: swarm.UpdateStateCompleted, StartedAt: &t0, CompletedAt: &done}
+	run, failed := swarm.TaskStateRunning, swarm.TaskStateFailed
+	tasks := []swarm.Task{
+		task("earlier", "new", swarm.TaskStateShutdown, failed, t0.Add(-time.Minute), 4), // an earlier update to the same image
+		task("racing", "new", run, failed, done.Add(-500*time.Millisecond), 4),
+		task("fine", "new", run, run, t0.Add(time.Second), 0),
+	}
+	f, ok := failedTask(tasks, "new", failuresSince(updater.Plan{}, st))
+	if !ok || f.ID != "racing" {
+		t.Fatalf("without a failure ratio: found %q, %v; want the task that failed before completion", f.ID, ok)
+	}
+	if got := when(f.Status.Timestamp, done); !strings.Contains(got, "while Swarm was still updating the service, 1s before it completed") {
+		t.Errorf("when = %q", got)
+	}
+	if got := when(done.Add(3*time.Second), done); got != "3s after the update completed" {
+		t.Errorf("when = %q", got)
+	}
+	if f, ok := failedTask(tasks, "new", failuresSince(updater.Plan{MaxFailureRatio: 0.5}, st)); ok {
+		t.Errorf("with a tolerated failure ratio, %s counted: Swarm judged it", f.ID)
+	}
+	if got := failuresSince(updater.Plan{}, nil); !got.IsZero() {
+		t.Errorf("no status: since %v", got)
+	}
+}

@@ -55,7 +55,8 @@ func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Ro
 	case cur == r.target && (st == nil || st.StartedAt == nil):
 		// Never updated by Swarm (created on the target): watch it as it is.
 		log.Info().Msg("resuming: the service runs the target; watching it")
-		ok, reason := r.watch(time.Now())
+		now := time.Now()
+		ok, reason := r.watch(now, now)
 		if !ok {
 			return r.result(r.rollBack(reason))
 		}

@@ -65,11 +65,35 @@ func describe(t swarm.Task) string {
 	}
 }
 
-// watch follows a service Swarm reported completed: it waits until every wanted task
-// runs the target, then keeps looking for plan.Watch. A new task that stops on its
-// own in that time fails the rollout, and so does one that keeps failing the policy's
-// HTTP probe; with a probe, the watch ends only once every reachable task answered.
-func (r *rollout) watch(completedAt time.Time) (ok bool, reason string) {
+// failuresSince is the engine time from which a task on the target that stops on its
+// own counts against it. Swarm judges each task only within its monitor window: a task
+// that fails later, while Swarm still replaces the others, is seen by nobody but hoist.
+// Without a tolerated failure ratio every such failure counts, from the update's
+// start; with one, Swarm's verdict stands for what happened until it completed.
+func failuresSince(p updater.Plan, st *swarm.UpdateStatus) time.Time {
+	if st == nil || st.StartedAt == nil {
+		return time.Time{}
+	}
+	if p.MaxFailureRatio == 0 || st.CompletedAt == nil {
+		return *st.StartedAt
+	}
+	return *st.CompletedAt
+}
+
+// when says when a task failed, next to the completion of the update.
+func when(failed, completedAt time.Time) string {
+	if failed.Before(completedAt) {
+		return fmt.Sprintf("while Swarm was still updating the service, %s before it completed", completedAt.Sub(failed).Round(time.Second))
+	}
+	return fmt.Sprintf("%s after the update completed", failed.Sub(completedAt).Round(time.Second))
+}
+
+// watch follows a service Swarm reported completed at completedAt: it waits until
+// every wanted task runs the target, then keeps looking for plan.Watch. A new task that
+// stopped on its own since since fails the rollout, and so does one that keeps failing
+// the policy's HTTP probe; with a probe, the watch ends only once every reachable task
+// answered.
+func (r *rollout) watch(since, completedAt time.Time) (ok bool, reason string) {
 	var watchEnd, probed time.Time
 	probesOK := true
 	for {
@@ -80,8 +104,8 @@ func (r *rollout) watch(completedAt time.Time) (ok bool, reason string) {
 			}
 			var ts []swarm.Task
 			if ts, err = r.b.tasks(r.work, r.id); err == nil {
-				if f, bad := failedTask(ts, r.target, completedAt); bad {
-					return false, fmt.Sprintf("%s %s after the update completed", describe(f), f.Status.Timestamp.Sub(completedAt).Round(time.Second))
+				if f, bad := failedTask(ts, r.target, since); bad {
+					return false, describe(f) + " " + when(f.Status.Timestamp, completedAt)
 				}
 				c := converged(svc.Spec, ts, r.target)
 				r.progress = c.String()
