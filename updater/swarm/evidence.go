@@ -84,7 +84,7 @@ func evidence(svc swarm.Service, ts []swarm.Task, p updater.Plan, now time.Time)
 			done = *st.CompletedAt
 		}
 		watchEnd := done.Add(p.Watch)
-		f, failed := failedTask(ts, cur, failuresSince(p, st))
+		f, failed := failedTask(ts, cur, failuresSince(svc.Spec, st))
 		if now.Before(watchEnd) || (failed && f.Status.Timestamp.Before(watchEnd)) {
 			r.Phase = updater.PhaseWatching
 			return r, true

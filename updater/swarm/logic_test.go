@@ -174,7 +174,7 @@ func TestFailuresSince(t *testing.T) {
 		task("racing", "new", run, failed, done.Add(-500*time.Millisecond), 4),
 		task("fine", "new", run, run, t0.Add(time.Second), 0),
 	}
-	f, ok := failedTask(tasks, "new", failuresSince(updater.Plan{}, st))
+	f, ok := failedTask(tasks, "new", failuresSince(swarm.ServiceSpec{}, st))
 	if !ok || f.ID != "racing" {
 		t.Fatalf("without a failure ratio: found %q, %v; want the task that failed before completion", f.ID, ok)
 	}
@@ -184,10 +184,10 @@ func TestFailuresSince(t *testing.T) {
 	if got := when(done.Add(3*time.Second), done); got != "3s after the update completed" {
 		t.Errorf("when = %q", got)
 	}
-	if f, ok := failedTask(tasks, "new", failuresSince(updater.Plan{MaxFailureRatio: 0.5}, st)); ok {
+	if f, ok := failedTask(tasks, "new", failuresSince(swarm.ServiceSpec{UpdateConfig: &swarm.UpdateConfig{MaxFailureRatio: 0.5}}, st)); ok {
 		t.Errorf("with a tolerated failure ratio, %s counted: Swarm judged it", f.ID)
 	}
-	if got := failuresSince(updater.Plan{}, nil); !got.IsZero() {
+	if got := failuresSince(swarm.ServiceSpec{}, nil); !got.IsZero() {
 		t.Errorf("no status: since %v", got)
 	}
 }

@@ -201,7 +201,7 @@ func (r *rollout) follow(prev *swarm.UpdateStatus) (updater.Outcome, string) {
 				if st.CompletedAt != nil {
 					at = *st.CompletedAt
 				}
-				if ok, reason := r.watch(failuresSince(r.plan, st), at); !ok {
+				if ok, reason := r.watch(failuresSince(svc.Spec, st), at); !ok {
 					return r.rollBack(reason)
 				}
 				if r.probe != nil {

@@ -68,13 +68,14 @@ func describe(t swarm.Task) string {
 // failuresSince is the engine time from which a task on the target that stops on its
 // own counts against it. Swarm judges each task only within its monitor window: a task
 // that fails later, while Swarm still replaces the others, is seen by nobody but hoist.
-// Without a tolerated failure ratio every such failure counts, from the update's
-// start; with one, Swarm's verdict stands for what happened until it completed.
-func failuresSince(p updater.Plan, st *swarm.UpdateStatus) time.Time {
+// Without a tolerated failure ratio in the service's update config every such failure
+// counts, from the update's start; with one, Swarm's verdict stands for what happened
+// until it completed.
+func failuresSince(spec swarm.ServiceSpec, st *swarm.UpdateStatus) time.Time {
 	if st == nil || st.StartedAt == nil {
 		return time.Time{}
 	}
-	if p.MaxFailureRatio == 0 || st.CompletedAt == nil {
+	if uc := spec.UpdateConfig; uc == nil || uc.MaxFailureRatio == 0 || st.CompletedAt == nil {
 		return *st.StartedAt
 	}
 	return *st.CompletedAt
