@@ -8,6 +8,7 @@
 #   scripts/cluster.sh status
 #   scripts/cluster.sh restart n1     # one node's dockerd killed and started again
 #   scripts/cluster.sh down n1; scripts/cluster.sh up n1   # the same in two steps
+#   scripts/cluster.sh crash n5       # everything on n5 killed at once (power lost); up n5
 #   scripts/cluster.sh stop           # everything removed; safe to run twice
 #
 # Layout: bridge hoistc0 (10.231.0.1/24) in the root network namespace, where the
@@ -209,6 +210,16 @@ down() {
   say "$n down in $((SECONDS - t0))s"
 }
 
+# crash kills everything in node n at once, dockerd and its containers, with no chance
+# to report anything: a node that lost power. up starts it again.
+crash() {
+  local n=${1:?usage: cluster.sh crash nN}
+  [ -d "$root/$n" ] || die "no node $n"
+  [ -f "$root/$n/dockerd.pid" ] && kill -9 "$(cat "$root/$n/dockerd.pid")" 2>/dev/null || true
+  kill_node "$n" 0
+  say "$n crashed"
+}
+
 up_() {
   local n=${1:?usage: cluster.sh up nN}
   [ -d "$root/$n" ] || die "no node $n"
@@ -259,7 +270,8 @@ case "${1:-}" in
   status) status ;;
   restart) restart "${2:-}" ;;
   down) down "${2:-}" ;;
+  crash) crash "${2:-}" ;;
   up) up_ "${2:-}" ;;
   env) env_ ;;
-  *) echo "usage: cluster.sh start|stop|status|env|restart nN|down nN|up nN" >&2; exit 2 ;;
+  *) echo "usage: cluster.sh start|stop|status|env|restart nN|down nN|crash nN|up nN" >&2; exit 2 ;;
 esac

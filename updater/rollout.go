@@ -111,17 +111,15 @@ func (u *Updater) end(recs []Rollout, res Result, log zerolog.Logger) {
 		}
 		r.Ended, r.Outcome, r.Reason, r.Order, r.Logs = end, res.Outcome, res.Reason, res.Order, res.Logs
 		r.enter(PhaseEnded, end)
-		if err := u.store.Put(r); err != nil {
-			log.Error().Err(err).Msg("record rollout end")
-		}
-		u.onRecord(r)
+		var q *Quarantine
 		if res.Outcome == RolledBack || res.Outcome == Failed {
 			_, digest, _ := strings.Cut(r.To, "@")
-			q := Quarantine{Workload: r.Workload, Digest: digest, Since: end, Reason: res.Reason, Rollout: r.ID}
-			if err := u.store.Quarantine(q); err != nil {
-				log.Error().Err(err).Msg("quarantine digest")
-			}
+			q = &Quarantine{Workload: r.Workload, Digest: digest, Since: end, Reason: res.Reason, Rollout: r.ID}
 		}
+		if err := u.store.PutQuarantined(r, q); err != nil {
+			log.Error().Err(err).Msg("record rollout end (and quarantine its digest)")
+		}
+		u.onRecord(r)
 		u.changedRollout(r)
 	}
 	u.invalidate()

@@ -136,12 +136,28 @@ func (s *Store) Add(r Rollout) (uint64, error) {
 }
 
 // Put writes a whole rollout record (used to end one).
-func (s *Store) Put(r Rollout) error {
+func (s *Store) Put(r Rollout) error { return s.PutQuarantined(r, nil) }
+
+// PutQuarantined stores r and, when q is not nil, quarantines q's digest, in one
+// transaction: a hoist killed in between cannot leave a rollout ended as rolled back
+// with its digest free to be rolled out again.
+func (s *Store) PutQuarantined(r Rollout, q *Quarantine) error {
 	r.Logs = capLogs(r.Logs)
-	return s.db.Update(func(tx *bolt.Tx) error {
-		v, err := json.Marshal(r)
-		if err != nil {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	var qv []byte
+	if q != nil {
+		if qv, err = json.Marshal(q); err != nil {
 			return err
+		}
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if qv != nil {
+			if err := tx.Bucket(bucketQuarantine).Put([]byte(q.Workload+"@"+q.Digest), qv); err != nil {
+				return err
+			}
 		}
 		return tx.Bucket(bucketRollouts).Put(key(r.ID), v)
 	})

@@ -73,7 +73,8 @@ func TestResumeCompletedThenCrash(t *testing.T) {
 	start := time.Now()
 	res := e.b.Resume(context.Background(), w, found[0], v2, p, ph.journal(), e.log)
 	t.Logf("resume took %s: %+v; phases %v", time.Since(start).Round(time.Millisecond), res, ph.got)
-	if res.Outcome != updater.RolledBack || !strings.Contains(res.Reason, "after the update completed") {
+	// The first task may crash while Swarm still updates the second, past its monitor.
+	if res.Outcome != updater.RolledBack || !strings.Contains(res.Reason, "after the update completed") && !strings.Contains(res.Reason, "while Swarm was still updating") {
 		t.Fatalf("outcome %s (%s), want rolled_back for the late crash", res.Outcome, res.Reason)
 	}
 	// Watching is entered once the tasks run the target; a task that crashed before the
