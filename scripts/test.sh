@@ -70,7 +70,7 @@ if [ "$(id -u)" = 0 ]; then
   go vet -tags cluster ./cmd/hoist
   clusterlog=$(mktemp)
   cluster_rc=0
-  CI=${CI:-true} go test -tags cluster -count=1 -timeout 10m -v -run '^TestCluster' ./cmd/hoist >"$clusterlog" 2>&1 || cluster_rc=$?
+  CI=${CI:-true} go test -tags cluster -count=1 -timeout 15m -v -run '^TestCluster' ./cmd/hoist >"$clusterlog" 2>&1 || cluster_rc=$?
   grep -E '^(--- |ok|FAIL)|e2e_cluster' "$clusterlog" | grep -v '^ *{' || true
   [ "$cluster_rc" = 0 ] || { tail -200 "$clusterlog"; echo "FAIL: cluster tests"; exit 1; }
   rm -f "$clusterlog"

@@ -131,6 +131,10 @@ type Result struct {
 	Order string
 	// Logs keeps the tail of a failed container's logs.
 	Logs string
+	// NotTheImage says a rolled-back rollout failed for a reason not of its image (the
+	// engine rolled back over a task lost with its node): the digest is not quarantined,
+	// and the next check may try it again.
+	NotTheImage bool
 }
 
 // Backend runs rollouts for one kind of workload. Update must return only when the

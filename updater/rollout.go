@@ -2,6 +2,7 @@ package updater
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -113,8 +114,7 @@ func (u *Updater) end(recs []Rollout, res Result, log zerolog.Logger) {
 		r.enter(PhaseEnded, end)
 		var q *Quarantine
 		if res.Outcome == RolledBack || res.Outcome == Failed {
-			_, digest, _ := strings.Cut(r.To, "@")
-			q = &Quarantine{Workload: r.Workload, Digest: digest, Since: end, Reason: res.Reason, Rollout: r.ID}
+			q = u.quarantine(&r, res, end)
 		}
 		if err := u.store.PutQuarantined(r, q); err != nil {
 			log.Error().Err(err).Msg("record rollout end (and quarantine its digest)")
@@ -123,6 +123,33 @@ func (u *Updater) end(recs []Rollout, res Result, log zerolog.Logger) {
 		u.changedRollout(r)
 	}
 	u.invalidate()
+}
+
+// maxSpared is how many rollbacks of one digest that were not its image's fault (a
+// node lost mid-rollout) go without a quarantine: a node that keeps going away cannot
+// make a loop of rollouts.
+const maxSpared = 2
+
+// quarantine returns the quarantine of the digest r failed on, or nil when it is
+// spared: the backend said the failure was not the image's, and it has not been rolled
+// back maxSpared times already. r's reason says which.
+func (u *Updater) quarantine(r *Rollout, res Result, at time.Time) *Quarantine {
+	if res.NotTheImage {
+		n := 0
+		earlier, err := u.store.Rollouts(r.Workload, 100)
+		for _, e := range earlier {
+			if e.ID != r.ID && e.To == r.To && e.Outcome == RolledBack {
+				n++
+			}
+		}
+		if err == nil && n < maxSpared {
+			r.Reason += "; not quarantined: the next check tries it again"
+			return nil
+		}
+		r.Reason += fmt.Sprintf("; quarantined all the same: rolled back %d times before", n)
+	}
+	_, digest, _ := strings.Cut(r.To, "@")
+	return &Quarantine{Workload: r.Workload, Digest: digest, Since: at, Reason: r.Reason, Rollout: r.ID}
 }
 
 // kindOf is the kind part of a workload key ("service/web" → "service").

@@ -101,7 +101,7 @@ func rolledBackFrom(ts []swarm.Task, cur string) (swarm.Task, bool) {
 	ok := false
 	for _, t := range ts {
 		img := taskImage(t)
-		if img == cur || repoOf(img) != repo || !strings.Contains(img, "@") || lostWithEngine(t) {
+		if img == cur || repoOf(img) != repo || !strings.Contains(img, "@") || lostWithNode(t, ts) {
 			continue
 		}
 		switch t.Status.State {

@@ -74,6 +74,10 @@ func (r *rollout) settle(st *swarm.UpdateStatus, why string) (updater.Outcome, s
 	deadline, _ := ctx.Deadline()
 
 	reason := "Swarm rolled the update back"
+	message := why
+	if message == "" && st != nil {
+		message = st.Message // Swarm's message while the rollback runs
+	}
 	var since time.Time
 	if why != "" {
 		reason = why
@@ -94,5 +98,11 @@ func (r *rollout) settle(st *swarm.UpdateStatus, why string) (updater.Outcome, s
 		return updater.Failed, reason + "; rollback " + err.Error()
 	}
 	r.log.Info().Str("image", r.old).Msg("rolled back by Swarm")
+	if ts, err := r.b.tasks(r.work, r.id); err == nil {
+		if t, ok := blamesNode(ts, message, r.target); ok {
+			r.notTheImage = true
+			return updater.RolledBack, reason + nodeNote(t)
+		}
+	}
 	return updater.RolledBack, reason
 }

@@ -43,6 +43,8 @@ type rollout struct {
 	nodeAddrs map[string]string
 	// journal is told each phase before the rollout acts on it.
 	journal updater.Journal
+	// notTheImage is set when Swarm rolled back over a task lost with its node.
+	notTheImage bool
 }
 
 // Update moves each service in ws to t in turn. If one does not succeed, the ones
@@ -172,7 +174,7 @@ func (b *Backend) updateOne(ctx context.Context, w updater.Workload, t updater.T
 
 // result is the Result of an outcome, with the failed task's logs when it failed.
 func (r *rollout) result(o updater.Outcome, reason string) updater.Result {
-	res := updater.Result{Outcome: o, Reason: reason}
+	res := updater.Result{Outcome: o, Reason: reason, NotTheImage: r.notTheImage}
 	if o != updater.Succeeded && o != updater.HandedOver {
 		res.Logs = r.failedLogs()
 	}

@@ -2,7 +2,6 @@ package swarm
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/swarm"
@@ -13,12 +12,12 @@ import (
 
 // failedTask finds a task on image that stopped on its own after since (engine time):
 // it exited, failed its health check, or was rejected. Tasks Swarm shut down on
-// purpose (replaced, scaled away) do not count.
+// purpose (replaced, scaled away) and tasks lost with their node do not count.
 func failedTask(tasks []swarm.Task, image string, since time.Time) (swarm.Task, bool) {
 	var found swarm.Task
 	ok := false
 	for _, t := range tasks {
-		if taskImage(t) != image || !t.Status.Timestamp.After(since) || lostWithEngine(t) {
+		if taskImage(t) != image || !t.Status.Timestamp.After(since) || lostWithNode(t, tasks) {
 			continue
 		}
 		switch t.Status.State {
@@ -29,14 +28,6 @@ func failedTask(tasks []swarm.Task, image string, since time.Time) (swarm.Task, 
 		}
 	}
 	return found, ok
-}
-
-// lostWithEngine reports whether a task failed because its node's engine lost the
-// container (dockerd restarted, the node rebooted), not because of its image: Swarm
-// replaces such a task, and the replacement is judged in its turn. The agent says so
-// only in its error text.
-func lostWithEngine(t swarm.Task) bool {
-	return strings.HasPrefix(t.Status.Err, "No such container")
 }
 
 // describe says what became of a task: "task abc123def456 exited (exit 4)".
