@@ -90,71 +90,7 @@ func New(cfg config.Webhooks, sink Sink, log zerolog.Logger, opts ...Option) *Se
 		now:      time.Now,
 		budget:   sinkBudget,
 	}
-	add := func(secret config.Secret, src *source) {
-		if len(secret.Value()) < config.MinTokenLen {
-			return
-		}
-		src.limiter = rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst)
-		s.sources = append(s.sources, src)
-	}
-	if c := cfg.DockerHub; c != nil {
-		host := c.Host
-		add(c.Token, &source{name: "dockerhub", pathToken: true, auth: &pathToken{newSecretEq(c.Token.Value())},
-			parse: func(b []byte) ([]registry.PushEvent, error) { return parseDockerHubHost(b, host) }})
-	}
-	if c := cfg.Distribution; c != nil {
-		host := c.Host
-		add(c.Token, &source{name: "distribution",
-			auth:  &headerToken{header: "Authorization", mode: bearer, secret: newSecretEq(c.Token.Value())},
-			parse: func(b []byte) ([]registry.PushEvent, error) { return parseDistributionHost(b, host) }})
-	}
-	if c := cfg.GHCR; c != nil {
-		add(c.Secret, &source{name: "ghcr", parse: parseGHCR,
-			auth:            &hmacSHA256{key: []byte(c.Secret.Value()), headers: []sigHeader{{"X-Hub-Signature-256", "sha256="}}},
-			deliveryHeaders: []string{"X-GitHub-Delivery"}})
-	}
-	if c := cfg.Quay; c != nil {
-		add(c.Token, &source{name: "quay", pathToken: true, auth: &pathToken{newSecretEq(c.Token.Value())}, parse: parseQuay})
-	}
-	if c := cfg.Harbor; c != nil {
-		add(c.Token, &source{name: "harbor", parse: parseHarbor,
-			auth: &headerToken{header: "Authorization", mode: verbatim, secret: newSecretEq(c.Token.Value())}})
-	}
-	if c := cfg.Gitea; c != nil {
-		add(c.Secret, &source{name: "gitea", parse: parseGitea,
-			auth: &hmacSHA256{key: []byte(c.Secret.Value()), headers: []sigHeader{
-				{"X-Forgejo-Signature", ""}, {"X-Gitea-Signature", ""}, {"X-Hub-Signature-256", "sha256="}}},
-			deliveryHeaders: []string{"X-Forgejo-Delivery", "X-Gitea-Delivery"}})
-	}
-	if c := cfg.ACR; c != nil {
-		add(c.Token, &source{name: "acr", parse: parseACR, auth: headerAuth(*c)})
-	}
-	if c := cfg.JFrog; c != nil {
-		var a authenticator = &headerToken{header: "X-JFrog-Event-Auth", mode: verbatim, secret: newSecretEq(c.Secret.Value())}
-		if c.Signing {
-			a = &hmacSHA256{key: []byte(c.Secret.Value()), headers: []sigHeader{{"X-JFrog-Event-Auth", ""}}}
-		}
-		add(c.Secret, &source{name: "jfrog", parse: parseJFrog, auth: a})
-	}
-	if c := cfg.GAR; c != nil {
-		var a authenticator = &pathToken{newSecretEq(c.Token.Value())}
-		if o := c.OIDC; o != nil {
-			keys := newKeyFile(o.KeysFile, s.now())
-			if keys.err != nil {
-				s.log.Error().Err(keys.err).Str("source", "gar").Msg("GAR requests will be refused until the OIDC keys file can be read")
-			}
-			a = allOf{a, &oidcToken{audience: o.Audience, email: o.Email, keys: keys, now: func() time.Time { return s.now() }}}
-		}
-		add(c.Token, &source{name: "gar", pathToken: true, auth: a, parse: parseGAR})
-	}
-	if c := cfg.ECR; c != nil {
-		add(c.Token, &source{name: "ecr", parse: parseECR, auth: headerAuth(*c)})
-	}
-	if c := cfg.Generic; c != nil {
-		add(c.Secret, &source{name: "generic", parse: parseGeneric,
-			auth:            &hmacSHA256{key: []byte(c.Secret.Value()), headers: []sigHeader{{"X-Hoist-Signature", "sha256="}}},
-			deliveryHeaders: []string{"X-Hoist-Delivery"}})
-	}
+	s.sources = sourcesOf(cfg, lim, s)
 	for _, o := range opts {
 		o(s)
 	}
@@ -340,7 +276,17 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 		s.log.Debug().Str("source", src.name).Str("outcome", "ignored").Msg("webhook carries no tag push")
 		return http.StatusAccepted, acceptBody{Status: "ignored"}
 	}
-	handed, dup := 0, 0
+	handed, dup := s.hand(src, evs, delivery, now)
+	if dup == len(evs) {
+		return http.StatusAccepted, acceptBody{Status: "duplicate"}
+	}
+	return http.StatusAccepted, acceptBody{Status: "accepted", Events: handed}
+}
+
+// hand gives each event of one delivery to the sink, unless it was seen (its own
+// delivery id) or coalesced with the same push moments ago, and returns how many were
+// handed on and how many were duplicates.
+func (s *Server) hand(src *source, evs []registry.PushEvent, delivery string, now time.Time) (handed, dup int) {
 	// One budget for the whole request, not per event: a sink that answers just in
 	// time for each of many events must not add up past the sender's timeout.
 	deadline := time.Now().Add(s.budget)
@@ -370,10 +316,7 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 		}
 		s.log.Info().Str("source", src.name).Str("repo", ev.Repo.Name()).Str("tag", ev.Tag).Str("outcome", outcome).Msg("webhook event")
 	}
-	if dup == len(evs) {
-		return http.StatusAccepted, acceptBody{Status: "duplicate"}
-	}
-	return http.StatusAccepted, acceptBody{Status: "accepted", Events: handed}
+	return handed, dup
 }
 
 // maxDeliveryID is the longest delivery id kept as sent. Senders use UUIDs or
