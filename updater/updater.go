@@ -299,6 +299,7 @@ func (u *Updater) process(ctx context.Context, key, trigger string) {
 			continue
 		}
 		st := u.decide(ctx, w, nil)
+		u.log.Debug().Str("job", key).Str("workload", w.Key()).Str("trigger", trigger).Str("action", string(st.Action)).Str("target", st.Target).Msg("decided")
 		switch st.Action {
 		case WouldUpdate:
 			group = append(group, st)

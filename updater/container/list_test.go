@@ -1,6 +1,11 @@
 package container
 
 import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,6 +15,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/hoist-dev/hoist/internal/testenv"
+	"github.com/hoist-dev/hoist/updater"
 )
 
 // Containers that come and go while hoist lists (CI jobs, cron containers) are not an
@@ -47,4 +53,63 @@ func TestListWhileContainersComeAndGo(t *testing.T) {
 	}
 	stop.Store(true)
 	t.Logf("%d listings while %d containers were created and removed", lists, <-churned)
+}
+
+// slowInspect holds every inspect of one container until the request is given up, as
+// dockerd does while it holds the container's lock (a stop or kill in progress).
+type slowInspect struct {
+	base http.RoundTripper
+	id   string
+	held atomic.Int32
+}
+
+func (s *slowInspect) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/containers/"+s.id+"/json") {
+		s.held.Add(1)
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	}
+	return s.base.RoundTrip(r)
+}
+
+// A container the engine will not inspect does not hold up the listing: it is listed
+// from the engine's summary, beside the others, within the bound.
+func TestListBusyContainer(t *testing.T) {
+	e := newEnv(t)
+	host, err := client.ParseHostURL(os.Getenv("DOCKER_HOST"))
+	if err != nil || host.Scheme != "unix" {
+		testenv.Missing(t, "DOCKER_HOST=unix://… (this test wraps the socket transport)")
+	}
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	busy := e.run("busy", v1.Image(), &container.Config{Labels: map[string]string{"team": "a"}}, nil, nil)
+	fine := e.run("fine", v1.Image(), nil, nil, nil)
+
+	tr := &slowInspect{id: busy.ID, base: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", host.Host)
+	}}}
+	c, err := client.New(client.FromEnv, client.WithHTTPClient(&http.Client{Transport: tr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	defer func(d time.Duration) { inspectBound = d }(inspectBound)
+	inspectBound = time.Second
+
+	ws, err := New(c).List(e.ctx)
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	if tr.held.Load() == 0 {
+		t.Fatal("the busy container was never inspected")
+	}
+	got := map[string]updater.Workload{}
+	for _, w := range ws {
+		got[w.ID] = w
+	}
+	if w, ok := got[busy.ID]; !ok || w.Image != v1.Image() || w.Labels["team"] != "a" {
+		t.Errorf("busy container listed as %+v (found %v), want its image and labels from the summary", w, ok)
+	}
+	if w, ok := got[fine.ID]; !ok || w.Image != v1.Image() {
+		t.Errorf("the other container listed as %+v (found %v)", w, ok)
+	}
 }

@@ -14,6 +14,8 @@ import (
 
 // List returns every Swarm service that runs containers.
 func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.call)
+	defer cancel()
 	res, err := b.c.ServiceList(ctx, client.ServiceListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
