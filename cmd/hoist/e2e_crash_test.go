@@ -31,6 +31,10 @@ const (
 	// quietAfter is how long the tests wait after a rollout ended: more than five poll
 	// cycles, in which a digest that is not quarantined would be rolled out again.
 	quietAfter = 6 * crashPoll
+	// lateCrash is when the bad image of the watch tests exits: after Swarm completed
+	// the update (5–8 s here, 22 s seen on a loaded machine; a crash before that is
+	// caught without a watch) and within the 30 s watch.
+	lateCrash = 25 * time.Second
 )
 
 // crashConfig is the serve config of the crash tests: one policy named crash, for the
@@ -70,7 +74,7 @@ func TestE2ECrashDuringSwarmUpdate(t *testing.T) {
 // restarted hoist can roll back.
 func TestE2ECrashDuringSwarmWatch(t *testing.T) {
 	t.Parallel()
-	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second}, killIn: updater.PhaseWatching})
+	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: lateCrash}, killIn: updater.PhaseWatching})
 }
 
 // As TestE2ECrashDuringSwarmUpdate, with the store lost: what the engine shows (hoist's
@@ -85,7 +89,7 @@ func TestE2ECrashDuringSwarmUpdateLostStore(t *testing.T) {
 // service's spec is all the restarted hoist has to go on.
 func TestE2ECrashDuringSwarmWatchLostStore(t *testing.T) {
 	t.Parallel()
-	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second}, killIn: updater.PhaseWatching, loseStore: true})
+	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: lateCrash}, killIn: updater.PhaseWatching, loseStore: true})
 }
 
 // As TestE2ECrashDuringSwarmUpdateLostStore, but hoist starts again only once Swarm's
@@ -101,13 +105,13 @@ func TestE2ECrashAfterSwarmRollbackLostStore(t *testing.T) {
 // that happened while no hoist watched still counts.
 func TestE2ECrashDuringSwarmWatchLateRestart(t *testing.T) {
 	t.Parallel()
-	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second}, killIn: updater.PhaseWatching, afterCrash: true})
+	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: lateCrash}, killIn: updater.PhaseWatching, afterCrash: true})
 }
 
 // As TestE2ECrashDuringSwarmWatchLateRestart, with the store lost as well.
 func TestE2ECrashDuringSwarmWatchLostStoreLateRestart(t *testing.T) {
 	t.Parallel()
-	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second}, killIn: updater.PhaseWatching, afterCrash: true, loseStore: true})
+	runSwarmCrash(t, swarmCrash{bad: testenv.App{Mode: testenv.LateCrash, CrashAfter: lateCrash}, killIn: updater.PhaseWatching, afterCrash: true, loseStore: true})
 }
 
 func runSwarmCrash(t *testing.T, c swarmCrash) {
