@@ -95,7 +95,9 @@ func TestUpdateLateCrash(t *testing.T) {
 	if res.Outcome != updater.RolledBack {
 		t.Fatalf("outcome %s (%s), want rolled_back", res.Outcome, res.Reason)
 	}
-	if !strings.Contains(res.Reason, "after the update completed") {
+	// On a loaded machine the crash may come before Swarm completes, past its monitor
+	// window: hoist's watch finds it all the same.
+	if !strings.Contains(res.Reason, "after the update completed") && !strings.Contains(res.Reason, "while Swarm was still updating") {
 		t.Errorf("reason %q does not say hoist's watch caught it", res.Reason)
 	}
 	e.assertOn(w, v1.Image(), 1)
