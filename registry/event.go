@@ -29,3 +29,11 @@ func (e PushEvent) Key() string {
 }
 
 func (e PushEvent) String() string { return fmt.Sprintf("%s (from %s)", e.Key(), e.Source) }
+
+// hoistSources are the triggers hoist makes itself; every other source names a
+// registry's push notification.
+var hoistSources = map[string]bool{"poll": true, "api": true, "ui": true, "schedule": true, "retry": true, "approve": true, "engine": true}
+
+// FromWebhook reports whether source names a registry's push notification, not one of
+// hoist's own triggers (poll, schedule, retry, approve, api, ui).
+func FromWebhook(source string) bool { return source != "" && !hoistSources[source] }

@@ -69,6 +69,8 @@ type Updater struct {
 
 	noted   map[string]bool   // workload@digest already recorded as equivalent/refused
 	wakeups map[string]wakeup // repo:tag → re-check of a deferred update
+	// rechecks counts the re-checks of a tag a webhook found up to date (recheck.go).
+	rechecks map[string]recheck
 
 	listMu   sync.Mutex
 	listed   []Workload
@@ -96,7 +98,7 @@ func New(o Options) *Updater {
 		resolver: o.Resolver, store: o.Store, log: o.Log, concurrency: o.Concurrency, listTTL: o.ListTTL,
 		pending: map[string]registry.PushEvent{}, wake: make(chan struct{}, 1), jobs: map[string]*job{},
 		count: o.Count, noted: map[string]bool{}, now: o.Now, onRecord: o.OnRecord,
-		wakeups: map[string]wakeup{}, checkRetry: checkRetry,
+		wakeups: map[string]wakeup{}, rechecks: map[string]recheck{}, checkRetry: checkRetry,
 	}
 	if u.now == nil {
 		u.now = time.Now
@@ -303,6 +305,7 @@ func (u *Updater) process(ctx context.Context, key, trigger string) {
 		switch st.Action {
 		case WouldUpdate:
 			group = append(group, st)
+			u.pushFound(st.tag)
 		case CheckError:
 			ev := u.log.Warn().Str("workload", w.Key()).Str("trigger", trigger)
 			if registry.IsRetryable(st.err) {
@@ -311,6 +314,10 @@ func (u *Updater) process(ctx context.Context, key, trigger string) {
 				ev = ev.Dur("retry_in", u.checkRetry)
 			}
 			ev.Msg("check failed: " + st.Reason)
+		case UpToDate:
+			if registry.FromWebhook(trigger) {
+				u.recheckPush(st.tag, trigger)
+			}
 		case Equivalent, Refused:
 			u.noteOnce(w, st, trigger)
 		case Quarantined, WatchOnly:

@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -26,6 +28,26 @@ func Docker(t testing.TB) *client.Client {
 	}
 	if err != nil {
 		Missing(t, "no Docker engine reachable ("+err.Error()+"); run: eval \"$(scripts/engine.sh start)\"")
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// DockerThrough is a client of the engine at DOCKER_HOST (a unix socket) whose
+// requests go through the transport wrap makes of the socket's: for a test that must
+// see, hold or fail one request as the engine would.
+func DockerThrough(t testing.TB, wrap func(base http.RoundTripper) http.RoundTripper) *client.Client {
+	t.Helper()
+	host, err := client.ParseHostURL(os.Getenv("DOCKER_HOST"))
+	if err != nil || host.Scheme != "unix" {
+		Missing(t, "DOCKER_HOST=unix://… (this test wraps the socket's transport)")
+	}
+	base := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", host.Host)
+	}}
+	c, err := client.New(client.FromEnv, client.WithHTTPClient(&http.Client{Transport: wrap(base)}))
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c

@@ -1,10 +1,7 @@
 package container
 
 import (
-	"context"
-	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,22 +73,12 @@ func (s *slowInspect) RoundTrip(r *http.Request) (*http.Response, error) {
 // from the engine's summary, beside the others, within the bound.
 func TestListBusyContainer(t *testing.T) {
 	e := newEnv(t)
-	host, err := client.ParseHostURL(os.Getenv("DOCKER_HOST"))
-	if err != nil || host.Scheme != "unix" {
-		testenv.Missing(t, "DOCKER_HOST=unix://… (this test wraps the socket transport)")
-	}
 	v1 := e.push("v1", testenv.App{Version: "v1"})
 	busy := e.run("busy", v1.Image(), &container.Config{Labels: map[string]string{"team": "a"}}, nil, nil)
 	fine := e.run("fine", v1.Image(), nil, nil, nil)
 
-	tr := &slowInspect{id: busy.ID, base: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", host.Host)
-	}}}
-	c, err := client.New(client.FromEnv, client.WithHTTPClient(&http.Client{Transport: tr}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	tr := &slowInspect{id: busy.ID}
+	c := testenv.DockerThrough(t, func(base http.RoundTripper) http.RoundTripper { tr.base = base; return tr })
 	defer func(d time.Duration) { inspectBound = d }(inspectBound)
 	inspectBound = time.Second
 

@@ -2,9 +2,7 @@ package swarm
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -141,24 +139,14 @@ func (c *cancelOnUpdate) RoundTrip(req *http.Request) (*http.Response, error) {
 // service updating unwatched: Swarm accepted it, so hoist follows it to its end.
 func TestUpdateShutdownDuringRequest(t *testing.T) {
 	e := newEnv(t)
-	host, err := client.ParseHostURL(os.Getenv("DOCKER_HOST"))
-	if err != nil || host.Scheme != "unix" {
-		testenv.Missing(t, "DOCKER_HOST=unix://… (this test wraps the socket transport)")
-	}
 	v1 := e.push("v1", testenv.App{Version: "1"})
 	v2 := e.push("v2", testenv.App{Version: "2"})
 	w := e.service(v1.Image(), 1)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	tr := &cancelOnUpdate{cancel: cancel, base: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", host.Host)
-	}}}
-	c, err := client.New(client.FromEnv, client.WithHTTPClient(&http.Client{Transport: tr}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	tr := &cancelOnUpdate{cancel: cancel}
+	c := testenv.DockerThrough(t, func(base http.RoundTripper) http.RoundTripper { tr.base = base; return tr })
 	b := New(c)
 	b.shutdownGrace = 60 * time.Second
 
