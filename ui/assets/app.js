@@ -279,6 +279,9 @@
       // The state may be a little older than what the feed told meanwhile: keep the
       // newer record.
       s.rollouts.forEach(function (r) { latest[r.workload] = newer(seen[r.workload], r) ? seen[r.workload] : r; });
+      // A workload's first rollout, told by the feed after the state was read, is not
+      // in it at all.
+      Object.keys(seen).forEach(function (k) { if (!latest[k] && rows[k]) latest[k] = seen[k]; });
       canAct = canAct && s.can_act;
       renderAll();
     }).catch(function (e) { flash('Could not read the state: ' + e.message, true); })
