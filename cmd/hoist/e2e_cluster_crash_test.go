@@ -27,16 +27,19 @@ func TestClusterWorkerPowerLoss(t *testing.T) {
 		// records is how many rollouts to v2 it takes: Swarm's own rollback over
 		// the lost task ends the first.
 		records int
+		// watch outlasts the node's absence when the loss comes during it, so that
+		// its tasks are reported failed within the watch.
+		watch string
 	}{
-		{"while Swarm updates", updater.PhaseConverging, 2},
-		{"while hoist watches", updater.PhaseWatching, 1},
+		{"while Swarm updates", updater.PhaseConverging, 2, "watch: 5s"},
+		{"while hoist watches", updater.PhaseWatching, 1, "watch: 35s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := "cl-power-" + randHex(3)
 			repo := c.registry + "/cluster/" + svc
 			v1 := c.push(t, repo+":stable", testenv.App{Version: "1"})
 			c.workerService(t, svc, v1, nil)
-			h := startHoistProcess(t, t.TempDir(), c.hoistConfig(c.sock(c.managers[0]), svc, "monitor: 2s, delay: 6s", "watch: 40s"))
+			h := startHoistProcess(t, t.TempDir(), c.hoistConfig(c.sock(c.managers[0]), svc, "monitor: 2s, delay: 6s", tc.watch))
 			v2 := c.push(t, repo+":stable", testenv.App{Version: "2"})
 			key := "service/" + svc
 			h.waitPhase(t, key, v2, tc.phase, 2*time.Minute)

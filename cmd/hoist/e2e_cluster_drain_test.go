@@ -29,7 +29,7 @@ func TestClusterHoistServiceNodeDrained(t *testing.T) {
 		c.waitSpread(t, strings.TrimPrefix(end.Workload, "service/"), v1, time.Minute)
 	})
 	t.Run("good image", func(t *testing.T) {
-		end, h, good, _ := runDrain(t, c, testenv.App{Version: "2"}, "watch: 30s")
+		end, h, good, _ := runDrain(t, c, testenv.App{Version: "2"}, "watch: 20s")
 		if rs := h.rolloutsTo(t, end.Workload, good); len(rs) != 1 {
 			t.Errorf("%d records to the new image, want 1", len(rs))
 		}
