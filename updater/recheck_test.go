@@ -1,7 +1,6 @@
 package updater
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
-	"github.com/rs/zerolog"
 
 	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/policy"
@@ -33,20 +31,9 @@ func TestPushNotifiedBeforeTagMoved(t *testing.T) {
 	defer srv.Close()
 	ref := strings.TrimPrefix(srv.URL, "http://") + "/app:stable"
 	d1 := testenv.PushApp(t, ref, testenv.App{Version: "1"})
-	store, err := OpenStore(t.TempDir(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	rule, _ := policy.NewRule("p", []string{"app"}, nil, nil, policy.Digest, "")
 	eng := &flakyEngine{updated: make(chan Target, 1),
 		w: Workload{Kind: policy.Service, ID: "x", Name: "app", Image: ref + "@" + d1.String()}}
-	u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
-		Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { u.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	u := flakyUpdater(t, eng, registry.Options{}, nil)
 	tag, _ := name.NewTag(ref)
 	time.Sleep(100 * time.Millisecond) // Run's first listing is done
 
@@ -54,14 +41,7 @@ func TestPushNotifiedBeforeTagMoved(t *testing.T) {
 	u.Enqueue(registry.PushEvent{Repo: tag.Context(), Tag: "stable", Source: "distribution"})
 	time.Sleep(500 * time.Millisecond)
 	d2 := testenv.PushApp(t, ref, testenv.App{Version: "2"})
-	select {
-	case got := <-eng.updated:
-		if got.Digest != d2 {
-			t.Fatalf("rolled out %s, want the pushed %s", got.Digest, d2)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the push was lost: the notification came before the tag moved")
-	}
+	eng.expectRollout(t, d2, 10*time.Second, "the push was lost: the notification came before the tag moved")
 
 	// A notification of a tag that does not move: the first lookup and two re-checks.
 	eng.w.Image = ref + "@" + d2.String()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-dev/hoist/internal/testenv"
@@ -51,6 +52,43 @@ func (f *flakyEngine) Update(ctx context.Context, ws []Workload, t Target, p Pla
 func (f *flakyEngine) Rollback(ctx context.Context, w Workload) error { return nil }
 func (f *flakyEngine) Finish(ctx context.Context, w Workload) error   { return nil }
 
+// expectRollout fails the test unless eng is asked to roll out want within d; lost
+// says what went wrong when it is not.
+func (f *flakyEngine) expectRollout(t *testing.T, want v1.Hash, d time.Duration, lost string) {
+	t.Helper()
+	select {
+	case got := <-f.updated:
+		if got.Digest != want {
+			t.Fatalf("rolled out %s, want the pushed %s", got.Digest, want)
+		}
+	case <-time.After(d):
+		t.Fatal(lost)
+	}
+}
+
+// flakyUpdater runs an updater over eng, which must hold a service named app, with a
+// policy p that follows its digest, a fresh store and a resolver made with ro; edit,
+// when not nil, changes the updater before it runs. The test's cleanup stops it.
+func flakyUpdater(t *testing.T, eng *flakyEngine, ro registry.Options, edit func(*Updater)) *Updater {
+	t.Helper()
+	store, err := OpenStore(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	rule, _ := policy.NewRule("p", []string{"app"}, nil, nil, policy.Digest, "")
+	u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
+		Resolver: registry.New(ro), Store: store, Log: zerolog.Nop()})
+	if edit != nil {
+		edit(u)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { u.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return u
+}
+
 // A push that arrives while the engine cannot list workloads is kept and acted on once
 // the engine answers again, not dropped until the next push: whether the listing fails
 // when the event is dispatched, or when its rollout job lists afresh.
@@ -67,33 +105,15 @@ func TestEventSurvivesListingFailure(t *testing.T) {
 			reg := testenv.NewRegistry(t)
 			ref := reg.Host + "/app:stable"
 			d1 := testenv.PushApp(t, ref, testenv.App{Version: "1"})
-			store, err := OpenStore(t.TempDir(), false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			rule, _ := policy.NewRule("p", []string{"app"}, nil, nil, policy.Digest, "")
 			eng := &flakyEngine{failOn: tc.failOn, updated: make(chan Target, 1),
 				w: Workload{Kind: policy.Service, ID: "x", Name: "app", Image: ref + "@" + d1.String()}}
-			u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
-				Resolver: registry.New(registry.Options{}), Store: store, Log: zerolog.Nop()})
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { u.Run(ctx); close(done) }()
-			defer func() { cancel(); <-done }()
+			u := flakyUpdater(t, eng, registry.Options{}, nil)
 
 			d2 := testenv.PushApp(t, ref, testenv.App{Version: "2"})
 			tag, _ := name.NewTag(ref)
 			time.Sleep(100 * time.Millisecond) // Run's first listing is done
 			u.Enqueue(registry.PushEvent{Repo: tag.Context(), Tag: "stable", Source: "distribution"})
-			select {
-			case got := <-eng.updated:
-				if got.Digest != d2 {
-					t.Fatalf("rolled out %s, want the pushed %s", got.Digest, d2)
-				}
-			case <-time.After(3 * retryList):
-				t.Fatal("the event was lost when the engine did not answer")
-			}
+			eng.expectRollout(t, d2, 3*retryList, "the event was lost when the engine did not answer")
 		})
 	}
 }
@@ -114,21 +134,9 @@ func TestPushSurvivesRegistryOutage(t *testing.T) {
 	ref := strings.TrimPrefix(srv.URL, "http://") + "/app:stable"
 	d1 := testenv.PushApp(t, ref, testenv.App{Version: "1"})
 	d2 := testenv.PushApp(t, ref, testenv.App{Version: "2"})
-	store, err := OpenStore(t.TempDir(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	rule, _ := policy.NewRule("p", []string{"app"}, nil, nil, policy.Digest, "")
 	eng := &flakyEngine{updated: make(chan Target, 1), w: Workload{Kind: policy.Service, ID: "x", Name: "app", Image: ref + "@" + d1.String()}}
-	u := New(Options{Backends: []Backend{eng}, Policies: policy.NewSet(rule), Plans: map[string]Plan{"p": {}},
-		Resolver: registry.New(registry.Options{Retries: -1, Backoff: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond}),
-		Store:    store, Log: zerolog.Nop()})
-	u.checkRetry = 300 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { u.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	u := flakyUpdater(t, eng, registry.Options{Retries: -1, Backoff: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond},
+		func(u *Updater) { u.checkRetry = 300 * time.Millisecond })
 
 	down.Store(true)
 	tag, _ := name.NewTag(ref)
@@ -140,12 +148,5 @@ func TestPushSurvivesRegistryOutage(t *testing.T) {
 	default:
 	}
 	down.Store(false)
-	select {
-	case got := <-eng.updated:
-		if got.Digest != d2 {
-			t.Fatalf("rolled out %s, want the pushed %s", got.Digest, d2)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the push was lost to the registry's outage")
-	}
+	eng.expectRollout(t, d2, 5*time.Second, "the push was lost to the registry's outage")
 }
