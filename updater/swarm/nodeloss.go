@@ -85,10 +85,14 @@ func nodeNote(t swarm.Task) string {
 	if len(node) > 12 {
 		node = node[:12]
 	}
-	how := "was shut down before it ran"
-	if t.Status.State != swarm.TaskStateShutdown && t.Status.State != swarm.TaskStateRemove {
-		how = "was lost with it"
+	id := t.ID
+	if len(id) > 12 {
+		id = id[:12]
 	}
-	return "; " + describe(t) + ": its node " + node + " went away and the task " + how +
-		", which says nothing of the image"
+	how := "was shut down before it ran (its node went away, or Swarm moved it)"
+	if t.Status.State != swarm.TaskStateShutdown && t.Status.State != swarm.TaskStateRemove {
+		how = "was lost with its node (" + describe(t) + " after Swarm had replaced it)"
+		how = strings.Replace(how, "task "+id+" ", "", 1)
+	}
+	return "; task " + id + " on node " + node + " " + how + ", which says nothing of the image"
 }

@@ -74,3 +74,16 @@ func TestNodeLoss(t *testing.T) {
 		t.Error(`"No such container" is not lost with the engine`)
 	}
 }
+
+func TestNodeNote(t *testing.T) {
+	shut := task("abcdefabcdef99", "new", swarm.TaskStateShutdown, swarm.TaskStateShutdown, time.Unix(1000, 0), 0)
+	shut.NodeID, shut.Status.Err = "node5node5node5", ""
+	if got, want := nodeNote(shut), "; task abcdefabcdef on node node5node5no was shut down before it ran (its node went away, or Swarm moved it), which says nothing of the image"; got != want {
+		t.Errorf("nodeNote =\n%q, want\n%q", got, want)
+	}
+	lost := task("abcdefabcdef99", "new", swarm.TaskStateShutdown, swarm.TaskStateFailed, time.Unix(1000, 0), 255)
+	lost.NodeID, lost.Status.Err = "node5", "task: non-zero exit (255)"
+	if got, want := nodeNote(lost), "; task abcdefabcdef on node node5 was lost with its node (exited (exit 255) after Swarm had replaced it), which says nothing of the image"; got != want {
+		t.Errorf("nodeNote =\n%q, want\n%q", got, want)
+	}
+}
