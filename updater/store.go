@@ -155,7 +155,7 @@ func (s *Store) PutQuarantined(r Rollout, q *Quarantine) error {
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		if qv != nil {
-			if err := tx.Bucket(bucketQuarantine).Put([]byte(q.Workload+"@"+q.Digest), qv); err != nil {
+			if err := tx.Bucket(bucketQuarantine).Put([]byte(digestKey(q.Workload, q.Digest)), qv); err != nil {
 				return err
 			}
 		}
@@ -191,13 +191,16 @@ func (s *Store) Rollouts(workload string, limit int) ([]Rollout, error) {
 
 // Quarantine marks digest as failed for workload.
 func (s *Store) Quarantine(q Quarantine) error {
-	return s.put(bucketQuarantine, q.Workload+"@"+q.Digest, q)
+	return s.put(bucketQuarantine, digestKey(q.Workload, q.Digest), q)
 }
 
 // IsQuarantined reports whether digest failed for workload before.
 func (s *Store) IsQuarantined(workload, digest string) (bool, error) {
-	return s.has(bucketQuarantine, workload+"@"+digest)
+	return s.has(bucketQuarantine, digestKey(workload, digest))
 }
+
+// digestKey is the key of a workload's digest in the quarantine and approval buckets.
+func digestKey(workload, digest string) string { return workload + "@" + digest }
 
 // put stores v as JSON under key in bucket.
 func (s *Store) put(bucket []byte, key string, v any) error {
@@ -336,10 +339,10 @@ type Approval struct {
 
 // Approve records an approval.
 func (s *Store) Approve(a Approval) error {
-	return s.put(bucketApproved, a.Workload+"@"+a.Digest, a)
+	return s.put(bucketApproved, digestKey(a.Workload, a.Digest), a)
 }
 
 // IsApproved reports whether digest was approved for workload.
 func (s *Store) IsApproved(workload, digest string) (bool, error) {
-	return s.has(bucketApproved, workload+"@"+digest)
+	return s.has(bucketApproved, digestKey(workload, digest))
 }
