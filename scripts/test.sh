@@ -4,7 +4,7 @@
 # notification test, Debian's chromium for the dashboard's browser tests, the unit and
 # end-to-end tests, short fuzz runs of every webhook parser, and a build of the
 # container image. On a fresh Debian machine, run it as
-# root: it installs what it needs (docker.io, docker-registry, chromium) with apt-get.
+# root: it installs what it needs (docker.io, docker-registry, chromium, docker-compose) with apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,7 @@ need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v chromium >/dev/null || need+=(chromium)
+command -v docker-compose >/dev/null || need+=(docker-compose)   # compose v1 e2e tests
 command -v ip >/dev/null || need+=(iproute2)   # the multi-node cluster (scripts/cluster.sh)
 command -v curl >/dev/null || need+=(curl)
 command -v go >/dev/null || { echo "test.sh: Go is not installed; hoist needs the Go version named in go.mod (https://go.dev/dl)" >&2; exit 1; }
