@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"updater/swarm":          {"updater", "policy", "updater/internal/probe"},
 	"updater/container":      {"updater", "policy", "updater/internal/probe"},
 	"updater/internal/probe": {},
+	"internal/safetext":      {},
 	"api":                    {"updater", "policy", "registry"},
 	"ui":                     {"updater", "api"},
 }
