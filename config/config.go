@@ -76,6 +76,8 @@ type Policy struct {
 	Health   Health    `yaml:"health" json:"health"`
 	// When limits when rollouts start: maintenance windows and a minimum digest age.
 	When When `yaml:"when" json:"when"`
+	// Watchtower, when present, makes this policy honour Watchtower's container labels.
+	Watchtower *Watchtower `yaml:"watchtower" json:"watchtower,omitempty"`
 }
 
 // Match selects workloads. Globs are matched against names; every label must match.

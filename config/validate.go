@@ -142,6 +142,7 @@ func (p *Policy) validate(v *validator, at string, seen map[string]int, i int) {
 		v.addf(at+".rollout.max_failure_ratio", "max_failure_ratio %v must be between 0 and 1", r.MaxFailureRatio)
 	}
 	p.When.validate(v, at+".when")
+	p.Watchtower.validate(v, at+".watchtower")
 	h := p.Health
 	if h.Timeout.D() < h.Watch.D()+r.Monitor.D() {
 		v.addf(at+".health.timeout", "timeout %s is shorter than monitor + watch (%s); raise it", h.Timeout.D(), h.Watch.D()+r.Monitor.D())

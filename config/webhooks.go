@@ -35,6 +35,8 @@ type Webhooks struct {
 	ECR *HeaderSource `yaml:"ecr" json:"ecr,omitempty"`
 	// Generic: {"image":"repo:tag"} signed with X-Hoist-Signature: sha256=<hex>.
 	Generic *SecretSource `yaml:"generic" json:"generic,omitempty"`
+	// Watchtower: Watchtower's POST /v1/update with Authorization: Bearer <token>.
+	Watchtower *WatchtowerSource `yaml:"watchtower" json:"watchtower,omitempty"`
 	// Limits bound every webhook request.
 	Limits WebhookLimits `yaml:"limits" json:"limits"`
 }
@@ -231,6 +233,9 @@ func (w Webhooks) validate(v *validator) {
 	checkHeaderSource(v, at+".ecr", w.ECR)
 	if w.Generic != nil {
 		checkSecret(v, at+".generic.secret", "secret", w.Generic.Secret)
+	}
+	if w.Watchtower != nil {
+		checkSecret(v, at+".watchtower.token", "token", w.Watchtower.Token)
 	}
 	l := w.Limits
 	if l.MaxBody < 0 || l.MaxBody > MaxWebhookMaxBody {

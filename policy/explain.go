@@ -56,6 +56,11 @@ func (r *Rule) labelMiss(kind Kind, name string, labels map[string]string) strin
 			miss = append(miss, fmt.Sprintf("wants label %s=%s (it is %q)", k, r.Labels[k], clip(got, 40)))
 		}
 	}
+	if r.Watchtower != nil {
+		if why := r.Watchtower.miss(labels); why != "" {
+			miss = append(miss, why)
+		}
+	}
 	return strings.Join(miss, ", ")
 }
 

@@ -46,6 +46,9 @@ type Rule struct {
 	Tags *TagFilter
 	// When limits when rollouts start (any time, when empty).
 	When When
+	// Watchtower, when set, makes the rule honour Watchtower's container labels
+	// (policy/watchtower.go).
+	Watchtower *Watchtower
 }
 
 // NewRule compiles a rule. rangeText is only read for the Semver strategy; a Tags rule
@@ -73,7 +76,7 @@ func NewRule(name string, services, containers []string, labels map[string]strin
 
 // matches reports whether a workload's name and labels select this rule by globs.
 func (r *Rule) matches(kind Kind, name string, labels map[string]string) bool {
-	if !r.takes(kind, name) {
+	if !r.takes(kind, name) || (r.Watchtower != nil && !r.Watchtower.selects(labels)) {
 		return false
 	}
 	for k, v := range r.Labels {
@@ -89,6 +92,9 @@ func (r *Rule) takes(kind Kind, name string) bool {
 	globs := r.Services
 	if kind == Container {
 		globs = r.Containers
+		if r.Watchtower != nil && len(globs) == 0 {
+			return true // Watchtower looks at every container
+		}
 	}
 	for _, g := range globs {
 		if ok, _ := path.Match(g, name); ok {

@@ -159,6 +159,10 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 		st.Action, st.Reason = WatchOnly, "policy "+rule.Name+" has update: none"
 		return st
 	}
+	if rule.MonitorOnly(w.Labels) {
+		st.Action, st.Reason = WatchOnly, "update available; not rolled out: labelled "+policy.WatchtowerMonitorOnly+"=true"
+		return st
+	}
 	if st.Current == "" {
 		st.Reason = "the running digest is unknown; the rollout pins it"
 	}

@@ -320,7 +320,9 @@ func (u *Updater) process(ctx context.Context, key, trigger string) {
 			}
 		case Equivalent, Refused:
 			u.noteOnce(w, st, trigger)
-		case Quarantined, WatchOnly:
+		case WatchOnly:
+			u.watchOnly(w, st, trigger)
+		case Quarantined:
 			u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
 		case Deferred:
 			u.deferUntil(w, st)
@@ -412,6 +414,8 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 			u.Enqueue(registry.PushEvent{Repo: st.tag.Context(), Tag: st.tag.TagStr(), Source: trigger})
 		case apply && (st.Action == Equivalent || st.Action == Refused):
 			u.noteOnce(w, st, trigger)
+		case apply && st.Action == WatchOnly:
+			u.watchOnly(w, st, trigger)
 		case apply && st.Action == Deferred:
 			u.deferUntil(w, st)
 		case apply && st.Action == AwaitingApproval:

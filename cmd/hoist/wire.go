@@ -91,6 +91,9 @@ func policies(cfg *config.Config) (*policy.Set, map[string]updater.Plan, map[str
 		if r.When, err = when(p.When); err != nil {
 			return nil, nil, nil, fmt.Errorf("policy %s: %w", p.Name, err)
 		}
+		if w := p.Watchtower; w != nil {
+			r.Watchtower = &policy.Watchtower{LabelEnable: w.LabelEnable, Scope: w.Scope, LifecycleHooks: w.LifecycleHooks}
+		}
 		rules = append(rules, r)
 		plan := updater.Plan{
 			Parallelism: p.Rollout.Parallelism, Delay: p.Rollout.Delay.D(), StartFirst: p.Rollout.Order == "start-first",
