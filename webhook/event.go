@@ -21,7 +21,12 @@ var (
 	errBadName   = errors.New("bad repository or tag")
 )
 
+// decode reads body into v, refusing first a body that lists more than MaxEvents
+// entries anywhere, so that what it decodes into stays within a few times its size.
 func decode(body []byte, v any) error {
+	if err := checkEntries(body); err != nil {
+		return err
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("%w: %v", errMalformed, err)
 	}

@@ -43,6 +43,9 @@ type Server struct {
 	now        func() time.Time
 	budget     time.Duration // how long one request waits on the sink, all its events together
 	count      func(name string, labels ...string)
+	// mem bounds the memory of the deliveries in flight together (memTotal bytes).
+	mem      *budget
+	memTotal int64
 }
 
 // Option tunes a Server.
@@ -51,6 +54,12 @@ type Option func(*Server)
 // WithCount counts rejected requests (hoist_webhook_rejected_total{source,reason}) with f.
 func WithCount(f func(name string, labels ...string)) Option {
 	return func(s *Server) { s.count = f }
+}
+
+// WithMemoryBudget sets how many bytes the deliveries in flight may hold together
+// (32 MiB by default, never less than one delivery of limits.max_body needs).
+func WithMemoryBudget(n int64) Option {
+	return func(s *Server) { s.memTotal = n }
 }
 
 // source is one mounted sender.
@@ -91,9 +100,12 @@ func New(cfg config.Webhooks, sink Sink, log zerolog.Logger, opts ...Option) *Se
 		budget:   sinkBudget,
 	}
 	s.sources = sourcesOf(cfg, lim, s)
+	s.memTotal = defaultBudget
 	for _, o := range opts {
 		o(s)
 	}
+	s.memTotal = max(s.memTotal, bodyCost*s.maxBody)
+	s.mem = newBudget(s.memTotal)
 	return s
 }
 
@@ -153,7 +165,9 @@ var problemKinds = map[int][2]string{
 	http.StatusNotFound:              {"not-found", "Not found"},
 	http.StatusMethodNotAllowed:      {"method-not-allowed", "Method not allowed"},
 	http.StatusRequestEntityTooLarge: {"too-large", "Request body too large"},
+	http.StatusUnprocessableEntity:   {"too-many-events", "Too many events"},
 	http.StatusTooManyRequests:       {"rate-limited", "Too many requests"},
+	http.StatusServiceUnavailable:    {"service-unavailable", "Service unavailable"},
 }
 
 // writeProblem answers status with detail, hoist's own words, as application/problem+json.
@@ -216,7 +230,7 @@ func (s *Server) handler(src *source) echo.HandlerFunc {
 		}()
 		status, res := s.accept(src, c, buf)
 		if status >= 400 {
-			if status == http.StatusTooManyRequests {
+			if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 				c.Response().Header().Set("Retry-After", "1")
 			}
 			return writeProblem(c, status, res.Status)
@@ -237,6 +251,16 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 	if r.ContentLength > s.maxBody {
 		return fail(http.StatusRequestEntityTooLarge, "too_large", "body larger than "+strconv.FormatInt(s.maxBody, 10)+" bytes")
 	}
+	size := r.ContentLength
+	if size < 0 {
+		size = s.maxBody // chunked: it may still grow to the cap
+	}
+	cost := min(bodyCost*size, s.memTotal)
+	if !s.mem.acquire(cost, budgetWait) {
+		return fail(http.StatusServiceUnavailable, "busy", "too many deliveries in flight; retry later")
+	}
+	defer s.mem.release(cost)
+	buf.Grow(int(size) + bytes.MinRead) // one allocation for the whole body
 	if _, err := buf.ReadFrom(http.MaxBytesReader(c.Response(), r.Body, s.maxBody)); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -252,6 +276,9 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 		return fail(http.StatusTooManyRequests, "rate_limited", "too many requests; retry later")
 	}
 	evs, err := src.parse(body)
+	if errors.Is(err, errTooMany) {
+		return fail(http.StatusUnprocessableEntity, "too_many_events", "a delivery may list at most "+strconv.Itoa(MaxEvents)+" events")
+	}
 	if err != nil {
 		if errors.Is(err, errBadName) {
 			s.rejected.Warn().Str("source", src.name).Str("outcome", "bad_request").Msg("webhook names a bad repository or tag")
@@ -285,28 +312,27 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 
 // hand gives each event of one delivery to the sink, unless it was seen (its own
 // delivery id) or coalesced with the same push moments ago, and returns how many were
-// handed on and how many were duplicates.
+// handed on and how many were duplicates. It logs one line for the delivery, with
+// the count of each outcome.
 func (s *Server) hand(src *source, evs []registry.PushEvent, delivery string, now time.Time) (handed, dup int) {
 	// One budget for the whole request, not per event: a sink that answers just in
 	// time for each of many events must not add up past the sender's timeout.
 	deadline := time.Now().Add(s.budget)
+	var tally outcomes
 	for _, ev := range evs {
 		ev.Source = src.name
 		ev.DeliveryID = deliveryID(ev.DeliveryID)
 		if delivery != "" {
 			ev.DeliveryID = delivery
 		} else if ev.DeliveryID != "" && s.seen.add(src.name+"\x00"+ev.DeliveryID, now) {
-			dup++
-			s.log.Info().Str("source", src.name).Str("repo", ev.Repo.Name()).Str("tag", ev.Tag).Str("outcome", "duplicate").Msg("webhook event")
+			tally.add("duplicate", ev)
 			continue
 		}
-		key := ev.Key()
-		if s.recent.add(key, now) {
+		if s.recent.add(ev.Key(), now) {
 			s.trail(ev)
-			s.log.Debug().Str("source", src.name).Str("repo", ev.Repo.Name()).Str("tag", ev.Tag).Str("outcome", "coalesced").Msg("webhook event")
+			tally.add("coalesced", ev)
 			continue
 		}
-		handed++
 		outcome := "enqueued"
 		switch watched, late := s.enqueue(ev, time.Until(deadline)); {
 		case late:
@@ -314,9 +340,11 @@ func (s *Server) hand(src *source, evs []registry.PushEvent, delivery string, no
 		case !watched:
 			outcome = "unwatched"
 		}
-		s.log.Info().Str("source", src.name).Str("repo", ev.Repo.Name()).Str("tag", ev.Tag).Str("outcome", outcome).Msg("webhook event")
+		tally.add(outcome, ev)
 	}
-	return handed, dup
+	tally.log(s.log, src.name)
+	n := tally.n
+	return n["enqueued"] + n["sink_slow"] + n["unwatched"], n["duplicate"]
 }
 
 // maxDeliveryID is the longest delivery id kept as sent. Senders use UUIDs or
