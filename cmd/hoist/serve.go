@@ -186,6 +186,7 @@ func routes(ctx context.Context, cfg *config.Config, u *updater.Updater, store *
 	e.Server.IdleTimeout = 2 * time.Minute
 	api.New(ctx, u, cfg.API.Token.Value(), metrics).WithBudget(reg).Register(e)
 	webhook.New(cfg.Webhooks, u, log.With().Str("component", "webhook").Logger(), webhook.WithCount(metrics.Inc)).Register(e)
+	webhook.NewWatchtower(cfg.Webhooks, u, checkAllSoon(ctx, u, log), log.With().Str("component", "webhook").Logger(), webhook.WithCount(metrics.Inc)).Register(e)
 	if cfg.UIOn() {
 		ui.New(ctx, u, store, ui.Options{BasePath: cfg.UI.BasePath, Token: cfg.API.Token.Value(), AnonymousRead: cfg.UI.AnonymousRead,
 			SessionTTL: cfg.UI.SessionTTL.D(), SessionFile: filepath.Join(cfg.DataDir, "ui-sessions.json"),
