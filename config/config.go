@@ -96,6 +96,9 @@ type Rollout struct {
 	MaxFailureRatio float64  `yaml:"max_failure_ratio" json:"max_failure_ratio"`
 	// KeepPrevious keeps a replaced container (stopped, renamed) this long for a manual rollback.
 	KeepPrevious Duration `yaml:"keep_previous" json:"keep_previous"`
+	// ComposeFile is what to do with a compose project's file when a compose service
+	// moves to another tag: warn (the default) or write (see compose.go).
+	ComposeFile string `yaml:"compose_file" json:"compose_file,omitempty"`
 	// Written names the Swarm settings above the file sets (parallelism, delay, order,
 	// monitor, max_failure_ratio). A Swarm service keeps its own value for the others.
 	Written []string `yaml:"-" json:"-"`

@@ -141,6 +141,7 @@ func (p *Policy) validate(v *validator, at string, seen map[string]int, i int) {
 	if r.MaxFailureRatio < 0 || r.MaxFailureRatio > 1 {
 		v.addf(at+".rollout.max_failure_ratio", "max_failure_ratio %v must be between 0 and 1", r.MaxFailureRatio)
 	}
+	validateComposeFile(v, at+".rollout.compose_file", r.ComposeFile)
 	p.When.validate(v, at+".when")
 	p.Watchtower.validate(v, at+".watchtower")
 	h := p.Health

@@ -68,6 +68,9 @@ type Plan struct {
 	// Timeout bounds the rollout, watch included.
 	Timeout      time.Duration `json:"timeout,omitempty"`
 	KeepPrevious time.Duration `json:"keep_previous,omitempty"`
+	// ComposeFile says whether a compose service moved to another tag gets its compose
+	// file rewritten (policy.ComposeWrite) or only a note that it names the old tag.
+	ComposeFile policy.ComposeFile `json:"compose_file,omitempty"`
 	// HTTPProbe, when set, is checked against new containers and service tasks.
 	HTTPProbe *HTTPProbe `json:"http_probe,omitempty"`
 	// Written says which rollout settings the policy wrote itself. A Swarm service that

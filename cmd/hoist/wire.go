@@ -100,6 +100,9 @@ func policies(cfg *config.Config) (*policy.Set, map[string]updater.Plan, map[str
 			Monitor: p.Rollout.Monitor.D(), MaxFailureRatio: p.Rollout.MaxFailureRatio,
 			Watch: p.Health.Watch.D(), Timeout: p.Health.Timeout.D(), KeepPrevious: p.Rollout.KeepPrevious.D(),
 		}
+		if plan.ComposeFile, err = policy.ParseComposeFile(p.Rollout.ComposeFile); err != nil {
+			return nil, nil, nil, fmt.Errorf("policy %s: %w", p.Name, err)
+		}
 		for _, k := range p.Rollout.Written {
 			plan.Written |= planFields[k]
 		}
