@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
-	"regexp"
-	"strconv"
 	"strings"
 	"unicode"
 
@@ -24,45 +22,60 @@ import (
 // the file. Where the field is a number, boolean, duration or size, the value goes
 // into the text and must be one plain word (8, true, 30s, 1MiB). Values with a line
 // break or another control character are refused: no field takes one, and a stray
-// trailing newline in a secret is a mistake better reported than kept.
-
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-const envMarker = "HOISTENVREF"
-
-var envPlaceholder = regexp.MustCompile(envMarker + `([0-9]+)X`)
+// trailing newline in a secret is a mistake better reported than kept. The forms a
+// reference may take are in envref.go.
 
 type envRefs struct {
-	refs []envUse
+	marks envMarks
+	refs  []envUse
 }
 
 type envUse struct {
 	name, ref, value string
+	form             envForm
+	arg              string // the default or the message
 	line             int
-	used             bool // appears in a scalar (not only in a comment)
+	path             string // the YAML path of the value it is in, once located
+	used             bool   // appears in a scalar (not only in a comment)
 }
 
-func placeholder(i int) string { return envMarker + strconv.Itoa(i) + "X" }
+func (e *envRefs) placeholder(i int) string { return e.marks.placeholder(i) }
 
-// substituteEnv replaces every ${VAR} with a placeholder, line by line.
+// substituteEnv replaces every reference with a placeholder, line by line, and every
+// $${ with ${.
 func substituteEnv(data []byte, getenv func(string) string) ([]byte, *envRefs) {
 	e := &envRefs{}
 	if !bytes.Contains(data, []byte("${")) {
 		return data, e
 	}
+	e.marks = newEnvMarks(data)
 	lines := strings.Split(string(data), "\n")
 	for i, l := range lines {
 		lines[i] = envRef.ReplaceAllStringFunc(l, func(m string) string {
-			e.refs = append(e.refs, envUse{name: m[2 : len(m)-1], ref: m, value: getenv(m[2 : len(m)-1]), line: i + 1})
-			return placeholder(len(e.refs) - 1)
+			if strings.HasPrefix(m, "$$") {
+				return m[1:] // escaped: a literal ${…}
+			}
+			name, form, arg := parseRef(m[2 : len(m)-1])
+			u := envUse{name: name, ref: m, form: form, arg: arg, line: i + 1}
+			if form != envBad {
+				u.value = getenv(name)
+			}
+			if u.value == "" && form == envDefault {
+				u.value = arg
+			}
+			e.refs = append(e.refs, u)
+			return e.placeholder(len(e.refs) - 1)
 		})
 	}
 	return []byte(strings.Join(lines, "\n")), e
 }
 
 func (e *envRefs) each(s string, f func(i int, u *envUse)) {
-	for _, m := range envPlaceholder.FindAllStringSubmatch(s, -1) {
-		if i, err := strconv.Atoi(m[1]); err == nil && i < len(e.refs) {
+	if e.marks.re == nil {
+		return
+	}
+	for _, m := range e.marks.re.FindAllString(s, -1) {
+		if i := e.marks.index(m); i >= 0 && i < len(e.refs) {
 			f(i, &e.refs[i])
 		}
 	}
@@ -81,17 +94,66 @@ func (e *envRefs) markUsed(text []byte) {
 	}
 }
 
-// problems reports references to unset variables and values no field can take.
+// problems reports references to unset variables, references hoist does not read,
+// and values no field can take, each at its key when it was located.
 func (e *envRefs) problems(add func(int, string, string, ...any)) {
 	for _, u := range e.refs {
 		switch {
 		case !u.used:
-		case u.value == "":
-			add(u.line, "", "environment variable %s is not set (referenced as %s)", u.name, u.ref)
+		case u.form == envBad:
+			add(u.line, u.path, "%s", badRefHint(u.ref))
+		case u.value == "" && u.form == envRequired && u.arg != "":
+			add(u.line, u.path, "environment variable %s is not set: %s", u.name, clipped(u.arg))
+		case u.value == "" && u.form != envDefault:
+			add(u.line, u.path, "environment variable %s is not set (referenced as %s)", u.name, clipped(u.ref))
 		case strings.ContainsFunc(u.value, unicode.IsControl):
-			add(u.line, "", "environment variable %s contains a line break or another control character; values must be one line (a trailing newline often comes from a file: strip it, e.g. with tr -d '\\n')", u.name)
+			add(u.line, u.path, "environment variable %s contains a line break or another control character; values must be one line (a trailing newline often comes from a file: strip it, e.g. with tr -d '\\n')", u.name)
 		}
 	}
+}
+
+// locate records the YAML path of the value each reference is in (a reference in a
+// mapping key gets the mapping's path).
+func (e *envRefs) locate(n ast.Node, path string) {
+	if len(e.refs) == 0 || n == nil {
+		return
+	}
+	switch node := unwrap(n).(type) {
+	case *ast.MappingNode:
+		for _, kv := range node.Values {
+			e.locateKV(kv, path)
+		}
+	case *ast.MappingValueNode:
+		e.locateKV(node, path)
+	case *ast.SequenceNode:
+		for i, v := range node.Values {
+			e.locate(v, fmt.Sprintf("%s[%d]", path, i))
+		}
+	case *ast.AliasNode, nil:
+	default:
+		if tk := node.GetToken(); tk != nil {
+			e.each(tk.Value, func(_ int, u *envUse) { u.path = path })
+		}
+	}
+}
+
+func (e *envRefs) locateKV(kv *ast.MappingValueNode, path string) {
+	key := kv.Key.String()
+	e.each(key, func(_ int, u *envUse) { u.path = path })
+	e.locate(kv.Value, path+"."+e.refText(key))
+}
+
+// refText writes the placeholders in s back as the references they stand for.
+func (e *envRefs) refText(s string) string {
+	if e.marks.re == nil {
+		return s
+	}
+	return e.marks.re.ReplaceAllStringFunc(s, func(m string) string {
+		if i := e.marks.index(m); i >= 0 && i < len(e.refs) {
+			return e.refs[i].ref
+		}
+		return m
+	})
 }
 
 // inlineNonStrings puts the values of references that sit in number, boolean,
@@ -117,7 +179,7 @@ func (e *envRefs) inlineNonStrings(text []byte, root ast.Node, add func(int, str
 			if v == "" {
 				v = "null" // unset or refused (both reported): leave the field empty
 			}
-			s = strings.Replace(s, placeholder(i), v, 1)
+			s = strings.Replace(s, e.placeholder(i), v, 1)
 		})
 	})
 	return []byte(s)
@@ -194,12 +256,11 @@ func (e *envRefs) replaceStrings(v reflect.Value) {
 		return
 	}
 	fill := func(s string) string {
-		return envPlaceholder.ReplaceAllStringFunc(s, func(m string) string {
-			i, err := strconv.Atoi(m[len(envMarker) : len(m)-1])
-			if err != nil || i >= len(e.refs) {
-				return m
+		return e.marks.re.ReplaceAllStringFunc(s, func(m string) string {
+			if i := e.marks.index(m); i >= 0 && i < len(e.refs) {
+				return e.refs[i].value
 			}
-			return e.refs[i].value
+			return m
 		})
 	}
 	var walk func(v reflect.Value)

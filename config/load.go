@@ -85,13 +85,15 @@ func Load(ctx context.Context, file string, data []byte, getenv func(string) str
 		return nil, fmt.Errorf("load %s: %w", file, err)
 	}
 	env.markUsed(text)
-	env.problems(add)
 	f, err := parser.ParseBytes(text, 0)
 	if err != nil {
+		env.problems(add)
 		add(errLine(err), "", "%s", errMessage(err))
 		return nil, probs
 	}
 	root := document(f, add)
+	env.locate(root, "$")
+	env.problems(add)
 	if expanded := env.inlineNonStrings(text, root, add); string(expanded) != string(text) {
 		text = expanded
 		if f, err = parser.ParseBytes(text, 0); err != nil {

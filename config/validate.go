@@ -18,6 +18,7 @@ func (v *validator) addf(path, format string, args ...any) {
 }
 
 func (c *Config) validate(v *validator) {
+	c.validatePrintable(v)
 	if p := listenProblem(c.Listen); p != "" {
 		v.addf("$.listen", "listen %q %s", c.Listen, p)
 	}
