@@ -119,6 +119,7 @@ workload (rollback, finish, approve, retry) ask the running hoist serve through 
 		newServeCommand(getenv),
 		newCheckCommand(getenv),
 		newValidateCommand(getenv),
+		newImportCommand(getenv),
 	)
 	root.AddCommand(newManualCommands(getenv)...)
 	root.AddCommand(
