@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -170,4 +171,70 @@ func TestNamesPrintable(t *testing.T) {
 	if _, err := Parse("h.yaml", []byte(ok), env(nil)); err != nil {
 		t.Errorf("printable text refused: %v", err)
 	}
+}
+
+// TestApplyChecksFlagsAsTheFile: a flag value gets the check and the message of the
+// key it replaces.
+func TestApplyChecksFlagsAsTheFile(t *testing.T) {
+	const base = "policies:\n  - name: web\n    match: { services: [web] }\n"
+	for _, tc := range []struct {
+		key, flag, value string
+		want             string // "" when accepted
+	}{
+		{"poll.interval", "--poll-interval", "1ms", "interval 1ms is too short; use at least 1s"},
+		{"poll.interval", "--poll-interval", "abc", `invalid duration "abc"`},
+		{"poll.interval", "--poll-interval", "30", `duration "30" needs a unit`},
+		{"poll.interval", "--poll-interval", "0", ""},
+		{"poll.interval", "--poll-interval", "1s", ""},
+		{"docker.host", "--docker-host", "ftp://x", `docker host "ftp://x" has scheme "ftp"`},
+		{"docker.host", "--docker-host", "x", `docker host "x" has no scheme`},
+		{"docker.host", "--docker-host", "tcp://127.0.0.1:2375", ""},
+		{"listen", "--listen", "nonsense", `listen "nonsense" is not host:port`},
+		{"listen", "--listen", ":99999", `has port "99999"`},
+		{"listen", "--listen", "\x1b[2J:80", `"\x1b[2J:80" holds a character that does not print (U+001B)`},
+		{"listen", "--listen", "127.0.0.1:0x", `has port "0x"`},
+		{"log.level", "--log-level", "shouting", `log level "shouting": use debug, info, warn or error`},
+		{"data_dir", "--data-dir", "/var/lib/hoist\u202e", `holds a character that does not print (U+202E)`},
+	} {
+		t.Run(tc.flag+" "+tc.value, func(t *testing.T) {
+			cfg, err := Parse("h.yaml", []byte(base), env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cfg.Apply([]Override{{Flag: tc.flag, Key: tc.key, Value: tc.value}})
+			var fp FlagProblems
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want == "":
+			case !errors.As(err, &fp) || !strings.HasPrefix(err.Error(), tc.flag+": ") || !strings.Contains(err.Error(), tc.want):
+				t.Errorf("got %v, want %s: …%s…", err, tc.flag, tc.want)
+			}
+			if tc.want == "" {
+				return
+			}
+			// The file's key gets the same message.
+			_, ferr := Parse("h.yaml", []byte(strings.Replace(tc.key, ".", ": { ", 1)+": "+quotedYAML(tc.value)+strings.Repeat(" }", strings.Count(tc.key, "."))+"\n"+base), env(nil))
+			if ferr == nil || !strings.Contains(ferr.Error(), tc.want) {
+				t.Errorf("the file's %s gets %v, want %q too", tc.key, ferr, tc.want)
+			}
+		})
+	}
+}
+
+func quotedYAML(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteString(`\` + string(r))
+		case r < 0x20 || r >= 0x7f && r < 0xa0 || r == 0x202e:
+			b.WriteString(fmt.Sprintf(`\u%04x`, r))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
