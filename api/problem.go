@@ -43,6 +43,8 @@ var titles = map[string]string{
 	"engine-error":        "The engine or a registry did not answer as expected",
 	"action-failed":       "The manual action failed",
 	"too-large":           "Request body too large",
+	"too-many-events":     "Too many events",
+	"headers-too-large":   "Request header fields too large",
 	"internal":            "Internal error",
 	"service-unavailable": "Service unavailable",
 }
@@ -112,10 +114,10 @@ func fromEcho(he *echo.HTTPError, c echo.Context) *Problem {
 }
 
 func writeProblem(c echo.Context, p *Problem) {
+	c.Response().Header().Set(echo.HeaderContentType, ContentTypeProblem)
 	if c.Request().Method == http.MethodHead {
 		c.NoContent(p.Status)
 		return
 	}
-	c.Response().Header().Set(echo.HeaderContentType, ContentTypeProblem)
 	c.JSON(p.Status, p)
 }

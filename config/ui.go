@@ -1,6 +1,8 @@
 package config
 
 import (
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -16,6 +18,9 @@ type UI struct {
 	AnonymousRead bool `yaml:"anonymous_read" json:"anonymous_read,omitempty"`
 	// SessionTTL is how long a login lasts.
 	SessionTTL Duration `yaml:"session_ttl" json:"session_ttl"`
+	// TrustedProxies are the reverse proxies (IP addresses or CIDR prefixes) whose
+	// X-Forwarded-For and X-Forwarded-Host the dashboard believes.
+	TrustedProxies []string `yaml:"trusted_proxies" json:"trusted_proxies,omitempty"`
 }
 
 // Dashboard defaults and bounds.
@@ -58,6 +63,13 @@ func (c *Config) validateUI(v *validator) {
 	}
 	if d := u.SessionTTL.D(); d < MinSessionTTL || d > MaxSessionTTL {
 		v.addf("$.ui.session_ttl", "session_ttl %s is out of range; write at least 5m and at most 720h, such as 12h (the default)", d)
+	}
+	for i, p := range u.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				v.addf("$.ui.trusted_proxies["+strconv.Itoa(i)+"]", "%q is not an IP address or CIDR prefix; write one such as 127.0.0.1 or 10.0.0.0/8", p)
+			}
+		}
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"html/template"
 	"mime"
 	"net/http"
@@ -104,8 +103,10 @@ func send(c echo.Context, status int, ctype string, b []byte) error {
 	return c.Blob(status, ctype, b)
 }
 
+// sendJSON answers v as JSON, with the characters that could mislead a reader of
+// its strings made visible (see visible).
 func sendJSON(c echo.Context, status int, v any) error {
-	b, err := json.Marshal(v)
+	b, err := visibleJSON(v)
 	if err != nil {
 		return err
 	}

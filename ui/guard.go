@@ -15,9 +15,10 @@ const csrfHeader = "X-CSRF-Token"
 const ctxSession = "hoist.session"
 
 // crossSite reports whether a browser sent r from another site: Sec-Fetch-Site says
-// so, or Origin names a host other than the one asked (Host, or X-Forwarded-Host set
-// by a reverse proxy; a page on another site can set neither).
-func crossSite(r *http.Request) bool {
+// so, or Origin names a host other than the one asked (Host, or X-Forwarded-Host when
+// a trusted proxy sent r: from anyone else the header is ignored, since whoever
+// sends Origin: evil can send X-Forwarded-Host: evil too).
+func (s *Server) crossSite(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "", "same-origin", "none":
 	default:
@@ -33,6 +34,9 @@ func crossSite(r *http.Request) bool {
 	}
 	if strings.EqualFold(u.Host, r.Host) {
 		return false
+	}
+	if !s.proxies.fromProxy(r) {
+		return true
 	}
 	fwd, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ",")
 	return fwd == "" || !strings.EqualFold(u.Host, strings.TrimSpace(fwd))
@@ -65,7 +69,7 @@ func (s *Server) viewer(page bool) echo.MiddlewareFunc {
 func (s *Server) actor(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if crossSite(r) {
+		if s.crossSite(r) {
 			return forbidden("a request from another site may not act on hoist")
 		}
 		_, sess, ok := s.sessions.fromRequest(r)

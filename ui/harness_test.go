@@ -83,6 +83,7 @@ func (b *engine) called() []string {
 // date).
 type env struct {
 	e      *echo.Echo
+	ui     *Server
 	srv    *httptest.Server
 	store  *updater.Store
 	engine *engine
@@ -125,7 +126,8 @@ func newEnv(t *testing.T, base string, anonymous bool) *env {
 	})
 	v.e = echo.New()
 	api.New(ctx, v.u, token, api.NewMetrics()).Register(v.e)
-	New(ctx, v.u, store, Options{BasePath: base, Token: token, AnonymousRead: anonymous, Log: zerolog.Nop()}).Register(v.e)
+	v.ui = New(ctx, v.u, store, Options{BasePath: base, Token: token, AnonymousRead: anonymous, TrustedProxies: []string{"10.9.0.0/16"}, Log: zerolog.Nop()})
+	v.ui.Register(v.e)
 	v.srv = httptest.NewServer(v.e)
 	t.Cleanup(v.srv.Close)
 	return v
@@ -152,7 +154,15 @@ func push(t *testing.T, ref string) string {
 // do sends a request through the router, as a browser on the same site would unless
 // hdr says otherwise.
 func (v *env) do(method, path, body string, hdr map[string]string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	return v.doFrom("", method, path, body, hdr, cookies...)
+}
+
+// doFrom is do from the peer address remote ("": httptest's 192.0.2.1:1234).
+func (v *env) doFrom(remote, method, path, body string, hdr map[string]string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if remote != "" {
+		req.RemoteAddr = remote
+	}
 	for k, val := range hdr {
 		req.Header.Set(k, val)
 	}

@@ -43,6 +43,10 @@ type Options struct {
 	SessionTTL time.Duration
 	// SessionFile, when set, keeps the logins across restarts (ids hashed, mode 0600).
 	SessionFile string
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes) whose
+	// X-Forwarded-For and X-Forwarded-Host are believed; none means the socket's peer
+	// is the client. Entries that do not parse are left out (config validates them).
+	TrustedProxies []string
 	// Count, when set, counts manual actions as the API does (for metrics).
 	Count func(name string, labels ...string)
 	Log   zerolog.Logger
@@ -56,13 +60,16 @@ type Server struct {
 	token     string
 	anonymous bool
 	log       zerolog.Logger
+	refusals  zerolog.Logger // sampled: a flood of wrong tokens must not flood the log
 	// ctx is the server's own context: actions run under it, and live feeds end with it.
 	ctx       context.Context
 	sessions  *sessions
-	logins    *limiter
+	logins    *failures
+	proxies   proxies
 	state     *stateCache
 	timelines *timelines
 	streams   chan struct{} // one slot per live feed
+	feeds     feedCounts    // feeds open per viewer
 	count     func(name string, labels ...string)
 }
 
@@ -81,12 +88,18 @@ func New(ctx context.Context, u Updater, records Records, o Options) *Server {
 	s := &Server{
 		u: u, records: records, base: o.BasePath, token: o.Token, anonymous: o.AnonymousRead, log: o.Log, ctx: ctx,
 		sessions:  newSessions(o.SessionTTL, time.Now, o.Token),
-		logins:    &limiter{now: time.Now, m: map[string]*window{}},
+		logins:    newFailures(time.Now),
 		state:     &stateCache{},
 		timelines: newTimelines(),
 		streams:   make(chan struct{}, maxStreams),
 		count:     o.Count,
 	}
+	for _, p := range o.TrustedProxies {
+		if pp, err := parseProxies([]string{p}); err == nil {
+			s.proxies = append(s.proxies, pp...)
+		}
+	}
+	s.refusals = s.log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Minute})
 	s.sessions.file = o.SessionFile
 	s.sessions.saved = func(err error) {
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hoist-dev/hoist/config"
 	"github.com/hoist-dev/hoist/internal/demo"
+	"github.com/hoist-dev/hoist/internal/safetext"
 )
 
 // docs/cli is the CLI reference generated from the command tree (docs_test.go).
@@ -31,12 +33,26 @@ var errInvalid = errors.New("configuration is not valid")
 // errHelp means a flag-package command printed its help because -h was asked for.
 var errHelp = errors.New("help shown")
 
-// exitCode is 2 for a usage error, 1 for anything else (an invalid file included).
+// exitCode is 2 for a usage error (a command line hoist cannot run: an unknown
+// command or flag, a flag value or workload name it refuses), 1 for anything else (an
+// invalid config file, a failure at run time).
 func exitCode(err error) int {
 	if errors.Is(err, errUsage) {
 		return 2
 	}
 	return 1
+}
+
+// valueError is a flag value or an argument refused once the command began: a usage
+// error that run prints (as cobra's own refusals are).
+type valueError struct{ msg string }
+
+func (e *valueError) Error() string { return e.msg }
+func (e *valueError) Unwrap() error { return errUsage }
+
+// badValue refuses a flag value or an argument: exit 2, the message on stderr.
+func badValue(format string, args ...any) error {
+	return &valueError{msg: fmt.Sprintf(format, args...)}
 }
 
 // run is the whole program; main only wires signals and the exit code. A command line
@@ -48,6 +64,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	started := false
 	root.PersistentPreRun = func(*cobra.Command, []string) { started = true }
 	cmd, err := root.ExecuteContextC(ctx)
+	var bad *valueError
+	if errors.As(err, &bad) {
+		fmt.Fprintf(stderr, "hoist: %s\nRun '%s --help' for usage.\n", safetext.Text(bad.msg), cmd.CommandPath())
+		return err
+	}
 	if err == nil || started || errors.Is(err, errUsage) {
 		return err
 	}
@@ -56,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if name := singleDashFlag(cmd, args); name != "" {
 		err = fmt.Errorf("%w (long flags take two dashes: --%s)", err, name)
 	}
-	fmt.Fprintf(stderr, "hoist: %v\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
+	fmt.Fprintf(stderr, "hoist: %s\nRun '%s --help' for usage.\n", safetext.Text(err.Error()), cmd.CommandPath())
 	return fmt.Errorf("%w: %w", errUsage, err)
 }
 
@@ -89,7 +110,14 @@ rolls the workload out, watches its health, and rolls back by itself when it fai
 
 The config file defaults to $HOIST_CONFIG, then ./hoist.yaml. Commands that act on a
 workload (rollback, finish, approve, retry) ask the running hoist serve through its API
-(listen: and api.token: of the same file); check and history ask it when it runs.`,
+(listen: and api.token: of the same file); check and history ask it when it runs.
+
+Exit status: 0 when the command did what it was asked (hoist validate: the file is
+valid); 1 when it failed (an invalid config file, an engine or server that does not
+answer, a refused token, a rollout that failed); 2 when the command line was refused
+(an unknown command or flag, a flag value such as --poll-interval 1ms or --limit -1, a
+workload name that is not KIND/NAME) — nothing was done. SIGINT or SIGTERM ends any
+command (serve lets rollouts in flight end first; a second signal ends it at once).`,
 		Example: `  hoist validate --config hoist.yaml
   hoist serve --config hoist.yaml
   hoist check
@@ -335,7 +363,7 @@ func runValidate(ctx context.Context, c common, getenv func(string) string, stdo
 	path := c.config
 	cfg, err := load(ctx, c, getenv)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, safetext.Text(err.Error()))
 		return errInvalid
 	}
 	fmt.Fprintf(stdout, "%s is valid: %d polic%s\n", path, len(cfg.Policies), plural(len(cfg.Policies), "y", "ies"))
@@ -364,10 +392,19 @@ func plural(n int, one, many string) string {
 	return many
 }
 
+// splitKey checks a workload argument before anything is asked of a server: KIND is
+// service or container and NAME a Docker name (a letter or digit, then letters,
+// digits, _ . or -), so no argument can reach another path of the API.
 func splitKey(s string) (string, error) {
 	kind, name, ok := strings.Cut(s, "/")
 	if !ok || (kind != "service" && kind != "container") || name == "" {
 		return "", fmt.Errorf("workload %q: write KIND/NAME, e.g. service/web or container/db", s)
 	}
+	if !dockerName.MatchString(name) || len(name) > 255 {
+		return "", fmt.Errorf("workload %q: %q is not a Docker name: a letter or digit, then letters, digits, _ . or - (at most 255)", s, name)
+	}
 	return s, nil
 }
+
+// dockerName is what the engine accepts as a container or service name.
+var dockerName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)

@@ -66,32 +66,33 @@ func runServe(ctx context.Context, f serveFlags, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	if f.listen != "" {
-		cfg.Listen = f.listen
-	}
-	if f.dataDir != "" {
-		cfg.DataDir = f.dataDir
-	}
-	if f.dockerHost != "" {
-		cfg.Docker.Host = f.dockerHost
-	}
-	if f.pollEvery != "" {
-		var d config.Duration
-		if err := d.UnmarshalYAML([]byte(f.pollEvery)); err != nil {
-			return fmt.Errorf("--poll-interval: %w", err)
-		}
-		cfg.Poll.Interval = d
-	}
-	if f.logLevel != "" {
-		switch f.logLevel {
-		case "debug", "info", "warn", "error":
-			cfg.Log.Level = f.logLevel
-		default:
-			return fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)
-		}
+	if err := f.apply(cfg); err != nil {
+		return err
 	}
 	log := newLogger(cfg.Log, stderr)
 	return serve(ctx, cfg, log)
+}
+
+// apply puts the flags given in place of the file's keys, each checked as the file's
+// key is (config.Apply): a value the file would be refused for is a usage error, before
+// anything is listened on, dialled or looked up.
+func (f serveFlags) apply(cfg *config.Config) error {
+	var given []config.Override
+	for _, o := range []config.Override{
+		{Flag: "--listen", Key: "listen", Value: f.listen},
+		{Flag: "--data-dir", Key: "data_dir", Value: f.dataDir},
+		{Flag: "--docker-host", Key: "docker.host", Value: f.dockerHost},
+		{Flag: "--poll-interval", Key: "poll.interval", Value: f.pollEvery},
+		{Flag: "--log-level", Key: "log.level", Value: f.logLevel},
+	} {
+		if o.Value != "" {
+			given = append(given, o)
+		}
+	}
+	if err := cfg.Apply(given); err != nil {
+		return badValue("%v", err)
+	}
+	return nil
 }
 
 func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
@@ -130,7 +131,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	defer func() { stopNotify(); <-notified }()
 
 	u := updater.New(updater.Options{
-		Backends: backends(ctx, dc, cb, log),
+		Backends: backends(ctx, dc, container.WithWatchtower(cb, watchtowerOf(set)), log),
 		Policies: set, Plans: plans, Resolver: reg, Store: store,
 		Log: log.With().Str("component", "updater").Logger(), Concurrency: cfg.Poll.Concurrency,
 		Count:    metrics.Inc,
