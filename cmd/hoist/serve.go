@@ -191,7 +191,7 @@ func routes(ctx context.Context, cfg *config.Config, u *updater.Updater, store *
 	if cfg.UIOn() {
 		ui.New(ctx, u, store, ui.Options{BasePath: cfg.UI.BasePath, Token: cfg.API.Token.Value(), AnonymousRead: cfg.UI.AnonymousRead,
 			SessionTTL: cfg.UI.SessionTTL.D(), SessionFile: filepath.Join(cfg.DataDir, "ui-sessions.json"),
-			Count: metrics.Inc, Log: log.With().Str("component", "ui").Logger()}).Register(e)
+			TrustedProxies: cfg.UI.TrustedProxies, Count: metrics.Inc, Log: log.With().Str("component", "ui").Logger()}).Register(e)
 	}
 	return e
 }
