@@ -62,10 +62,10 @@ var openapi []byte
 // answer on e, the webhook receiver's included, is application/problem+json. A known
 // path asked with a method it does not take answers 405 with Allow. Every GET route
 // on e, the others' included, answers HEAD too, and a request whose headers exceed
-// MaxHeaderBytes answers 431.
+// MaxHeaderBytes answers 431, and a handler that panics answers a 500 problem.
 func (s *Server) Register(e *echo.Echo) {
 	e.HTTPErrorHandler = ErrorHandler
-	e.Pre(headAsGet, limitHeaders)
+	e.Pre(headAsGet, limitHeaders, recoverProblem)
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	if s.metrics != nil {
 		e.GET("/metrics", func(c echo.Context) error { return s.metrics.serve(c, e.Routes()) })

@@ -70,3 +70,20 @@ func limitHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// recoverProblem answers a handler's panic as a 500 problem (logged with the error
+// handler's logger) instead of a dropped connection.
+func recoverProblem(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				c.Logger().Errorf("handler panicked: %v", p)
+				err = problem(http.StatusInternalServerError, "internal", "the server could not answer; its log says why")
+			}
+		}()
+		return next(c)
+	}
+}
