@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -39,5 +40,16 @@ func checkAllSoon(ctx context.Context, u *updater.Updater, log zerolog.Logger) f
 				mu.Unlock()
 			}
 		}()
+	}
+}
+
+// watchtowerOf says how the policy governing a container reads Watchtower's labels
+// (nil: it does not), for the container backend's lifecycle commands.
+func watchtowerOf(set *policy.Set) func(name string, labels map[string]string) *policy.Watchtower {
+	return func(name string, labels map[string]string) *policy.Watchtower {
+		if r, _ := set.For(policy.Container, name, labels); r != nil {
+			return r.Watchtower
+		}
+		return nil
 	}
 }
