@@ -3,8 +3,10 @@
 // Each source (Docker Hub, Distribution, GHCR, Quay, Harbor, Gitea/Forgejo, ACR,
 // JFrog, GAR, ECR and a generic signed form) has one file holding a pure parser,
 // parse<Source>(body) ([]registry.PushEvent, error), and the way that sender
-// authenticates. The HTTP handler is the same for every source: cap the body,
-// authenticate in constant time over the raw bytes, rate-limit, parse, drop
+// authenticates. The HTTP handler is the same for every source: cap the body and
+// reserve memory for it from a budget all deliveries in flight share (budget.go),
+// authenticate in constant time over the raw bytes, rate-limit, count its entries
+// (at most MaxEvents in any list, bound.go) and parse, drop
 // duplicate deliveries and coalesce bursts per repository:tag, hand each event to a
 // [Sink] without waiting on it, and answer 202. Events are hints: digests and other
 // claims in payloads are ignored, whoever acts resolves the tag itself.
