@@ -43,7 +43,8 @@ type Server struct {
 	now        func() time.Time
 	budget     time.Duration // how long one request waits on the sink, all its events together
 	count      func(name string, labels ...string)
-	// mem bounds the memory of the deliveries in flight together (memTotal bytes).
+	// mem bounds the memory of the deliveries in flight together (memTotal bytes, see
+	// budget.go).
 	mem      *budget
 	memTotal int64
 }
@@ -54,12 +55,6 @@ type Option func(*Server)
 // WithCount counts rejected requests (hoist_webhook_rejected_total{source,reason}) with f.
 func WithCount(f func(name string, labels ...string)) Option {
 	return func(s *Server) { s.count = f }
-}
-
-// WithMemoryBudget sets how many bytes the deliveries in flight may hold together
-// (32 MiB by default, never less than one delivery of limits.max_body needs).
-func WithMemoryBudget(n int64) Option {
-	return func(s *Server) { s.memTotal = n }
 }
 
 // source is one mounted sender.
@@ -100,11 +95,10 @@ func New(cfg config.Webhooks, sink Sink, log zerolog.Logger, opts ...Option) *Se
 		budget:   sinkBudget,
 	}
 	s.sources = sourcesOf(cfg, lim, s)
-	s.memTotal = defaultBudget
 	for _, o := range opts {
 		o(s)
 	}
-	s.memTotal = max(s.memTotal, bodyCost*s.maxBody)
+	s.memTotal = max(defaultBudget, bodyCost*s.maxBody) // one delivery of max_body always fits
 	s.mem = newBudget(s.memTotal)
 	return s
 }
