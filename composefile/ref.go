@@ -45,3 +45,14 @@ func withTag(value, tag, digest string) string {
 	}
 	return out
 }
+
+// SameTag reports whether two image references name the same repository and tag
+// (digests aside): false when either does not parse.
+func SameTag(a, b string) bool {
+	ra, err := parseRef(a)
+	if err != nil {
+		return false
+	}
+	rb, err := parseRef(b)
+	return err == nil && ra.sameTag(rb)
+}

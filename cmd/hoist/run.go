@@ -158,6 +158,9 @@ command (serve lets rollouts in flight end first; a second signal ends it at onc
 		// The program inside the demo's images; not for users.
 		flagCommand("demo-app", "The demo's web app", true,
 			func(ctx context.Context, args []string) error { return demo.RunApp(ctx, args, getenv, stderr) }),
+		// The switcher container of a rollout of hoist's own container; not for users.
+		flagCommand("self-switch", "Switch hoist's own container to its new image", true,
+			func(ctx context.Context, args []string) error { return runSelfSwitch(ctx, args, stdout, stderr) }),
 	)
 	root.InitDefaultCompletionCmd()
 	// A command that takes no arguments refuses them (cobra would show its help); one

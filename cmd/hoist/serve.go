@@ -117,6 +117,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	// updater before it serves any event for their workloads (updater/resume.go).
 	cb := container.New(dc, container.WithLogger(log.With().Str("component", "container").Logger()),
 		container.WithImagePruning(cfg.Docker.PruneImages),
+		container.WithSelf(container.Self(ctx, dc, log), container.Executable()),
 		container.WithScope(func(name string, labels map[string]string) bool {
 			r, _ := set.For(policy.Container, name, labels)
 			return r != nil

@@ -58,6 +58,8 @@ type Backend struct {
 	scope func(name string, labels map[string]string) bool
 	// pruneImages removes the image of a container hoist discards once nothing uses it.
 	pruneImages bool
+	// self is the ID of the container hoist runs in, selfExe its binary there (self.go).
+	self, selfExe string
 }
 
 // inScope reports whether Recover and Prune may touch the container called name.

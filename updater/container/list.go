@@ -85,7 +85,7 @@ func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
 
 // reserved reports whether name is one hoist gives containers during a swap.
 func reserved(name string) bool {
-	for _, s := range []string{suffixNext, suffixOld, suffixPrev, suffixSuperseded} {
+	for _, s := range append([]string{suffixNext, suffixOld, suffixPrev, suffixSuperseded}, selfSuffixes...) {
 		if strings.HasSuffix(name, s) {
 			return true
 		}

@@ -37,6 +37,9 @@ func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Ro
 		}
 		return updater.Result{Outcome: updater.Aborted, Reason: "the engine did not answer: " + err.Error()}
 	}
+	if res, ok := b.resumeSelf(ectx, ctx, w.Name, p, j, log); ok { // hoist's own container (selfresume.go)
+		return res
+	}
 	name := w.Name
 	old, hasOld, err1 := b.lookup(ectx, name+suffixOld)
 	_, hasNext, err2 := b.lookup(ectx, name+suffixNext)

@@ -47,6 +47,9 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	log.Info().Msg("image pulled")
 	res := updater.Result{Order: orders(swaps)}
 	j.Enter(updater.PhaseConverging)
+	if s := b.selfSwap(swaps); s != nil { // hoist's own container (selfswap.go)
+		return b.updateSelf(ctx, ectx, swaps, s, p, res, j, log)
+	}
 	done, failed := b.replaceAll(ctx, ectx, gate, swaps, p, res, j, log)
 	if failed != nil {
 		return *failed

@@ -1,0 +1,78 @@
+package container
+
+import (
+	"context"
+	"strings"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/composefile"
+	"github.com/hoist-dev/hoist/policy"
+)
+
+// composeNotes brings the compose files of the replaced compose members in step with
+// a rollout that moved them to another tag, or says that they still name the old
+// one (a container that only followed another's namespace kept its image). It returns "; "-prefixed notes for the record's reason, or "".
+func (b *Backend) composeNotes(ctx context.Context, done []*swap, mode policy.ComposeFile) string {
+	var notes []string
+	seen := map[string]bool{}
+	for _, s := range done {
+		if s.old.Config == nil {
+			continue
+		}
+		p, ok := composefile.FromLabels(s.old.Config.Labels)
+		key := p.WorkingDir + "\x00" + p.Service
+		if !ok || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if note := b.syncComposeFile(ctx, s.old, s.image, mode, s.log); note != "" {
+			notes = append(notes, note)
+		}
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(notes, "; ")
+}
+
+// syncComposeFile handles one compose member replaced by newImage. A member that kept
+// its tag (a digest policy) needs nothing. Otherwise, with policy.ComposeWrite, the
+// project's file (or its .env) is rewritten to the new tag; with policy.ComposeWarn,
+// or when the file cannot be written, the note says what `compose up` would do.
+func (b *Backend) syncComposeFile(_ context.Context, old container.InspectResponse, newImage string, mode policy.ComposeFile, log zerolog.Logger) string {
+	p, ok := composefile.FromLabels(old.Config.Labels)
+	if !ok || composefile.SameTag(old.Config.Image, newImage) {
+		return ""
+	}
+	log = log.With().Str("compose_service", p.Service).Str("compose_dir", p.WorkingDir).Logger()
+	if mode == policy.ComposeWrite {
+		ch, err := composefile.Update(p, old.Config.Image, newImage)
+		if err == nil {
+			if ch.File == "" {
+				return ""
+			}
+			log.Info().Str("file", ch.File).Str("from", ch.From).Str("to", ch.To).Msg("compose file updated")
+			return "compose file updated: " + ch.String()
+		}
+		note := "compose file not updated (" + err.Error() + ")"
+		if d, cerr := composefile.Check(p, newImage); cerr == nil && d != nil {
+			note += ": " + d.String()
+		}
+		log.Warn().Str("reason", string(composefile.ReasonOf(err))).Msg(note)
+		return note
+	}
+	d, err := composefile.Check(p, newImage)
+	switch {
+	case err != nil:
+		note := "compose file not read (" + err.Error() + "): `docker compose up` may bring " + old.Config.Image + " back"
+		log.Warn().Msg(note)
+		return note
+	case d == nil:
+		return ""
+	}
+	note := d.String() + "; rollout.compose_file: write lets hoist update it"
+	log.Warn().Msg(note)
+	return note
+}
