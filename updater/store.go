@@ -68,8 +68,13 @@ type RolloutReader interface {
 // Store keeps rollouts and quarantines in a bbolt file; it survives restarts.
 type Store struct{ db *bolt.DB }
 
+// storeLockWait is how long OpenStore waits for another process to let go of the store.
+const storeLockWait = time.Second
+
 // OpenStore opens (or creates) dir/hoist.db. readOnly opens it shared, for tools that
-// run beside a serving hoist; it fails after a second if hoist holds it.
+// run beside a serving hoist. When another process holds it (a serving hoist holds it
+// whole; a reader holds off a writer), it fails after a second with a
+// *StoreInUseError naming that process when the system tells.
 func OpenStore(dir string, readOnly bool) (*Store, error) {
 	if !readOnly {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -77,7 +82,10 @@ func OpenStore(dir string, readOnly bool) (*Store, error) {
 		}
 	}
 	path := filepath.Join(dir, "hoist.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: readOnly})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: storeLockWait, ReadOnly: readOnly})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, &StoreInUseError{Dir: dir, PID: storeHolder(path)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -57,9 +56,7 @@ func governed(st updater.Status) bool {
 
 func (v checkView) table(w io.Writer, sts []updater.Status) error {
 	if v.json {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(sts)
+		return writeJSON(w, sts)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKLOAD\tPOLICY\tIMAGE\tACTION\tTARGET / REASON")
@@ -74,11 +71,16 @@ func (v checkView) table(w io.Writer, sts []updater.Status) error {
 		if st.Choice != "" {
 			detail = strings.TrimPrefix(detail+"; "+st.Choice, "; ")
 		}
+		if c := st.Workload.Compose; c != "" { // compose would bring another image back
+			detail = strings.TrimPrefix(detail+"; "+c, "; ")
+		}
 		pol := st.Policy
 		if pol == "" {
 			pol = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Workload.Key(), pol, v.digests(st.Workload.Image), st.Action, v.digests(detail))
+		// Names, images and reasons come from the engine and registries: cell shows
+		// their control and bidi characters as escapes.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cell(st.Workload.Key()), cell(pol), cell(v.digests(st.Workload.Image)), st.Action, cell(v.digests(detail)))
 	}
 	return tw.Flush()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/safetext"
 	"github.com/hoist-dev/hoist/notify"
 	"github.com/hoist-dev/hoist/updater"
 )
@@ -56,7 +57,7 @@ that refuses the token is an error, not a reason to read elsewhere.`,
 
 func runHistory(ctx context.Context, c common, key string, limit int, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
 	if limit < 0 || limit > maxHistoryLimit {
-		return fmt.Errorf("--limit %d: write a count from 1 to %d (0 means 100)", limit, maxHistoryLimit)
+		return badValue("--limit %d: write a count from 1 to %d (0 means 100)", limit, maxHistoryLimit)
 	}
 	cfg, err := load(ctx, c, getenv)
 	if err != nil {
@@ -86,9 +87,7 @@ func runHistory(ctx context.Context, c common, key string, limit int, asJSON boo
 		if rs == nil {
 			rs = []updater.Rollout{}
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rs)
+		return writeJSON(stdout, rs)
 	}
 	if len(rs) == 0 {
 		fmt.Fprintln(stderr, "no rollouts recorded")
@@ -106,7 +105,7 @@ func runHistory(ctx context.Context, c common, key string, limit int, asJSON boo
 			outcome += " (" + string(r.Phase) + ")" // how far it came
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.Local().Format("2006-01-02 15:04:05"),
-			r.Workload, outcome, took, notify.ShortImage(r.To), r.Trigger, oneLine(r.Reason))
+			cell(r.Workload), cell(outcome), took, cell(notify.ShortImage(r.To)), cell(r.Trigger), oneLine(r.Reason))
 	}
 	return tw.Flush()
 }
@@ -131,11 +130,26 @@ func historyViaServer(ctx context.Context, cfg *config.Config, key string, limit
 	return rs, a.get(ctx, "/api/v1/rollouts?"+q.Encode(), &rs)
 }
 
-// oneLine keeps a table row on one line.
+// oneLine keeps a table row on one line, and what it shows safe on a terminal.
 func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = cell(strings.Join(strings.Fields(s), " "))
 	if len(s) > 160 {
-		s = s[:157] + "..."
+		s = strings.ToValidUTF8(s[:157], "") + "..."
 	}
 	return s
+}
+
+// cell is text from an engine, a registry or a server made safe for one table cell:
+// control and bidi characters are shown as escapes (\x1b, \u202e), not obeyed.
+func cell(s string) string { return safetext.Line(s) }
+
+// writeJSON writes v indented, its strings' bidi and C1 characters escaped too
+// (encoding/json escapes only the C0 ones).
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(safetext.JSON(b), '\n'))
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,7 +87,8 @@ func runManual(ctx context.Context, m manualAction, key string, c common, server
 	if err != nil {
 		return err
 	}
-	url := "/api/v1/workloads/" + key + m.path
+	kind, name, _ := strings.Cut(key, "/") // splitKey checked it
+	url := "/api/v1/workloads/" + kind + "/" + neturl.PathEscape(name) + m.path
 	if digest != "" {
 		url += "?digest=" + neturl.QueryEscape(digest)
 	}
@@ -118,7 +120,7 @@ func runManual(ctx context.Context, m manualAction, key string, c common, server
 			if st.Action == updater.Deferred {
 				next = st.Reason
 			}
-			fmt.Fprintf(stdout, "approved %s for %s: %s\n", st.Target, key, next)
+			fmt.Fprintf(stdout, "approved %s for %s: %s\n", cell(st.Target), key, oneLine(next))
 			return nil
 		}
 	}

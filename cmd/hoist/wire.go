@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/safetext"
 	"github.com/hoist-dev/hoist/notify"
 	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/registry"
@@ -22,13 +24,17 @@ import (
 // before any logger runs (tests run several hoists in one process).
 func init() { zerolog.DurationFieldUnit = time.Second }
 
-// newLogger builds the root logger: JSON, or console when writing to a terminal.
+// newLogger builds the root logger: JSON, or console when writing to a terminal. What
+// engines, registries and containers say (names, reasons, log tails) is logged as it
+// came, so the output escapes control and bidi characters (internal/safetext): JSON
+// writes them \uXXXX (what a line decodes to is unchanged), the console as visible
+// escapes.
 func newLogger(cfg config.Log, w io.Writer) zerolog.Logger {
 	lvl, err := zerolog.ParseLevel(cfg.Level)
 	if err != nil {
 		lvl = zerolog.InfoLevel
 	}
-	out := w
+	var out io.Writer = safetext.JSONWriter{W: w}
 	console := cfg.Format == "console"
 	if cfg.Format == "auto" {
 		if f, ok := w.(*os.File); ok {
@@ -38,13 +44,55 @@ func newLogger(cfg config.Log, w io.Writer) zerolog.Logger {
 		}
 	}
 	if console {
-		out = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		out = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, FormatPrepare: escapeFields}
 	}
 	return zerolog.New(out).Level(lvl).With().Timestamp().Logger()
 }
 
-// connectDocker builds the engine client and checks that the engine answers; the API
-// version is negotiated on first use.
+// escapeFields makes every string of a console log line safe to print on one line.
+func escapeFields(evt map[string]any) error {
+	for k, v := range evt {
+		v = escapeValue(v)
+		if safe := safetext.Line(k); safe != k {
+			delete(evt, k)
+			k = safe
+		}
+		evt[k] = v
+	}
+	return nil
+}
+
+func escapeValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return safetext.Line(v)
+	case map[string]any:
+		escapeFields(v)
+	case []any:
+		for i := range v {
+			v[i] = escapeValue(v[i])
+		}
+	}
+	return v
+}
+
+// engineAnswerTimeout bounds the engine's first answer: the ping that negotiates the
+// API version. A variable so that tests can shorten it.
+var engineAnswerTimeout = 10 * time.Second
+
+// engineSilentError means the engine's address took the connection (or did not) and
+// nothing answered in time.
+type engineSilentError struct {
+	Host  string
+	After time.Duration
+}
+
+func (e *engineSilentError) Error() string {
+	return fmt.Sprintf("docker engine at %s did not answer within %s; is it the engine's address (docker.host, --docker-host, DOCKER_HOST), and is the engine up?", e.Host, e.After)
+}
+
+// connectDocker builds the engine client, checks that the engine answers and
+// negotiates the API version, within engineAnswerTimeout.
 func connectDocker(ctx context.Context, cfg config.Docker) (*client.Client, error) {
 	opts := []client.Opt{client.FromEnv}
 	if cfg.Host != "" {
@@ -54,8 +102,13 @@ func connectDocker(ctx context.Context, cfg config.Docker) (*client.Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	if _, err := c.Ping(ctx, client.PingOptions{}); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, engineAnswerTimeout)
+	defer cancel()
+	if _, err := c.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		c.Close()
+		if ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+			return nil, &engineSilentError{Host: c.DaemonHost(), After: engineAnswerTimeout}
+		}
 		return nil, fmt.Errorf("docker engine at %s: %w", c.DaemonHost(), err)
 	}
 	return c, nil
@@ -120,7 +173,9 @@ func policies(cfg *config.Config) (*policy.Set, map[string]updater.Plan, map[str
 // backends returns the backends the engine supports: services only on a Swarm manager
 // (a worker or a plain engine has none to update), containers always.
 func backends(ctx context.Context, dc *client.Client, cb updater.Backend, log zerolog.Logger) []updater.Backend {
-	info, err := dc.Info(ctx, client.InfoOptions{})
+	ictx, cancel := context.WithTimeout(ctx, 3*engineAnswerTimeout)
+	defer cancel()
+	info, err := dc.Info(ictx, client.InfoOptions{})
 	if err == nil && info.Info.Swarm.LocalNodeState == "active" && info.Info.Swarm.ControlAvailable {
 		return []updater.Backend{swarm.New(dc), cb}
 	}
