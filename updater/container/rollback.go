@@ -37,6 +37,9 @@ func (b *Backend) previous(ctx context.Context, w updater.Workload) (cur, prevID
 // stopped and moved away, the previous one takes the name and starts, and once it is
 // healthy the current one is removed. If the previous one fails, w comes back.
 func (b *Backend) Rollback(ctx context.Context, w updater.Workload) error {
+	if err := b.refuseSelf(ctx, w); err != nil { // hoist's own container (self.go)
+		return err
+	}
 	curID, prevID, err := b.previous(ctx, w)
 	if err != nil {
 		return err

@@ -3,12 +3,16 @@ package container
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
 
 	"github.com/moby/moby/client"
 	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/updater"
 )
 
 // hoist in a container updates its own container too. It cannot judge its replacement
@@ -85,4 +89,26 @@ func Executable() string {
 		return ""
 	}
 	return exe
+}
+
+// ErrSelfRollback says a manual rollback was asked of the container hoist runs in: it
+// would stop hoist half-way through.
+var ErrSelfRollback = errors.New("hoist cannot roll back the container it runs in (it would stop itself half-way)")
+
+// refuseSelf refuses a manual action on hoist's own container that stops it.
+func (b *Backend) refuseSelf(ctx context.Context, w updater.Workload) error {
+	if b.self == "" {
+		return nil
+	}
+	id := w.ID
+	if id == "" {
+		id = w.Name
+	}
+	c, err := b.inspect(ctx, id)
+	if err != nil || c.ID != b.self {
+		return nil // Rollback itself reports what is wrong
+	}
+	name := strings.TrimPrefix(c.Name, "/")
+	return fmt.Errorf("%w; with docker: docker rename %s %s-bad && docker rename %s%s %s && docker update --restart unless-stopped %s && docker stop %s-bad && docker start %s",
+		ErrSelfRollback, name, name, name, suffixPrev, name, name, name, name)
 }

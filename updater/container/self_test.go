@@ -156,3 +156,19 @@ func TestSelfUpdateSwitcherFails(t *testing.T) {
 	}
 	t.Logf("%s", res.Reason)
 }
+
+// A manual rollback of the container hoist runs in is refused before anything stops.
+func TestSelfRollbackRefused(t *testing.T) {
+	e := newEnv(t)
+	t.Parallel()
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	c := e.run("", v1.Tag.String(), nil, nil, nil)
+	b := New(e.c, WithLogger(e.log), WithSelf(c.ID, ""))
+	err := b.Rollback(e.ctx, workload(c))
+	if !errors.Is(err, ErrSelfRollback) {
+		t.Fatalf("rollback of hoist's own container: %v, want refused", err)
+	}
+	if !running(e.inspect(c.ID)) {
+		t.Fatal("the container was stopped")
+	}
+}
