@@ -31,6 +31,12 @@ type Workload struct {
 	Platforms []v1.Platform `json:"platforms,omitempty"`
 	// HasPrevious is true when a manual rollback is possible.
 	HasPrevious bool `json:"has_previous"`
+	// Compose, when set, says that the compose file of the workload's project names
+	// another image than the one running, which `docker compose up` would bring back.
+	Compose string `json:"compose,omitempty"`
+	// Unmanaged, when set, says why hoist passes over this workload and what to do
+	// (a container under a name hoist reserves that runs or that compose counts).
+	Unmanaged string `json:"unmanaged,omitempty"`
 }
 
 // Key addresses a workload in the store and API: "service/web", "container/db".

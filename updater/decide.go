@@ -108,6 +108,10 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 		return st
 	}
 	st.Policy, st.rule = rule.Name, rule
+	if w.Unmanaged != "" {
+		st.Action, st.Reason = Refused, w.Unmanaged
+		return st
+	}
 	tag, pinned, err := imageRef(u.resolver, w.Image)
 	if err != nil {
 		st.Action, st.Reason = CheckError, err.Error()

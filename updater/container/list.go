@@ -27,7 +27,9 @@ var (
 const labelSwarmService = "com.docker.swarm.service.id"
 
 // List returns the standalone containers, running or not, leaving out Swarm tasks and
-// the containers hoist keeps or parks during a swap.
+// the containers hoist keeps or parks during a swap. A container under a name hoist
+// reserves that no swap explains, that runs, or that compose counts as a member of a
+// service is listed with the reason hoist passes over it (Workload.Unmanaged).
 func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
 	lctx, cancel := context.WithTimeout(ctx, listBound)
 	r, err := b.c.ContainerList(lctx, client.ContainerListOptions{All: true})
@@ -36,15 +38,23 @@ func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
 	names := map[string]string{} // id → name
+	byName := map[string]container.Summary{}
 	for _, s := range r.Items {
 		if len(s.Names) > 0 {
 			names[s.ID] = strings.TrimPrefix(s.Names[0], "/")
+			byName[names[s.ID]] = s
 		}
 	}
 	var out []updater.Workload
 	for _, s := range r.Items {
 		name := names[s.ID]
-		if name == "" || s.Labels[labelSwarmService] != "" || reserved(name) {
+		if name == "" || s.Labels[labelSwarmService] != "" {
+			continue
+		}
+		if reserved(name) {
+			if why := passedOver(s, name, byName); why != "" {
+				out = append(out, updater.Workload{Kind: policy.Container, ID: s.ID, Name: name, Image: s.Image, Labels: s.Labels, Unmanaged: why})
+			}
 			continue
 		}
 		ictx, cancel := context.WithTimeout(ctx, inspectBound)
@@ -75,7 +85,8 @@ func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
 			Digest: b.repoDigest(dctx, c.Image, c.Config.Image),
 		}
 		cancel()
-		if of := c.Config.Labels[LabelSwapOf]; of != "" && names[of] == name+suffixPrev {
+		w.Compose = composeDrift(c) // composefile.go
+		if of := c.Config.Labels[LabelSwapOf]; of != "" && names[of] == name+suffixPrev || b.previousOf(c.Config.Labels) != "" {
 			w.HasPrevious = true
 		}
 		out = append(out, w)
@@ -91,6 +102,41 @@ func reserved(name string) bool {
 		}
 	}
 	return false
+}
+
+// splitReserved cuts a name a swap reserves into its base and hoist's suffix ("" when
+// the name is not one a swap gives).
+func splitReserved(name string) (base, suffix string) {
+	for _, s := range []string{suffixNext, suffixOld, suffixPrev, suffixSuperseded} {
+		if b, ok := strings.CutSuffix(name, s); ok {
+			return b, s
+		}
+	}
+	return name, ""
+}
+
+// passedOver says why hoist does not manage a container under a reserved name, and
+// what to do; "" when the name is hoist's own doing (a swap in progress, a previous
+// container kept stopped).
+func passedOver(s container.Summary, name string, byName map[string]container.Summary) string {
+	base, suffix := splitReserved(name)
+	cur, hasCur := byName[base]
+	linked := hasCur && cur.Labels[LabelSwapOf] == s.ID
+	run := s.State == container.StateRunning
+	switch {
+	case suffix == "",
+		suffix == suffixNext && s.Labels[LabelSwapName] == base,
+		suffix == suffixOld && (linked || !hasCur),
+		suffix == suffixSuperseded && !run:
+		return "" // a swap or a rollback in progress, or cut (Recover takes it over)
+	case suffix == suffixPrev && run:
+		return fmt.Sprintf("%s is a previous container hoist kept for a rollback of %s, and it runs (started by hand or by docker compose): hoist does not manage it; remove it (docker rm -f %s) and let %s run the service", name, base, name, base)
+	case suffix == suffixPrev && s.Labels[labelComposeProject] != "":
+		return fmt.Sprintf("%s is a previous container an earlier hoist kept with compose's labels: compose counts it as a container of service %s and `docker compose up` may start it in place of %s; remove it (docker rm %s)", name, s.Labels[labelComposeService], base, name)
+	case suffix == suffixPrev && linked:
+		return ""
+	}
+	return fmt.Sprintf("%s ends in %s, a name hoist reserves for the containers of a swap, and no swap of %s explains it: hoist does not manage it; rename it or remove it", name, suffix, base)
 }
 
 // repoDigest is the registry digest of the image a container runs, taken from the

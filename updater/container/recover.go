@@ -86,6 +86,7 @@ func (b *Backend) recoverOne(ctx context.Context, name string, log zerolog.Logge
 			if err := b.stop(ctx, old.ID); err != nil {
 				return err
 			}
+			s.refollow(ctx, cur)
 			if err := s.finish(ctx); err != nil {
 				return err
 			}
@@ -141,7 +142,11 @@ func (b *Backend) reverse(ctx context.Context, name, oldID, newID string) error 
 	if err := b.rename(ctx, oldID, name); err != nil {
 		return err
 	}
-	return b.start(ctx, oldID)
+	if err := b.start(ctx, oldID); err != nil {
+		return err
+	}
+	// Containers in its network namespace lost it when it stopped (follow.go).
+	return b.rejoin(ctx, oldID, name, nil)
 }
 
 // recoverSuperseded puts an earlier kept previous back, unless a newer one took its place.

@@ -36,6 +36,10 @@ func replacement(old container.InspectResponse, oldImage *dockerspec.DockerOCIIm
 	if len(old.ID) >= 12 && cfg.Hostname == old.ID[:12] {
 		cfg.Hostname = ""
 	}
+	if old.HostConfig != nil && old.HostConfig.NetworkMode.IsContainer() {
+		// The engine shows the namespace owner's hostname, and refuses one set with it.
+		cfg.Hostname, cfg.Domainname = "", ""
+	}
 	cfg.Labels = maps.Clone(cfg.Labels)
 	if cfg.Labels == nil {
 		cfg.Labels = map[string]string{}

@@ -7,43 +7,53 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/hoist-dev/hoist/updater"
 )
 
-// previous finds the container kept when w was last replaced.
-func (b *Backend) previous(ctx context.Context, w updater.Workload) (cur, prevID string, err error) {
+// previous finds the container kept when w was last replaced; c is w's container.
+func (b *Backend) previous(ctx context.Context, w updater.Workload) (c container.InspectResponse, prevID string, err error) {
 	id := w.ID
 	if id == "" {
 		id = w.Name
 	}
-	c, err := b.inspect(ctx, id)
+	c, err = b.inspect(ctx, id)
 	if err != nil {
-		return "", "", err
+		return c, "", err
 	}
 	name := strings.TrimPrefix(c.Name, "/")
 	p, ok, err := b.lookup(ctx, name+suffixPrev)
 	if err != nil {
-		return "", "", err
+		return c, "", err
 	}
 	if !ok || p.ID != c.Config.Labels[LabelSwapOf] {
-		return "", "", fmt.Errorf("container %s: %w", name, errNoPrevious)
+		return c, "", fmt.Errorf("container %s: %w", name, errNoPrevious)
 	}
-	return c.ID, p.ID, nil
+	return c, p.ID, nil
 }
 
-// Rollback brings back the container kept when w was last replaced: the current one is
-// stopped and moved away, the previous one takes the name and starts, and once it is
-// healthy the current one is removed. If the previous one fails, w comes back.
+// Rollback brings back what ran before w's last replacement. A compose member keeps no
+// container: it is swapped, as a rollout would, onto the image its label names, and
+// ends as one container under its name. Otherwise the container kept is brought back:
+// the current one is stopped and moved away, the previous one takes the name and
+// starts, and once it is healthy the current one is removed. If what comes back fails,
+// w comes back.
 func (b *Backend) Rollback(ctx context.Context, w updater.Workload) error {
 	if err := b.refuseSelf(ctx, w); err != nil { // hoist's own container (self.go)
 		return err
 	}
-	curID, prevID, err := b.previous(ctx, w)
+	c, prevID, err := b.previous(ctx, w)
+	if errors.Is(err, errNoPrevious) {
+		if img := b.previousOf(c.Config.Labels); img != "" {
+			return b.rollbackTo(ctx, c, img)
+		}
+	}
 	if err != nil {
 		return err
 	}
+	curID := c.ID
 	ctx, cancel := b.graceCtx(ctx) // never stop half-way
 	defer cancel()
 	cur, err := b.inspect(ctx, curID)
@@ -67,7 +77,32 @@ func (b *Backend) Rollback(ctx context.Context, w updater.Workload) error {
 		}
 	}
 	log.Info().Msg("manual rollback: previous container back")
-	return b.discard(ctx, curID)
+	var errs []error
+	if prev, err := b.inspect(ctx, prevID); err == nil {
+		errs = append(errs, b.moveTag(ctx, cur, prev))
+	}
+	return errors.Join(append(errs, b.discard(ctx, curID))...)
+}
+
+// rollbackTo swaps cur onto image (its previous one) with a rollout's health gate,
+// keeping nothing: on failure cur comes back as it was.
+func (b *Backend) rollbackTo(ctx context.Context, cur container.InspectResponse, image string) error {
+	ctx, cancel := b.graceCtx(ctx) // never stop half-way
+	defer cancel()
+	if err := b.ensureImage(ctx, image, ""); err != nil {
+		return fmt.Errorf("roll back %s: %w", strings.TrimPrefix(cur.Name, "/"), err)
+	}
+	s := b.newSwap(cur, image, updater.Plan{StartFirst: true}, b.log.With().Str("image", image).Logger())
+	s.log.Info().Msg("manual rollback: swapping onto the previous image")
+	if err := s.replace(ctx, ctx); err != nil {
+		s.log.Error().Err(err).Msg("manual rollback failed; restoring the current container")
+		return errors.Join(fmt.Errorf("roll back %s: %w", s.name, err), s.revert(ctx))
+	}
+	if err := s.finish(ctx); err != nil {
+		return fmt.Errorf("roll back %s: cleaning up: %w", s.name, err)
+	}
+	s.log.Info().Msg("manual rollback: the previous image runs")
+	return nil
 }
 
 // unrollback undoes the first n steps of a manual rollback.
@@ -85,9 +120,17 @@ func (b *Backend) unrollback(ctx context.Context, name, curID, prevID string, n 
 	return errors.Join(append(errs, b.start(ctx, curID))...)
 }
 
-// Finish removes the container kept for w's manual rollback.
+// Finish removes the container kept for w's manual rollback. A compose member keeps
+// no container, only a label naming its previous image (the engine cannot change a
+// container's labels): there is nothing to remove, Finish succeeds and says so, and a
+// rollback stays possible until the label's expiry.
 func (b *Backend) Finish(ctx context.Context, w updater.Workload) error {
-	_, prevID, err := b.previous(ctx, w)
+	c, prevID, err := b.previous(ctx, w)
+	if errors.Is(err, errNoPrevious) && b.previousOf(c.Config.Labels) != "" {
+		b.log.Info().Str("container", w.Name).Str("previous_image", c.Config.Labels[LabelPreviousImage]).
+			Msg("nothing to remove: a compose member keeps no previous container, only a label naming its previous image (its image is kept)")
+		return nil
+	}
 	if err != nil {
 		return err
 	}

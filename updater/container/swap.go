@@ -23,7 +23,11 @@ import (
 //	             → rename new to <name> → stop old
 //	stop-first:  rename old to <name>-hoist-old → create <name> → stop old → start → healthy
 //
-// and finish renames the old one <name>-hoist-prev (kept) once the rollout succeeded.
+// and finish renames the old one <name>-hoist-prev (kept) once the rollout succeeded; a
+// compose member's old container is removed instead (compose would count it as one of
+// the service's), its replacement naming the old image in LabelPreviousImage. Once the
+// replacement holds the name, the containers that shared the old one's network
+// namespace are replaced onto the new one (follow.go).
 type swap struct {
 	b          *Backend
 	log        zerolog.Logger
@@ -35,17 +39,28 @@ type swap struct {
 	keep       time.Duration
 	watch      time.Duration
 	probe      *updater.HTTPProbe
+	plan       updater.Plan
+	level      int // its place in the order of a group (compose's depends_on)
+	// follow: a container that shares another's network namespace, recreated on the
+	// very image it runs; netMode, when set, is the namespace its replacement joins.
+	follow  bool
+	netMode container.NetworkMode
+	// members are swaps of the same rollout whose containers share this one's network
+	// namespace: they are made once this one holds the name, onto its replacement.
+	members []*swap
 
-	newID      string // set once the replacement exists
-	restarts   int    // the replacement's restart count when it passed the gate
-	moved      bool   // old renamed to <name>-hoist-old
-	superseded string // an earlier kept previous, renamed <name>-hoist-superseded
-	logs       string // the failed replacement's last lines
+	deps       []*swap // the swaps of containers that shared the old one's namespace
+	oldStopped bool    // the old container was stopped (its namespace went with it)
+	newID      string  // set once the replacement exists
+	restarts   int     // the replacement's restart count when it passed the gate
+	moved      bool    // old renamed to <name>-hoist-old
+	superseded string  // an earlier kept previous, renamed <name>-hoist-superseded
+	logs       string  // the failed replacement's last lines
 }
 
 func (b *Backend) newSwap(old container.InspectResponse, image string, p updater.Plan, log zerolog.Logger) *swap {
 	name := strings.TrimPrefix(old.Name, "/")
-	s := &swap{b: b, old: old, name: name, image: image, keep: p.KeepPrevious, watch: p.Watch, probe: p.HTTPProbe,
+	s := &swap{b: b, old: old, name: name, image: image, keep: p.KeepPrevious, watch: p.Watch, probe: p.HTTPProbe, plan: p,
 		log: log.With().Str("container", name).Str("old_id", old.ID[:12]).Logger()}
 	ports := publishedPorts(old.HostConfig)
 	switch {
@@ -87,7 +102,11 @@ func (s *swap) replace(ctx, gate context.Context) error {
 			return err
 		}
 		s.log.Info().Msg("replacement took the name; stopping old container")
-		return s.b.stop(ctx, s.old.ID)
+		if err := s.b.stop(ctx, s.old.ID); err != nil {
+			return err
+		}
+		s.oldStopped = true
+		return s.followers(ctx, gate)
 	}
 	if err := s.b.rename(ctx, s.old.ID, s.name+suffixOld); err != nil {
 		return err
@@ -99,13 +118,20 @@ func (s *swap) replace(ctx, gate context.Context) error {
 	if err := s.b.stop(ctx, s.old.ID); err != nil {
 		return err
 	}
+	s.oldStopped = true
 	s.log.Info().Msg("old container stopped")
-	return s.startNew(ctx, gate)
+	if err := s.startNew(ctx, gate); err != nil {
+		return err
+	}
+	return s.followers(ctx, gate)
 }
 
 // supersede moves an earlier kept previous out of the way; it is removed when this
 // swap succeeds and comes back when it is reverted.
 func (s *swap) supersede(ctx context.Context) error {
+	if s.follow {
+		return nil // its kept previous, if any, stays its own
+	}
 	prev, ok, err := s.b.lookup(ctx, s.name+suffixPrev)
 	if err != nil || !ok {
 		return err
@@ -137,11 +163,17 @@ func (s *swap) create(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("inspect old image %s: %w", s.old.Image, err)
 	}
-	labels := map[string]string{LabelSwapOf: s.old.ID, LabelSwapName: s.name, LabelWatch: s.watch.String()}
-	if s.keep > 0 {
-		labels[LabelPreviousExpires] = s.b.now().Add(s.keep).UTC().Format(time.RFC3339)
+	labels, drop, err := s.labels(ctx)
+	if err != nil {
+		return err
 	}
 	sp := replacement(s.old, img.Config, s.image, labels)
+	for _, k := range drop {
+		delete(sp.config.Labels, k)
+	}
+	if s.netMode != "" {
+		sp.host.NetworkMode = s.netMode
+	}
 	opts := client.ContainerCreateOptions{Name: name, Config: sp.config, HostConfig: sp.host}
 	if sp.primary != "" {
 		opts.NetworkingConfig = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{sp.primary: sp.endpoint}}
@@ -158,7 +190,38 @@ func (s *swap) create(ctx context.Context, name string) error {
 			return fmt.Errorf("connect replacement of %s to network %s: %w", s.name, net, err)
 		}
 	}
+	if composeMember(s.old) {
+		return s.b.copyInjected(ctx, s.old, r.ID, s.log)
+	}
 	return nil
+}
+
+// labels are the labels hoist sets on the replacement, and those it must not keep
+// from the old container.
+func (s *swap) labels(ctx context.Context) (set map[string]string, drop []string, err error) {
+	set = map[string]string{LabelSwapOf: s.old.ID, LabelSwapName: s.name, LabelWatch: s.watch.String()}
+	if s.follow {
+		return set, nil, nil // the same image: what the old one recorded stays true
+	}
+	expires := s.b.now().Add(s.keep).UTC().Format(time.RFC3339)
+	switch {
+	case s.keep > 0 && composeMember(s.old):
+		set[LabelPreviousImage], set[LabelPreviousExpires] = s.b.previousRef(ctx, s.old), expires
+	case s.keep > 0:
+		set[LabelPreviousExpires], drop = expires, []string{LabelPreviousImage}
+	default:
+		drop = []string{LabelPreviousImage, LabelPreviousExpires}
+	}
+	if _, ok := s.old.Config.Labels[labelComposeImage]; ok {
+		// Compose v2 recreates a container whose label differs from the image ID the
+		// service's tag names on this engine (hoist moves the tag once it succeeded).
+		img, err := s.b.c.ImageInspect(ctx, s.image)
+		if err != nil {
+			return nil, nil, fmt.Errorf("inspect new image %s: %w", s.image, err)
+		}
+		set[labelComposeImage] = img.ID
+	}
+	return set, drop, nil
 }
 
 // startNew starts the replacement and waits for its health gate.
@@ -177,7 +240,8 @@ func (s *swap) startNew(ctx, gate context.Context) error {
 }
 
 // revert brings the old container back as it was (same ID, name, running) and removes
-// the replacement, keeping its last log lines. It is safe at any step of the swap.
+// the replacement, keeping its last log lines; then the containers that shared its
+// namespace get theirs back (follow.go). It is safe at any step of the swap.
 func (s *swap) revert(ctx context.Context) error {
 	var errs []error
 	if s.newID != "" {
@@ -210,6 +274,7 @@ func (s *swap) revert(ctx context.Context) error {
 			s.superseded = ""
 		}
 	}
+	errs = append(errs, s.revertFollowers(ctx))
 	err := errors.Join(errs...)
 	if err != nil {
 		s.log.Error().Err(err).Msg("reverting failed")
@@ -219,14 +284,30 @@ func (s *swap) revert(ctx context.Context) error {
 	return err
 }
 
-// finish keeps the old container as <name>-hoist-prev (stopped, never restarted by the
-// engine) or removes it, and drops the previous one it superseded.
+// finish ends a swap that succeeded: the containers that followed it first, then the
+// old container, kept as <name>-hoist-prev (stopped, never restarted by the engine),
+// removed when the policy keeps nothing, or removed when compose made it (its
+// replacement names the old image instead, and the image stays for a rollback); then
+// the previous one it superseded is dropped and the engine's local tag moves to what
+// now runs.
 func (s *swap) finish(ctx context.Context) error {
 	var errs []error
-	if s.keep > 0 {
+	for _, d := range s.deps {
+		errs = append(errs, d.finish(ctx))
+	}
+	if !s.follow {
+		errs = append(errs, s.retag(ctx))
+	}
+	switch {
+	case s.follow:
+		errs = append(errs, s.b.remove(ctx, s.old.ID))
+	case s.keep > 0 && composeMember(s.old):
+		errs = append(errs, s.b.remove(ctx, s.old.ID))
+		s.log.Info().Dur("keep", s.keep).Msg("old container removed (compose member); its image is kept for rollback")
+	case s.keep > 0:
 		errs = append(errs, s.b.setRestart(ctx, s.old.ID, noRestart), s.b.rename(ctx, s.old.ID, s.name+suffixPrev))
 		s.log.Info().Dur("keep", s.keep).Msg("old container kept for rollback")
-	} else {
+	default:
 		errs = append(errs, s.b.discard(ctx, s.old.ID))
 		s.log.Info().Msg("old container removed")
 	}
@@ -234,6 +315,16 @@ func (s *swap) finish(ctx context.Context) error {
 		errs = append(errs, s.b.discard(ctx, s.superseded))
 	}
 	return errors.Join(errs...)
+}
+
+// retag moves the local tag to the image the replacement runs (compose.go), once the
+// replacement holds the name.
+func (s *swap) retag(ctx context.Context) error {
+	cur, ok, err := s.b.lookup(ctx, s.name)
+	if err != nil || !ok || cur.Config.Labels[LabelSwapOf] != s.old.ID {
+		return err
+	}
+	return s.b.moveTag(ctx, s.old, cur)
 }
 
 // staticIP is the first address a container was given by hand (--ip, --ip6) on one of

@@ -40,6 +40,7 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 		return updater.Result{Outcome: updater.Skipped, Reason: "nothing to replace: " + strings.Join(skipped, ", ")}
 	}
 	skipped = append(skipped, refused...)
+	swaps = arrange(swaps)
 	if err := b.pull(gate, image, t.RegistryAuth); err != nil {
 		log.Error().Err(err).Msg("pull failed")
 		return updater.Result{Outcome: updater.Aborted, Reason: err.Error()}
@@ -137,7 +138,7 @@ func (b *Backend) checkProbe(gate context.Context, swaps []*swap, p *updater.Pla
 func (b *Backend) replaceAll(ctx, ectx, gate context.Context, swaps []*swap, p updater.Plan, res updater.Result, j updater.Journal, log zerolog.Logger) ([]*swap, *updater.Result) {
 	batch := max(p.Parallelism, 1)
 	var done []*swap
-	for i := 0; i < len(swaps); i += batch {
+	for i, end := 0, 0; i < len(swaps); i = end {
 		if i > 0 && p.Delay > 0 {
 			if err := sleep(gate, p.Delay); err != nil {
 				if stopped(ctx, err) {
@@ -148,7 +149,8 @@ func (b *Backend) replaceAll(ctx, ectx, gate context.Context, swaps []*swap, p u
 				return nil, &r
 			}
 		}
-		part := swaps[i:min(i+batch, len(swaps))]
+		end = batchEnd(swaps, i, batch)
+		part := swaps[i:end]
 		errs := make([]error, len(part))
 		var wg sync.WaitGroup
 		for k, s := range part {
@@ -200,7 +202,7 @@ func (b *Backend) revertAll(ctx context.Context, done, failed []*swap, cause err
 	defer cancel()
 	errs := b.revertRetrying(gctx, done, log)
 	var logs []string
-	for _, s := range failed {
+	for _, s := range all(failed) {
 		if s.logs != "" {
 			logs = append(logs, "== "+s.name+" ==\n"+s.logs)
 		}
@@ -278,16 +280,31 @@ func (b *Backend) baseline(ctx context.Context, ss []*swap, p *updater.HTTPProbe
 
 func restartsOf(ss []*swap) map[string]int {
 	m := make(map[string]int, len(ss))
-	for _, s := range ss {
-		m[s.newID] = s.restarts
+	for _, s := range all(ss) {
+		if s.newID != "" {
+			m[s.newID] = s.restarts
+		}
 	}
 	return m
 }
 
+// all is ss with the swaps that followed each (follow.go), depth first.
+func all(ss []*swap) []*swap {
+	var out []*swap
+	for _, s := range ss {
+		out = append(out, s)
+		out = append(out, all(s.deps)...)
+	}
+	return out
+}
+
 func names(ss []*swap) string {
-	n := make([]string, len(ss))
-	for i, s := range ss {
-		n[i] = s.name
+	var n []string
+	for _, s := range ss {
+		n = append(n, s.name)
+		for _, d := range all(s.deps) {
+			n = append(n, d.name+" (in "+s.name+"'s network namespace)")
+		}
 	}
 	return strings.Join(n, ", ")
 }

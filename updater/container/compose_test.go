@@ -1,0 +1,205 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"github.com/hoist-dev/hoist/internal/testenv"
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// composeLabels are the labels compose would put on service svc of project.
+func composeLabels(project, svc string) map[string]string {
+	return map[string]string{
+		labelComposeProject: project, labelComposeService: svc,
+		"com.docker.compose.oneoff": "False", "com.docker.compose.container-number": "1",
+	}
+}
+
+// members lists the containers compose counts as service svc's (by its labels).
+func (e *env) members(project, svc string) []container.Summary {
+	e.t.Helper()
+	f := client.Filters{}.Add("label", labelComposeProject+"="+project).Add("label", labelComposeService+"="+svc).Add("label", "com.docker.compose.oneoff=False")
+	r, err := e.c.ContainerList(e.ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r.Items
+}
+
+// imageID is the image ID a reference names on the engine.
+func (e *env) imageID(ref string) string {
+	e.t.Helper()
+	img, err := e.c.ImageInspect(e.ctx, ref)
+	if err != nil {
+		e.t.Fatalf("inspect image %s: %v", ref, err)
+	}
+	return img.ID
+}
+
+// A compose member is replaced without a kept container: compose sees one container
+// under its name, the replacement names the previous image, the engine's local tag and
+// Compose v2's image label follow the deployed image, and a manual rollback swaps back
+// onto the previous image, again as one container, moving the tag back.
+func TestComposeMemberKeepsNoContainer(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("live", testenv.App{Version: "v1"})
+	tag := v1.Tag.String()
+	project := e.prefix
+	labels := composeLabels(project, "web")
+	old := e.run("", tag, &container.Config{Labels: labels}, nil, nil)
+	v1ID := old.Image
+	// Compose v2 labels the container with the image ID it was created from.
+	old = e.recreateWithLabel(old, labelComposeImage, v1ID)
+	v2 := e.push("live", testenv.App{Version: "v2"})
+
+	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, plan(), nil, e.log)
+	must(t, r, updater.Succeeded)
+	names := e.names()
+	if len(names) != 1 || names[e.prefix] == "" || names[e.prefix] == old.ID {
+		t.Fatalf("containers after the rollout: %v, want only the replacement under %s", names, e.prefix)
+	}
+	if ms := e.members(project, "web"); len(ms) != 1 || ms[0].ID != names[e.prefix] {
+		t.Fatalf("compose would count %d containers of web: %+v", len(ms), ms)
+	}
+	nw := e.inspect(names[e.prefix])
+	v2ID := nw.Image
+	if want := tag + "@" + v1.Digest.String(); nw.Config.Labels[LabelPreviousImage] != want {
+		t.Errorf("%s = %q, want %q", LabelPreviousImage, nw.Config.Labels[LabelPreviousImage], want)
+	}
+	if nw.Config.Labels[labelComposeImage] != v2ID {
+		t.Errorf("%s = %q, want the new image %s", labelComposeImage, nw.Config.Labels[labelComposeImage], v2ID)
+	}
+	if got := e.imageID(tag); got != v2ID {
+		t.Errorf("local tag %s names %s, want the deployed %s", tag, got, v2ID)
+	}
+	w := e.listed(nw.ID)
+	if !w.HasPrevious {
+		t.Fatalf("listed without a previous: %+v", w)
+	}
+	if err := e.b.Finish(e.ctx, w); err != nil {
+		t.Fatalf("Finish of a compose member: %v", err)
+	}
+
+	if err := e.b.Rollback(e.ctx, w); err != nil {
+		t.Fatalf("Rollback: %v", err)
+	}
+	names = e.names()
+	back := e.inspect(names[e.prefix])
+	if len(names) != 1 || back.ID == nw.ID || !running(back) || back.Image != v1ID {
+		t.Fatalf("after the rollback: %v, %s runs %s (running %v), want one container on %s", names, e.prefix, back.Image, running(back), v1ID)
+	}
+	if ms := e.members(project, "web"); len(ms) != 1 {
+		t.Errorf("compose would count %d containers of web after the rollback", len(ms))
+	}
+	if got := e.imageID(tag); got != v1ID {
+		t.Errorf("local tag %s names %s after the rollback, want %s", tag, got, v1ID)
+	}
+	if back.Config.Labels[labelComposeImage] != v1ID || back.Config.Labels[LabelPreviousImage] != "" {
+		t.Errorf("labels after the rollback: %v", back.Config.Labels)
+	}
+	if w := e.listed(back.ID); w.HasPrevious {
+		t.Errorf("a previous listed after the rollback: %+v", w)
+	}
+	if err := e.b.Rollback(e.ctx, e.listed(back.ID)); !errors.Is(err, errNoPrevious) {
+		t.Errorf("a second rollback: %v, want %v", err, errNoPrevious)
+	}
+}
+
+// A failed rollout of a compose member leaves the engine's local tag where it was.
+func TestComposeFailedRolloutKeepsTag(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("live", testenv.App{Version: "v1"})
+	tag := v1.Tag.String()
+	old := e.run("", tag, &container.Config{Labels: composeLabels(e.prefix, "web")}, nil, nil)
+	bad := e.push("live", testenv.App{Version: "v2", Mode: testenv.Crash})
+	must(t, e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, plan(), nil, e.log), updater.RolledBack)
+	if got := e.imageID(tag); got != old.Image {
+		t.Errorf("local tag %s names %s after a rollback, want %s", tag, got, old.Image)
+	}
+	if names := e.names(); len(names) != 1 || names[e.prefix] != old.ID {
+		t.Errorf("containers after the rollback: %v", names)
+	}
+}
+
+// listed is the workload List gives for the container id.
+func (e *env) listed(id string) updater.Workload {
+	e.t.Helper()
+	ws, err := e.b.List(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, w := range ws {
+		if w.ID == id {
+			return w
+		}
+	}
+	e.t.Fatalf("container %.12s not listed", id)
+	return updater.Workload{}
+}
+
+// recreateWithLabel replaces c by a copy with one more label (labels are fixed at create).
+func (e *env) recreateWithLabel(c container.InspectResponse, k, v string) container.InspectResponse {
+	e.t.Helper()
+	cfg := *c.Config
+	cfg.Labels[k] = v
+	cfg.Hostname = ""
+	if _, err := e.c.ContainerRemove(e.ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.run(strings.TrimPrefix(strings.TrimPrefix(c.Name, "/"), e.prefix), cfg.Image, &cfg, c.HostConfig, nil)
+}
+
+// A container in another's network namespace (network_mode: service:web) is recreated
+// onto the replacement's namespace, on the image it runs; when the rollout fails, it
+// gets the old namespace back. Its health check reaches web's port through the shared
+// namespace, so it is healthy only where it shares a live one.
+func TestFollowersJoinTheNewNamespace(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	side1 := e.push("side", testenv.App{Version: "side"})
+	web := e.run("-web", v1.Tag.String(), nil, nil, nil)
+	side := e.run("-side", side1.Tag.String(), &container.Config{Cmd: []string{"-listen=:8081"}},
+		&container.HostConfig{NetworkMode: container.NetworkMode("container:" + web.ID)}, nil)
+
+	bad := e.push("v2", testenv.App{Version: "v2", Mode: testenv.LateCrash, CrashAfter: 2500 * time.Millisecond})
+	must(t, e.b.Update(e.ctx, []updater.Workload{workload(web)}, bad, plan(), nil, e.log), updater.RolledBack)
+	names := e.names()
+	if names[e.prefix+"-web"] != web.ID || names[e.prefix+"-side"] != side.ID || len(names) != 2 {
+		t.Fatalf("after a failed rollout: %v, want web %.12s and side %.12s back", names, web.ID, side.ID)
+	}
+	e.waitHealthy(side.ID) // in web's namespace again
+
+	v2 := e.push("v2", testenv.App{Version: "v2"})
+	r := e.b.Update(e.ctx, []updater.Workload{workload(e.inspect(web.ID))}, v2, plan(), nil, e.log)
+	must(t, r, updater.Succeeded)
+	if !strings.Contains(r.Reason, "-side (in ") {
+		t.Errorf("reason %q does not name the recreated side container", r.Reason)
+	}
+	names = e.names()
+	nw, ns := names[e.prefix+"-web"], names[e.prefix+"-side"]
+	if nw == web.ID || ns == side.ID || len(names) != 3 { // web's previous is kept
+		t.Fatalf("after the rollout: %v", names)
+	}
+	got := e.inspect(ns)
+	if got.HostConfig.NetworkMode != container.NetworkMode("container:"+nw) || got.Image != side.Image || !running(got) {
+		t.Fatalf("side: network %s image %s running %v, want container:%s on %s", got.HostConfig.NetworkMode, got.Image, running(got), nw, side.Image)
+	}
+	e.waitHealthy(ns)
+}
+
+// waitHealthy waits for a container's health check to pass.
+func (e *env) waitHealthy(id string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := e.b.waitHealthy(ctx, id, nil); err != nil {
+		e.t.Fatalf("%.12s: %v", id, err)
+	}
+}
