@@ -37,6 +37,7 @@ type row struct {
 	State        string     `json:"state"`
 	StateText    string     `json:"state_text"`
 	Reason       string     `json:"reason,omitempty"`
+	Compose      string     `json:"compose,omitempty"` // the compose file names another image (Workload.Compose)
 	NotBefore    *time.Time `json:"not_before,omitempty"`
 	HasPrevious  bool       `json:"has_previous"`
 	Quarantined  int        `json:"quarantined"`
@@ -111,7 +112,7 @@ func buildState(sts []updater.Status, recent []updater.Rollout, qs []updater.Qua
 	for _, st := range sts {
 		w := st.Workload
 		r := row{Key: w.Key(), Kind: string(w.Kind), Name: w.Name, Policy: st.Policy, Image: w.Image,
-			Current: st.Current, Target: st.Target, Reason: st.Reason, HasPrevious: w.HasPrevious, Quarantined: qn[w.Key()]}
+			Current: st.Current, Target: st.Target, Reason: st.Reason, Compose: w.Compose, HasPrevious: w.HasPrevious, Quarantined: qn[w.Key()]}
 		if _, d, ok := strings.Cut(st.Target, "@"); ok {
 			r.TargetDigest = d
 		}

@@ -74,11 +74,24 @@ policies:
 	if err != nil {
 		t.Fatal(err)
 	}
+	check := hoistCheck(t, h, "container/"+proj+"_web_1")
 	if !write {
 		if string(got) != body || !strings.Contains(r.Reason, "still names :1.4") {
 			t.Fatalf("compose_file: warn: file\n%s\nreason %q, want the file unchanged and the reason to say it still names :1.4", got, r.Reason)
 		}
+		if !strings.Contains(check, "still names :1.4; `docker compose up` would downgrade") {
+			t.Fatalf("hoist check does not say the compose file still names :1.4:\n%s", check)
+		}
+		// What the dashboard reads (the check's workloads) says it too.
+		var sts []updater.Status
+		h.getJSON(t, "/api/v1/workloads", &sts)
+		if len(sts) != 1 || !strings.Contains(sts[0].Workload.Compose, "still names :1.4") {
+			t.Fatalf("workloads: %+v, want the compose note", sts)
+		}
 		return
+	}
+	if strings.Contains(check, "still names") {
+		t.Errorf("hoist check after the file was written:\n%s", check)
 	}
 	if wantFile := strings.Replace(body, ":1.4   #", ":1.5   #", 1); string(got) != wantFile {
 		t.Fatalf("compose file after the rollout:\n%s\nwant:\n%s\n(reason %q)", got, wantFile, r.Reason)
@@ -98,6 +111,23 @@ policies:
 	if id := imageID(t, dc, want); members[0].Image != id {
 		t.Errorf("web runs image %s, want %s (%s)", members[0].Image, id, want)
 	}
+}
+
+// hoistCheck runs hoist check against the running hoist and returns the line it
+// printed for the workload key.
+func hoistCheck(t *testing.T, h *hoistProc, key string) string {
+	t.Helper()
+	var out, errb strings.Builder
+	if err := run(context.Background(), []string{"check", "--config", h.Config, "--wide"}, func(string) string { return "" }, &out, &errb); err != nil {
+		t.Fatalf("hoist check: %v\n%s%s", err, out.String(), errb.String())
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, key+" ") {
+			return line
+		}
+	}
+	t.Fatalf("hoist check printed no line for %s:\n%s\nstderr:\n%s", key, out.String(), errb.String())
+	return ""
 }
 
 // composeRunner runs docker-compose in dir for project proj against the test engine.

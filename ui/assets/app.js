@@ -199,6 +199,7 @@
     tr.appendChild(digestCell('target', 'Target', tgt, tgt ? tgtImage.split('@')[0].split('/').pop() + ' @ ' + shortDigest(tgt) : '—'));
     var state = el('td', { className: 'state', 'data-label': 'State' }, el('span', { className: 'badge' }, st[1]));
     if (r.reason && st[0] !== 'up-to-date' && st[0] !== 'rolling-out') state.appendChild(el('small', { text: r.reason }));
+    if (r.compose) state.appendChild(el('small', { className: 'compose', text: r.compose }));
     tr.appendChild(state);
     tr.appendChild(lastCell(r.key));
     tr.appendChild(actionsCell(r, st[0]));

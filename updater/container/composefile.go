@@ -76,3 +76,22 @@ func (b *Backend) syncComposeFile(_ context.Context, old container.InspectRespon
 	log.Warn().Msg(note)
 	return note
 }
+
+// composeDrift says whether the compose file of a running compose member names
+// another image than the one it runs ("" when it names the same, or cannot be read:
+// the rollout that moved the tag said why). It reads the project's files (bounded).
+func composeDrift(c container.InspectResponse) string {
+	if !running(c) || c.Config == nil {
+		return ""
+	}
+	cfg := c.Config
+	p, ok := composefile.FromLabels(cfg.Labels)
+	if !ok {
+		return ""
+	}
+	d, err := composefile.Check(p, cfg.Image)
+	if err != nil || d == nil {
+		return ""
+	}
+	return d.String()
+}

@@ -69,6 +69,7 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	}
 	res.Outcome = updater.Succeeded
 	res.Reason = fmt.Sprintf("replaced %s on %s", names(done), image)
+	res.Reason += b.composeNotes(ectx, done, p.ComposeFile) // composefile.go
 	if note != "" {
 		res.Reason += "; " + note
 	}
