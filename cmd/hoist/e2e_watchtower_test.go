@@ -58,6 +58,17 @@ func TestE2EWatchtowerImport(t *testing.T) {
 		"REPO_USER=ci", "REPO_PASS=pass-" + token,
 	})
 
+	// Without --container, the container named like Watchtower is found (or, when other
+	// tests run one too, named among the candidates).
+	var found bytes.Buffer
+	if err := run(ctx, []string{"import", "watchtower", "--out", "-"}, os.Getenv, &found, &found); err != nil {
+		if !strings.Contains(err.Error(), "Watchtower containers") || !strings.Contains(err.Error(), p+"-watchtower") {
+			t.Fatalf("import without --container: %v", err)
+		}
+	} else if !strings.Contains(found.String(), "container "+p+"-watchtower") {
+		t.Fatalf("import without --container read another container:\n%s", found.String())
+	}
+
 	// hoist import watchtower, through the CLI.
 	dir := t.TempDir()
 	cfgPath, envPath := filepath.Join(dir, "hoist.yaml"), filepath.Join(dir, "hoist.env")
