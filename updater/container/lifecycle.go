@@ -27,6 +27,13 @@ type Lifecycle struct {
 	honours func(name string, labels map[string]string) *policy.Watchtower
 }
 
+// The updater finds what the Backend offers besides Update on the wrapper too.
+var (
+	_ updater.Backend    = (*Lifecycle)(nil)
+	_ updater.Resumer    = (*Lifecycle)(nil)
+	_ updater.Progresser = (*Lifecycle)(nil)
+)
+
 // WithWatchtower wraps b. honours returns how the policy governing a container reads
 // Watchtower's labels, nil when it does not.
 func WithWatchtower(b *Backend, honours func(name string, labels map[string]string) *policy.Watchtower) *Lifecycle {
