@@ -162,6 +162,7 @@ func (m *importer) registries(hosts []string) {
 	hosts = slices.Compact(hosts)
 	u, p := m.ref("REPO_USER", user, "REPO_USER"), m.ref("REPO_PASS", pass, "REPO_PASS")
 	m.linef("\n# REPO_USER / REPO_PASS, for the registries of the images Watchtower watched.")
+	m.linef("# Watchtower offered them to every registry: keep only the hosts they belong to.")
 	m.linef("registries:")
 	for _, h := range hosts {
 		m.linef("  - host: %s\n    username: %s\n    password: %s", yamlQuote(h), u, p)
