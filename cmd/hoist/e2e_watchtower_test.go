@@ -39,7 +39,7 @@ func TestE2EWatchtowerImport(t *testing.T) {
 	testenv.PushApp(t, repo+":stable", testenv.App{Version: "1"})
 	wtImage := reg.Host + "/" + p + "/watchtower:latest"
 	testenv.PushApp(t, wtImage, testenv.App{Version: "wt"})
-	t.Cleanup(func() { removeByName(dc, p) })
+	t.Cleanup(func() { wtRemove(dc, p) })
 
 	token, notified := randHex(16), newSink(t)
 	with := func(kv ...string) map[string]string {
@@ -49,10 +49,10 @@ func TestE2EWatchtowerImport(t *testing.T) {
 		}
 		return l
 	}
-	enabled := runContainer(t, dc, p+"-enabled", repo+":stable", with(policy.WatchtowerEnable, "true"), nil)
-	disabled := runContainer(t, dc, p+"-disabled", repo+":stable", with(policy.WatchtowerEnable, "false"), nil)
-	monitor := runContainer(t, dc, p+"-monitor", repo+":stable", with(policy.WatchtowerEnable, "true", policy.WatchtowerMonitorOnly, "true"), nil)
-	wt := runContainer(t, dc, p+"-watchtower", wtImage, map[string]string{policy.WatchtowerMarker: "true"}, []string{
+	enabled := wtRun(t, dc, p+"-enabled", repo+":stable", with(policy.WatchtowerEnable, "true"), nil)
+	disabled := wtRun(t, dc, p+"-disabled", repo+":stable", with(policy.WatchtowerEnable, "false"), nil)
+	monitor := wtRun(t, dc, p+"-monitor", repo+":stable", with(policy.WatchtowerEnable, "true", policy.WatchtowerMonitorOnly, "true"), nil)
+	wt := wtRun(t, dc, p+"-watchtower", wtImage, map[string]string{policy.WatchtowerMarker: "true"}, []string{
 		"WATCHTOWER_HTTP_API_UPDATE=true", "WATCHTOWER_HTTP_API_TOKEN=" + token, "WATCHTOWER_LABEL_ENABLE=true",
 		"WATCHTOWER_SCOPE=" + p, "WATCHTOWER_CLEANUP=true", "WATCHTOWER_NOTIFICATION_URL=generic+" + notified.URL,
 		"REPO_USER=ci", "REPO_PASS=pass-" + token,
@@ -92,7 +92,7 @@ func TestE2EWatchtowerImport(t *testing.T) {
 			t.Errorf("import output does not mention %s", want)
 		}
 	}
-	env := readEnvFile(t, envPath)
+	env := wtReadEnv(t, envPath)
 	if env["WATCHTOWER_HTTP_API_TOKEN"] != token || env["REPO_PASS"] != "pass-"+token {
 		t.Fatalf("env file: %v", env)
 	}
@@ -112,7 +112,7 @@ func TestE2EWatchtowerImport(t *testing.T) {
 	if err := os.WriteFile(cfgPath, append(file, []byte("\napi: { token: "+apiToken+" }\n")...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h := serveFile(t, cfgPath, dir, apiToken, getenv)
+	h := wtServe(t, cfgPath, dir, apiToken, getenv)
 	d2 := testenv.PushApp(t, repo+":stable", testenv.App{Version: "2"})
 	if rs := h.rollouts(t, "container/"+p+"-enabled"); len(rs) != 0 {
 		t.Fatalf("a rollout before any trigger (polling is off): %+v", rs)
@@ -133,7 +133,7 @@ func TestE2EWatchtowerImport(t *testing.T) {
 	if r.Outcome != updater.Succeeded || !strings.HasSuffix(r.To, d2.String()) || r.Trigger != "watchtower" {
 		t.Fatalf("enabled container: %s to %s by %s (%s)", r.Outcome, r.To, r.Trigger, r.Reason)
 	}
-	if img := inspectImage(t, dc, p+"-enabled"); !strings.HasSuffix(img, d2.String()) {
+	if img := wtImageOf(t, dc, p+"-enabled"); !strings.HasSuffix(img, d2.String()) {
 		t.Fatalf("enabled container runs %s, want %s", img, d2)
 	}
 	if now, _ := dc.ContainerInspect(ctx, p+"-enabled", client.ContainerInspectOptions{}); now.Container.ID == enabled.ID {
@@ -180,9 +180,9 @@ func TestE2EWatchtowerImport(t *testing.T) {
 	}
 }
 
-// serveFile runs hoist serve with the file at path (listen and data directory given as
+// wtServe runs hoist serve with the file at path (listen and data directory given as
 // flags) until the test ends.
-func serveFile(t *testing.T, path, dir, apiToken string, getenv func(string) string) *hoistProc {
+func wtServe(t *testing.T, path, dir, apiToken string, getenv func(string) string) *hoistProc {
 	t.Helper()
 	addr := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -227,8 +227,8 @@ func serveFile(t *testing.T, path, dir, apiToken string, getenv func(string) str
 	}
 }
 
-// runContainer pulls image and runs it as name with labels and env.
-func runContainer(t *testing.T, dc *client.Client, name, image string, labels map[string]string, env []string) container.InspectResponse {
+// wtRun pulls image and runs it as name with labels and env.
+func wtRun(t *testing.T, dc *client.Client, name, image string, labels map[string]string, env []string) container.InspectResponse {
 	t.Helper()
 	ctx := context.Background()
 	pull, err := dc.ImagePull(ctx, image, client.ImagePullOptions{})
@@ -252,7 +252,7 @@ func runContainer(t *testing.T, dc *client.Client, name, image string, labels ma
 	return r.Container
 }
 
-func inspectImage(t *testing.T, dc *client.Client, name string) string {
+func wtImageOf(t *testing.T, dc *client.Client, name string) string {
 	t.Helper()
 	r, err := dc.ContainerInspect(context.Background(), name, client.ContainerInspectOptions{})
 	if err != nil {
@@ -261,8 +261,8 @@ func inspectImage(t *testing.T, dc *client.Client, name string) string {
 	return r.Container.Config.Image
 }
 
-// removeByName removes every container whose name contains prefix.
-func removeByName(dc *client.Client, prefix string) {
+// wtRemove removes every container whose name contains prefix.
+func wtRemove(dc *client.Client, prefix string) {
 	ctx := context.Background()
 	cl, _ := dc.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("name", prefix)})
 	for _, c := range cl.Items {
@@ -270,7 +270,7 @@ func removeByName(dc *client.Client, prefix string) {
 	}
 }
 
-func readEnvFile(t *testing.T, path string) map[string]string {
+func wtReadEnv(t *testing.T, path string) map[string]string {
 	t.Helper()
 	fi, err := os.Stat(path)
 	if err != nil {
