@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -23,10 +24,15 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		// Usage and validation problems were printed already.
-		if !errors.Is(err, errUsage) && !errors.Is(err, errInvalid) {
-			fmt.Fprintln(os.Stderr, "hoist:", safetext.Text(err.Error()))
-		}
-		os.Exit(exitCode(err))
+		os.Exit(report(os.Stderr, err))
 	}
+}
+
+// report prints err on stderr, its control and bidi characters escaped, unless it was
+// printed already (usage and validation problems), and returns the exit code.
+func report(stderr io.Writer, err error) int {
+	if !errors.Is(err, errUsage) && !errors.Is(err, errInvalid) {
+		fmt.Fprintln(stderr, "hoist:", safetext.Text(err.Error()))
+	}
+	return exitCode(err)
 }

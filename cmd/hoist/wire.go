@@ -44,37 +44,30 @@ func newLogger(cfg config.Log, w io.Writer) zerolog.Logger {
 		}
 	}
 	if console {
-		out = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, FormatPrepare: escapeFields}
+		out = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, FormatPrepare: escapeFields, FormatFieldValue: escapeValue}
 	}
 	return zerolog.New(out).Level(lvl).With().Timestamp().Logger()
 }
 
-// escapeFields makes every string of a console log line safe to print on one line.
+// escapeFields readies a console log line: the message and the field names are
+// printed as they are, so they are escaped here (string values are quoted by the
+// console writer itself, which escapes them; escapeValue takes the others).
 func escapeFields(evt map[string]any) error {
 	for k, v := range evt {
-		v = escapeValue(v)
+		if m, ok := v.(string); ok && k == zerolog.MessageFieldName {
+			evt[k] = safetext.Line(m)
+		}
 		if safe := safetext.Line(k); safe != k {
 			delete(evt, k)
-			k = safe
+			evt[safe] = v
 		}
-		evt[k] = v
 	}
 	return nil
 }
 
-func escapeValue(v any) any {
-	switch v := v.(type) {
-	case string:
-		return safetext.Line(v)
-	case map[string]any:
-		escapeFields(v)
-	case []any:
-		for i := range v {
-			v[i] = escapeValue(v[i])
-		}
-	}
-	return v
-}
+// escapeValue prints a console field's value (a quoted string, a number, or the JSON
+// of a list or an object, which may hold bidi characters raw).
+func escapeValue(v any) string { return safetext.Line(fmt.Sprintf("%s", v)) }
 
 // engineAnswerTimeout bounds the engine's first answer: the ping that negotiates the
 // API version. A variable so that tests can shorten it.
