@@ -1,6 +1,9 @@
 package composefile
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -64,6 +67,37 @@ func TestParseEnv(t *testing.T) {
 		e, ok := env[k]
 		if !ok || e.value != want || data[e.start:e.end] != want {
 			t.Errorf("%s: %+v, want %q", k, e, want)
+		}
+	}
+}
+
+// Compose v1 records the files as it was given them: relative to the project directory.
+func TestFromLabelsRelative(t *testing.T) {
+	p, ok := FromLabels(map[string]string{LabelConfigFiles: "docker-compose.yml", LabelWorkingDir: "/srv/shop", LabelService: "web"})
+	if !ok || len(p.Files) != 1 || p.Files[0] != "/srv/shop/docker-compose.yml" {
+		t.Errorf("FromLabels: %+v %v", p, ok)
+	}
+}
+
+// BenchmarkCheck is what a listing spends on one compose member: read and parse its
+// project's files and .env, and compare.
+func BenchmarkCheck(b *testing.B) {
+	dir := b.TempDir()
+	var body strings.Builder
+	body.WriteString("services:\n")
+	for i := range 30 {
+		fmt.Fprintf(&body, "  svc%d:\n    image: %s:${TAG}  # service %d\n    ports: [\"%d:80\"]\n    environment:\n      A: \"1\"\n", i, repo, i, 8000+i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(body.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("TAG=1.4\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	p := Project{Files: []string{filepath.Join(dir, "compose.yaml")}, WorkingDir: dir, Service: "svc29"}
+	for b.Loop() {
+		if _, err := Check(p, repo+":1.5"); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
