@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -294,6 +295,61 @@ func TestHostileLogs(t *testing.T) {
 				}
 			} else if !strings.Contains(out, `exited\x1b[2J\x1b]0;pwned\a \u202eexe.txt`) || !strings.Contains(out, `rolled back \x1b[2J`) {
 				t.Errorf("escapes not shown: %s", out)
+			}
+		})
+	}
+}
+
+// TestHostileSignals: the hoist binary, waiting on an engine that never answers (with
+// its shipped 10 s bound), ends within a second of SIGINT or SIGTERM; validate on a
+// FIFO ends without one.
+func TestHostileSignals(t *testing.T) {
+	bin := hoistBinary(t)
+	silent := silentListener(t)
+	cfg := policyFile(t, "docker: { host: \"tcp://"+silent+"\" }")
+	fifo := filepath.Join(t.TempDir(), "hoist.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		signal os.Signal // nil: none sent
+		want   string
+	}{
+		{"check, SIGTERM", []string{"check", "--config", cfg}, syscall.SIGTERM, "terminated signal received"},
+		{"check, SIGINT", []string{"check", "--config", cfg}, os.Interrupt, "interrupt signal received"},
+		{"serve, SIGTERM", []string{"serve", "--config", cfg}, syscall.SIGTERM, "terminated signal received"},
+		{"validate a FIFO", []string{"validate", "--config", fifo}, nil, "is a named pipe (FIFO)"},
+		{"serve a FIFO", []string{"serve", "--config", fifo}, nil, "is a named pipe (FIFO)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(bin, tc.args...)
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			if tc.signal != nil {
+				time.Sleep(500 * time.Millisecond) // within the engine's 10 s
+				cmd.Process.Signal(tc.signal)
+			}
+			start := time.Now()
+			select {
+			case err := <-done:
+				took := time.Since(start)
+				t.Logf("%v after %v: %s", err, took.Round(time.Millisecond), strings.TrimSpace(errb.String()))
+				if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(errb.String(), tc.want) {
+					t.Errorf("exit %d, stderr %q; want 1 and %q", cmd.ProcessState.ExitCode(), errb.String(), tc.want)
+				}
+				if took > time.Second {
+					t.Errorf("ended %v after the signal", took)
+				}
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("still running 5 s after the signal; stderr %q", errb.String())
 			}
 		})
 	}
