@@ -46,6 +46,22 @@ echo "== go vet"
 go vet ./...
 go vet -tags enginerestart,cluster ./cmd/hoist
 
+echo "== Compose v2 for the compose e2e tests (docker/compose/v5 v5.6.0, built once from its Go module)"
+# go install …@v5.6.0 refuses the module (its go.mod has exclude directives): build it
+# from a writable copy of the module's directory instead, and keep the binary.
+compose_v2="${XDG_CACHE_HOME:-$HOME/.cache}/hoist/compose-v5.6.0/docker-compose"
+if [ ! -x "$compose_v2" ]; then
+  compose_src=$(cd / && go mod download -json github.com/docker/compose/v5@v5.6.0 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  compose_tmp=$(mktemp -d)
+  cp -r "$compose_src/." "$compose_tmp/"
+  chmod -R u+w "$compose_tmp"
+  mkdir -p "$(dirname "$compose_v2")"
+  (cd "$compose_tmp" && CGO_ENABLED=0 go build -o "$compose_v2.tmp" ./cmd) && mv "$compose_v2.tmp" "$compose_v2"
+  rm -rf "$compose_tmp"
+fi
+export HOIST_COMPOSE_V2="$compose_v2"
+"$HOIST_COMPOSE_V2" version
+
 echo "== go test"
 # Tests that need Docker or a registry fail instead of skipping when CI=true.
 # The end-to-end tests mostly wait on the engine, so four run at once in a package.

@@ -36,7 +36,7 @@ func TestE2EContainerUpgradeFinishRollback(t *testing.T) {
 	pull.Close()
 	cr, err := dc.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       name,
-		Config:     &container.Config{Image: repo + ":stable", Labels: map[string]string{"hoist.policy": "ct", "com.docker.compose.project": "demo"}},
+		Config:     &container.Config{Image: repo + ":stable", Labels: map[string]string{"hoist.policy": "ct", "com.example.team": "demo"}},
 		HostConfig: &container.HostConfig{RestartPolicy: container.RestartPolicy{Name: "unless-stopped"}},
 	})
 	if err != nil {
@@ -91,7 +91,7 @@ policies:
 		t.Fatalf("upgrade to v2: %s (%s)", r.Outcome, r.Reason)
 	}
 	c2 := inspect(name)
-	if !strings.HasSuffix(c2.Config.Image, d2.String()) || c2.ID == cr.ID || c2.Config.Labels["com.docker.compose.project"] != "demo" {
+	if !strings.HasSuffix(c2.Config.Image, d2.String()) || c2.ID == cr.ID || c2.Config.Labels["com.example.team"] != "demo" {
 		t.Fatalf("after upgrade: image %s id %s labels %v", c2.Config.Image, c2.ID, c2.Config.Labels)
 	}
 	inspect(name + "-hoist-prev") // kept for a manual rollback

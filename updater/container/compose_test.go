@@ -203,3 +203,41 @@ func (e *env) waitHealthy(id string) {
 		e.t.Fatalf("%.12s: %v", id, err)
 	}
 }
+
+// A container under a name hoist reserves is never passed over silently: a kept
+// previous that runs, or one compose counts as a member, is listed with the reason;
+// a previous kept stopped by a swap is not.
+func TestListPassedOver(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	v2 := e.push("v2", testenv.App{Version: "v2"})
+	plain := e.run("-plain", v1.Tag.String(), nil, nil, nil)
+	must(t, e.b.Update(e.ctx, []updater.Workload{workload(plain)}, v2, plan(), nil, e.log), updater.Succeeded)
+	e.run("-web"+suffixPrev, v1.Tag.String(), nil, nil, nil)
+	legacy := e.run("-db"+suffixPrev, v1.Tag.String(), &container.Config{Labels: composeLabels(e.prefix, "db")}, nil, nil)
+	if _, err := e.c.ContainerStop(e.ctx, legacy.ID, client.ContainerStopOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := e.b.List(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, w := range ws {
+		if strings.HasPrefix(w.Name, e.prefix) {
+			got[w.Name] = w.Unmanaged
+		}
+	}
+	if why, ok := got[e.prefix+"-web"+suffixPrev]; !ok || !strings.Contains(why, "and it runs") {
+		t.Errorf("a running kept previous: listed %v, reason %q", ok, why)
+	}
+	if why, ok := got[e.prefix+"-db"+suffixPrev]; !ok || !strings.Contains(why, "compose counts it") {
+		t.Errorf("a kept previous with compose's labels: listed %v, reason %q", ok, why)
+	}
+	if why, ok := got[e.prefix+"-plain"+suffixPrev]; ok {
+		t.Errorf("the previous a swap kept is listed: %q", why)
+	}
+	if why := got[e.prefix+"-plain"]; why != "" {
+		t.Errorf("the upgraded container is listed as unmanaged: %q", why)
+	}
+}
