@@ -48,8 +48,8 @@ func linuxHoist(t *testing.T) string {
 
 // selfConfig writes hoist's config for a container on the host network: its API on a
 // free loopback port, its store in /data, a policy named policy (for itself) polling
-// every second. It returns the file and the hoist it describes.
-func selfConfig(t *testing.T, dir, policy string) (string, *hoistProc) {
+// every second, watching for watch. It returns the file and the hoist it describes.
+func selfConfig(t *testing.T, dir, policy string, watch time.Duration) (string, *hoistProc) {
 	t.Helper()
 	addr := freePort(t)
 	token := randHex(16)
@@ -61,8 +61,8 @@ poll: { interval: 1s }
 policies:
   - name: %s
     rollout: { keep_previous: 1h }
-    health: { watch: 5s, timeout: 2m }
-`, addr, token, policy)
+    health: { watch: %s, timeout: 2m }
+`, addr, token, policy, watch)
 	path := filepath.Join(dir, "hoist.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -81,10 +81,10 @@ func engineSocket() string {
 // startSelfHoist runs hoist as the container cname from ref: host network, the
 // engine's socket mounted, its store on a volume, a policy for itself (its
 // hoist.policy label) polling its tag every second.
-func startSelfHoist(t *testing.T, dc *client.Client, cname, ref string) *hoistProc {
+func startSelfHoist(t *testing.T, dc *client.Client, cname, ref string, watch time.Duration) *hoistProc {
 	t.Helper()
 	ctx := context.Background()
-	path, h := selfConfig(t, t.TempDir(), cname)
+	path, h := selfConfig(t, t.TempDir(), cname, watch)
 	pull, err := dc.ImagePull(ctx, ref, client.ImagePullOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -28,7 +28,7 @@ func TestE2ESelfUpdate(t *testing.T) {
 	ref := reg.Host + "/" + cname + "/hoist:live"
 	base := testenv.BinaryImage(t, linuxHoist(t), []string{"/hoist", "serve", "--config", "/etc/hoist/hoist.yaml"})
 	pushImage(t, ref, base)
-	h := startSelfHoist(t, dc, cname, ref)
+	h := startSelfHoist(t, dc, cname, ref, 5*time.Second)
 	selfUpdates(t, dc, h, cname, ref, base, nil)
 }
 
@@ -102,7 +102,7 @@ func TestE2ESelfUpdateCompose(t *testing.T) {
 	base := testenv.BinaryImage(t, linuxHoist(t), []string{"/hoist", "serve", "--config", "/etc/hoist/hoist.yaml"})
 	pushImage(t, ref, base)
 	dir := t.TempDir()
-	_, h := selfConfig(t, dir, proj)
+	_, h := selfConfig(t, dir, proj, 5*time.Second)
 	file := fmt.Sprintf(`version: "2.4"
 services:
   hoist:
@@ -157,4 +157,48 @@ volumes:
 	if err != nil || len(l.Items) != 0 {
 		t.Fatalf("after docker-compose down, containers named after %s: %d (%v)", cname, len(l.Items), err)
 	}
+}
+
+// The switcher is killed while it watches the new hoist (as an engine restart would):
+// the new hoist finds it ended without a verdict, starts it again, and the switcher
+// carries on from the engine's state (the old hoist stopped, the new one running),
+// judges the new hoist and passes it.
+func TestE2ESelfUpdateSwitcherKilled(t *testing.T) {
+	t.Parallel()
+	dc := testenv.Docker(t)
+	reg := testenv.NewRegistry(t)
+	cname := "e2e-selfk-" + randHex(3)
+	ref := reg.Host + "/" + cname + "/hoist:live"
+	base := testenv.BinaryImage(t, linuxHoist(t), []string{"/hoist", "serve", "--config", "/etc/hoist/hoist.yaml"})
+	pushImage(t, ref, base)
+	h := startSelfHoist(t, dc, cname, ref, 20*time.Second)
+	oldID := inspectID(t, dc, cname)
+	d2 := pushImage(t, ref, withFile(t, base, "VERSION", "2\n"))
+
+	// Wait for the switch: the new hoist runs under the name, the switcher watches it.
+	sw := cname + "-hoist-switch"
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		cur, err1 := dc.ContainerInspect(t.Context(), cname, client.ContainerInspectOptions{})
+		s, err2 := dc.ContainerInspect(t.Context(), sw, client.ContainerInspectOptions{})
+		if err1 == nil && err2 == nil && cur.Container.ID != oldID && cur.Container.State.Running && s.Container.State.Running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no switch under way within 2m (%v, %v)", err1, err2)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // well into the watch
+	if _, err := dc.ContainerKill(t.Context(), sw, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		t.Fatal(err)
+	}
+	r := waitSelfRollout(t, h, "container/"+cname, d2.String(), 3*time.Minute)
+	newID := inspectID(t, dc, cname)
+	if r.Outcome != updater.Succeeded || newID == oldID || !strings.Contains(r.Reason, "started again (1 times)") ||
+		!strings.Contains(r.Reason, "recorded by the hoist in container "+newID[:12]) {
+		t.Fatalf("want succeeded after the switcher was started again, recorded by %.12s; got %s: %s", newID, r.Outcome, r.Reason)
+	}
+	assertGone(t, dc, sw, cname+"-hoist-old")
+	t.Logf("%s in %s: %s", r.Outcome, r.Ended.Sub(r.Started).Round(time.Millisecond), r.Reason)
 }

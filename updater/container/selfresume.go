@@ -83,7 +83,7 @@ func (b *Backend) resumeSelf(ctx, stop context.Context, name string, p updater.P
 			}
 			return updater.Result{}, false
 		case st.sw.State.ExitCode == 0:
-			return b.selfSucceeded(ctx, name, st, p, log), true
+			return b.selfSucceeded(ctx, name, st, p, run-1, log), true
 		case b.self == st.old.ID:
 			return b.selfCalledOff(ctx, name, st, log), true
 		case run >= selfRuns || b.self != st.cur.ID:
@@ -124,7 +124,7 @@ func (b *Backend) awaitSwitcher(ctx, stop context.Context, id string, p updater.
 
 // selfSucceeded finishes a switch the new hoist passed: the switcher goes, the old
 // container is kept as <name>-hoist-prev or removed.
-func (b *Backend) selfSucceeded(ctx context.Context, name string, st switchState, p updater.Plan, log zerolog.Logger) updater.Result {
+func (b *Backend) selfSucceeded(ctx context.Context, name string, st switchState, p updater.Plan, again int, log zerolog.Logger) updater.Result {
 	verdict := verdictIn(b.tailLogs(ctx, st.sw.ID, false))
 	if err := b.remove(ctx, st.sw.ID); err != nil {
 		log.Warn().Err(err).Msg("removing the switcher")
@@ -139,6 +139,9 @@ func (b *Backend) selfSucceeded(ctx context.Context, name string, st switchState
 	}
 	res := updater.Result{Outcome: updater.Succeeded, Reason: fmt.Sprintf("replaced hoist's own container %s on %s; switcher: %s%s",
 		name, st.cur.Config.Image, verdict, b.recordedBy())}
+	if again > 0 {
+		res.Reason += fmt.Sprintf("; the switcher ended without a verdict and was started again (%d times)", again)
+	}
 	if err := s.finish(ctx); err != nil {
 		res.Reason += "; cleaning up the old container failed: " + err.Error()
 	}
