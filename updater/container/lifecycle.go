@@ -139,9 +139,14 @@ func (l *Lifecycle) restartDependents(ctx context.Context, replaced map[string]b
 		if replaced[name] || reserved(name) || l.honours(name, s.Labels) == nil {
 			continue
 		}
-		if slices.ContainsFunc(policy.DependsOn(s.Labels), func(n string) bool { return replaced[n] }) {
-			deps = append(deps, updater.Workload{ID: s.ID, Name: name, Labels: s.Labels})
+		if !slices.ContainsFunc(policy.DependsOn(s.Labels), func(n string) bool { return replaced[n] }) {
+			continue
 		}
+		if l.inRollout(s.Labels, s.Created) {
+			log.Info().Str("container", name).Msg("not restarted although it depends on a replaced container: its own replacement is being watched")
+			continue
+		}
+		deps = append(deps, updater.Workload{ID: s.ID, Name: name, Labels: s.Labels})
 	}
 	var errs []error
 	for _, d := range byDependencies(deps) {
@@ -152,6 +157,13 @@ func (l *Lifecycle) restartDependents(ctx context.Context, replaced map[string]b
 		log.Info().Str("container", d.Name).Msg("restarted: it depends on a replaced container")
 	}
 	return errors.Join(errs...)
+}
+
+// inRollout reports whether a container is a replacement hoist made that is still
+// within its watch (a minute's slack): restarting it would fail its own rollout.
+func (l *Lifecycle) inRollout(labels map[string]string, created int64) bool {
+	watch, err := time.ParseDuration(labels[LabelWatch])
+	return err == nil && labels[LabelSwapOf] != "" && time.Unix(created, 0).Add(watch+time.Minute).After(l.now())
 }
 
 // byDependencies orders ws so that a container comes after those of ws its depends-on

@@ -150,3 +150,27 @@ func (e *env) pushWithShell(t *testing.T, tag string) updater.Target {
 	}
 	return updater.Target{Tag: ref, Digest: v1.Hash(d)}
 }
+
+// A dependent that is itself a replacement still being watched is not restarted.
+func TestInRollout(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := WithWatchtower(&Backend{now: func() time.Time { return now }}, nil)
+	swapped := map[string]string{LabelSwapOf: "abc", LabelWatch: "30s"}
+	cases := []struct {
+		labels  map[string]string
+		created time.Time
+		want    bool
+	}{
+		{swapped, now.Add(-10 * time.Second), true},
+		{swapped, now.Add(-80 * time.Second), true}, // within watch + a minute
+		{swapped, now.Add(-5 * time.Minute), false},
+		{map[string]string{LabelWatch: "30s"}, now, false},
+		{map[string]string{LabelSwapOf: "abc"}, now, false},
+		{nil, now, false},
+	}
+	for i, c := range cases {
+		if got := l.inRollout(c.labels, c.created.Unix()); got != c.want {
+			t.Errorf("case %d: %v, want %v", i, got, c.want)
+		}
+	}
+}
