@@ -9,6 +9,11 @@
 // so a hoist restarted mid-swap finds the half-done state and completes or reverses it
 // (Recover) without any state of its own.
 //
+// The container hoist itself runs in is switched by a one-shot switcher container made
+// from the running image (self.go, selfswap.go, selfswitch.go): it stops the old hoist,
+// starts and watches the new one, and brings the old one back when it fails; the hoist
+// that runs afterwards reads the verdict from the engine and records it (selfresume.go).
+//
 // Only the backends (this package, updater/swarm) and cmd import the Docker client. This
 // package imports updater and policy, never the other way round, and nothing from
 // registry, webhook or config.
