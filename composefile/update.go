@@ -31,9 +31,11 @@ func (c Change) String() string {
 
 // Update makes the project name newImage's tag where it names oldImage's, so that
 // `compose up` keeps the image hoist rolled out. oldImage is the image the container
-// ran (as compose created it, or as hoist last did); newImage the one rolled out. It
-// writes one file, or returns an [Error] saying why it did not.
-func Update(p Project, oldImage, newImage string) (Change, error) {
+// ran (as compose created it, or as hoist last did); newImage the one rolled out.
+// alsoMoved names the project's other services moved to newImage by the same rollout:
+// a .env variable they share with this one may change. It writes one file, or returns
+// an [Error] saying why it did not.
+func Update(p Project, oldImage, newImage string, alsoMoved ...string) (Change, error) {
 	r, err := p.resolve()
 	if err != nil {
 		return Change{}, err
@@ -61,6 +63,17 @@ func Update(p Project, oldImage, newImage string) (Change, error) {
 		return Change{}, fail(Variable, r.file, "image %q: the new image %s is not %s with another value of %s; left as it is", r.raw, target, r.raw, e.name)
 	}
 	if r.inEnv {
+		moved := map[string]bool{p.Service: true}
+		for _, s := range alsoMoved {
+			moved[s] = true
+		}
+		where, err := p.sharedUse(e.name, moved)
+		if err != nil {
+			return Change{}, err
+		}
+		if where != "" {
+			return Change{}, fail(Variable, r.envPath, "%s is also used by %s, which this rollout did not move: changing it would change that too; left as it is", e.name, where)
+		}
 		return r.writeEnv(p, mid)
 	}
 	// ${TAG:-1.4} with TAG set nowhere: the default is the value, in the compose file.

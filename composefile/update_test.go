@@ -49,7 +49,8 @@ func TestUpdate(t *testing.T) {
 		name, dir, service string
 		files              []string
 		old                string
-		written            string // the file written, its golden in testdata/<dir>/want/
+		also               []string // other services the rollout moved
+		written            string   // the file written, its golden in testdata/<dir>/want/
 		reason             Reason
 	}{
 		{name: "comments and layout kept", dir: "comments", files: []string{"compose.yaml"}, written: "compose.yaml"},
@@ -63,6 +64,8 @@ func TestUpdate(t *testing.T) {
 		{name: "${TAG:-1.4} default in the file", dir: "default", files: []string{"compose.yaml"}, written: "compose.yaml"},
 		{name: "${TAG:-1.3} set in .env", dir: "default-env", files: []string{"compose.yaml"}, written: ".env"},
 		{name: "whole image in a variable", dir: "image-var", files: []string{"compose.yaml"}, written: ".env"},
+		{name: "${TAG} shared with a service not moved", dir: "env-shared", files: []string{"compose.yaml"}, reason: Variable},
+		{name: "${TAG} shared with a service moved too", dir: "env-shared", files: []string{"compose.yaml"}, also: []string{"worker"}, written: ".env"},
 		{name: "variable from the caller's environment", dir: "env-missing", files: []string{"compose.yaml"}, reason: Variable},
 		{name: "tag not in the variable", dir: "tag-in-literal", files: []string{"compose.yaml"}, reason: Variable},
 		{name: "extends", dir: "extends", files: []string{"compose.yaml"}, reason: Extends},
@@ -80,7 +83,7 @@ func TestUpdate(t *testing.T) {
 			}
 			p := project(t, tc.dir, tc.service, tc.files...)
 			before := snapshot(t, p.WorkingDir)
-			ch, err := Update(p, tc.old, nu)
+			ch, err := Update(p, tc.old, nu, tc.also...)
 			if tc.reason != "" {
 				if got := ReasonOf(err); got != tc.reason {
 					t.Fatalf("reason %q (err %v), want %q", got, err, tc.reason)

@@ -19,20 +19,49 @@ import (
 
 // A semver policy moves a service of a docker-compose (v1) project from :1.4 to :1.5.
 // With rollout.compose_file: write, hoist rewrites the image value in the project's file
-// (its comments kept) and `docker-compose up -d` keeps 1.5 running; without it, the file
-// is left alone and the rollout's record says that it still names :1.4.
+// (its comments kept), or TAG in its .env when the file says ${TAG}, and
+// `docker-compose up -d` keeps 1.5 running; without it, the file is left alone and the
+// rollout's record, hoist check and the workloads the dashboard reads say that it still
+// names :1.4.
 func TestE2EComposeTagChange(t *testing.T) {
 	t.Parallel()
-	for _, write := range []bool{true, false} {
-		name := map[bool]string{true: "write", false: "warn"}[write]
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []composeTagCase{{name: "write", write: true}, {name: "write-env", write: true, env: true}, {name: "warn"}} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			composeTagChange(t, write)
+			composeTagChange(t, tc)
 		})
 	}
 }
 
-func composeTagChange(t *testing.T, write bool) {
+type composeTagCase struct {
+	name       string
+	write, env bool
+}
+
+// composeTagProject writes the project: the file hoist edits, as it is and as it
+// should be after a written tag change.
+func composeTagProject(t *testing.T, dir, repo, proj string, env bool) (edited, before, after string) {
+	t.Helper()
+	image := repo + ":1.4"
+	if env {
+		image = repo + ":${TAG}"
+		before, after = "# deployment\nTAG=1.4\n", "# deployment\nTAG=1.5\n"
+		if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(before), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := "# shop: the web app\nservices:\n  web:\n    # the tag hoist moves\n    image: " + image +
+		"   # pinned minor\n    labels:\n      hoist.policy: " + proj + "\n    restart: unless-stopped\n"
+	if err := os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if env {
+		return filepath.Join(dir, ".env"), before, after
+	}
+	return filepath.Join(dir, "docker-compose.yml"), body, strings.Replace(body, ":1.4   #", ":1.5   #", 1)
+}
+
+func composeTagChange(t *testing.T, tc composeTagCase) {
 	dc, reg := testenv.Docker(t), testenv.NewRegistry(t)
 	compose, err := exec.LookPath("docker-compose")
 	if err != nil {
@@ -42,19 +71,14 @@ func composeTagChange(t *testing.T, write bool) {
 	repo := reg.Host + "/" + proj
 	testenv.PushApp(t, repo+":1.4", testenv.App{Version: "1.4"})
 	dir := t.TempDir()
-	file := filepath.Join(dir, "docker-compose.yml")
-	const head = "# shop: the web app\nservices:\n  web:\n    # the tag hoist moves\n"
-	body := head + "    image: " + repo + ":1.4   # pinned minor\n    labels:\n      hoist.policy: " + proj + "\n    restart: unless-stopped\n"
-	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	edited, before, after := composeTagProject(t, dir, repo, proj, tc.env)
 	up := composeRunner(t, compose, dir, proj)
 	up("up", "-d")
 	t.Cleanup(func() { up("down", "--remove-orphans") })
 	want := repo + ":1.5@" + testenv.PushApp(t, repo+":1.5", testenv.App{Version: "1.5"}).String()
 
 	mode := ""
-	if write {
+	if tc.write {
 		mode = ", compose_file: write"
 	}
 	h := startHoist(t, `poll: { interval: 1s }
@@ -65,44 +89,31 @@ policies:
     rollout: { monitor: 1s`+mode+` }
     health: { watch: 2s, timeout: 2m }
 `, nil)
-	r := h.waitRollout(t, "container/"+proj+"_web_1", 2*time.Minute)
+	key := "container/" + proj + "_web_1"
+	r := h.waitRollout(t, key, 2*time.Minute)
 	if r.Outcome != updater.Succeeded || r.To != want {
 		t.Fatalf("rollout: %s to %s (%s), want succeeded to %s", r.Outcome, r.To, r.Reason, want)
 	}
 	t.Logf("reason: %s", r.Reason)
-	got, err := os.ReadFile(file)
+	got, err := os.ReadFile(edited)
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := hoistCheck(t, h, "container/"+proj+"_web_1")
-	if !write {
-		if string(got) != body || !strings.Contains(r.Reason, "still names :1.4") {
+	check := hoistCheck(t, h, key)
+	if !tc.write {
+		if string(got) != before || !strings.Contains(r.Reason, "still names :1.4") {
 			t.Fatalf("compose_file: warn: file\n%s\nreason %q, want the file unchanged and the reason to say it still names :1.4", got, r.Reason)
 		}
-		if !strings.Contains(check, "still names :1.4; `docker compose up` would downgrade") {
-			t.Fatalf("hoist check does not say the compose file still names :1.4:\n%s", check)
-		}
-		// What the dashboard reads (the check's workloads) says it too.
-		var sts []updater.Status
-		h.getJSON(t, "/api/v1/workloads", &sts)
-		note := ""
-		for _, st := range sts {
-			if st.Workload.Key() == "container/"+proj+"_web_1" {
-				note = st.Workload.Compose
-			}
-		}
-		if !strings.Contains(note, "still names :1.4") {
-			t.Fatalf("workload's compose note %q, want it to say the file still names :1.4", note)
-		}
+		composeWarned(t, h, key, check)
 		return
 	}
 	if strings.Contains(check, "still names") {
 		t.Errorf("hoist check after the file was written:\n%s", check)
 	}
-	if wantFile := strings.Replace(body, ":1.4   #", ":1.5   #", 1); string(got) != wantFile {
-		t.Fatalf("compose file after the rollout:\n%s\nwant:\n%s\n(reason %q)", got, wantFile, r.Reason)
+	if string(got) != after {
+		t.Fatalf("%s after the rollout:\n%s\nwant:\n%s\n(reason %q)", edited, got, after, r.Reason)
 	}
-	if bak, err := os.ReadFile(file + composefile.BackupSuffix); err != nil || string(bak) != body {
+	if bak, err := os.ReadFile(edited + composefile.BackupSuffix); err != nil || string(bak) != before {
 		t.Errorf("backup: %q %v, want the file as it was", bak, err)
 	}
 	if !strings.Contains(r.Reason, "compose file updated") {
@@ -116,6 +127,26 @@ policies:
 	}
 	if id := imageID(t, dc, want); members[0].Image != id {
 		t.Errorf("web runs image %s, want %s (%s)", members[0].Image, id, want)
+	}
+}
+
+// composeWarned checks that hoist check and the workloads the dashboard reads say the
+// compose file still names :1.4.
+func composeWarned(t *testing.T, h *hoistProc, key, check string) {
+	t.Helper()
+	if !strings.Contains(check, "still names :1.4; `docker compose up` would downgrade") {
+		t.Fatalf("hoist check does not say the compose file still names :1.4:\n%s", check)
+	}
+	var sts []updater.Status
+	h.getJSON(t, "/api/v1/workloads", &sts)
+	note := ""
+	for _, st := range sts {
+		if st.Workload.Key() == key {
+			note = st.Workload.Compose
+		}
+	}
+	if !strings.Contains(note, "still names :1.4") {
+		t.Fatalf("workload's compose note %q, want it to say the file still names :1.4", note)
 	}
 }
 

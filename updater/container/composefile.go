@@ -13,21 +13,25 @@ import (
 
 // composeNotes brings the compose files of the replaced compose members in step with
 // a rollout that moved them to another tag, or says that they still name the old
-// one (a container that only followed another's namespace kept its image). It returns "; "-prefixed notes for the record's reason, or "".
+// one (a container that only followed another's namespace kept its image). It returns
+// "; "-prefixed notes for the record's reason, or "".
 func (b *Backend) composeNotes(ctx context.Context, done []*swap, mode policy.ComposeFile) string {
+	moved := map[string][]string{} // project directory → services moved to another tag
+	for _, s := range done {
+		if p, ok := composeProject(s.old); ok && !composefile.SameTag(s.old.Config.Image, s.image) {
+			moved[p.WorkingDir] = append(moved[p.WorkingDir], p.Service)
+		}
+	}
 	var notes []string
 	seen := map[string]bool{}
 	for _, s := range done {
-		if s.old.Config == nil {
-			continue
-		}
-		p, ok := composefile.FromLabels(s.old.Config.Labels)
+		p, ok := composeProject(s.old)
 		key := p.WorkingDir + "\x00" + p.Service
 		if !ok || seen[key] {
 			continue
 		}
 		seen[key] = true
-		if note := b.syncComposeFile(ctx, s.old, s.image, mode, s.log); note != "" {
+		if note := b.syncComposeFile(ctx, s.old, s.image, mode, moved[p.WorkingDir], s.log); note != "" {
 			notes = append(notes, note)
 		}
 	}
@@ -41,14 +45,16 @@ func (b *Backend) composeNotes(ctx context.Context, done []*swap, mode policy.Co
 // its tag (a digest policy) needs nothing. Otherwise, with policy.ComposeWrite, the
 // project's file (or its .env) is rewritten to the new tag; with policy.ComposeWarn,
 // or when the file cannot be written, the note says what `compose up` would do.
-func (b *Backend) syncComposeFile(_ context.Context, old container.InspectResponse, newImage string, mode policy.ComposeFile, log zerolog.Logger) string {
-	p, ok := composefile.FromLabels(old.Config.Labels)
+// moved are the project's services this rollout moved to another tag: a .env variable
+// they share may change.
+func (b *Backend) syncComposeFile(_ context.Context, old container.InspectResponse, newImage string, mode policy.ComposeFile, moved []string, log zerolog.Logger) string {
+	p, ok := composeProject(old)
 	if !ok || composefile.SameTag(old.Config.Image, newImage) {
 		return ""
 	}
 	log = log.With().Str("compose_service", p.Service).Str("compose_dir", p.WorkingDir).Logger()
 	if mode == policy.ComposeWrite {
-		ch, err := composefile.Update(p, old.Config.Image, newImage)
+		ch, err := composefile.Update(p, old.Config.Image, newImage, moved...)
 		if err == nil {
 			if ch.File == "" {
 				return ""
@@ -81,17 +87,22 @@ func (b *Backend) syncComposeFile(_ context.Context, old container.InspectRespon
 // another image than the one it runs ("" when it names the same, or cannot be read:
 // the rollout that moved the tag said why). It reads the project's files (bounded).
 func composeDrift(c container.InspectResponse) string {
-	if !running(c) || c.Config == nil {
+	p, ok := composeProject(c)
+	if !ok || !running(c) {
 		return ""
 	}
-	cfg := c.Config
-	p, ok := composefile.FromLabels(cfg.Labels)
-	if !ok {
-		return ""
-	}
-	d, err := composefile.Check(p, cfg.Image)
+	d, err := composefile.Check(p, c.Config.Image)
 	if err != nil || d == nil {
 		return ""
 	}
 	return d.String()
+}
+
+// composeProject reads a container's compose labels: ok is false for a container
+// compose did not make (or made without recording its files).
+func composeProject(c container.InspectResponse) (composefile.Project, bool) {
+	if c.Config == nil {
+		return composefile.Project{}, false
+	}
+	return composefile.FromLabels(c.Config.Labels)
 }
