@@ -190,6 +190,15 @@ func TestHostileCLI(t *testing.T) {
 	}
 }
 
+// TestHostileDockerHostEnv: DOCKER_HOST gets docker.host's check too, before any lookup.
+func TestHostileDockerHostEnv(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "ftp://x")
+	for _, cmd := range []string{"serve", "check"} {
+		runHostile(t, hostileCase{args: []string{cmd, "--config", policyFile(t, "")}, code: 2,
+			want: []string{`DOCKER_HOST: docker host "ftp://x" has scheme "ftp"`}, not: []string{"docker engine at"}})
+	}
+}
+
 // TestHostileEngineDeadline: with the bound hoist ships with, a silent engine is
 // reported after 10 s, not waited on forever.
 func TestHostileEngineDeadline(t *testing.T) {

@@ -85,8 +85,15 @@ func (e *engineSilentError) Error() string {
 }
 
 // connectDocker builds the engine client, checks that the engine answers and
-// negotiates the API version, within engineAnswerTimeout.
+// negotiates the API version, within engineAnswerTimeout. A DOCKER_HOST the file's
+// docker.host would be refused for is a usage error, before anything is dialled.
 func connectDocker(ctx context.Context, cfg config.Docker) (*client.Client, error) {
+	if h := os.Getenv("DOCKER_HOST"); cfg.Host == "" && h != "" {
+		var probe config.Config
+		if err := probe.Apply([]config.Override{{Flag: "DOCKER_HOST", Key: "docker.host", Value: h}}); err != nil {
+			return nil, badValue("%v", err)
+		}
+	}
 	opts := []client.Opt{client.FromEnv}
 	if cfg.Host != "" {
 		opts = append(opts, client.WithHost(cfg.Host))
