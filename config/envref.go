@@ -38,7 +38,9 @@ func parseRef(inner string) (name string, form envForm, arg string) {
 	if envName.MatchString(inner) {
 		return inner, envPlain, ""
 	}
-	i := strings.IndexFunc(inner, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') })
+	i := strings.IndexFunc(inner, func(r rune) bool {
+		return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	})
 	if i <= 0 || !envName.MatchString(inner[:i]) {
 		return "", envBad, ""
 	}
