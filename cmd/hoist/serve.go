@@ -40,8 +40,9 @@ func newServeCommand(getenv func(string) string) *cobra.Command {
 		Short: "Run webhooks, API, poller and updater until SIGINT/SIGTERM",
 		Long: `Run the HTTP server (webhooks, API), the poller and the updater until SIGINT or
 SIGTERM. A rollout in flight at shutdown may end within a grace period; one that has
-not is handed over, its record left running for the next hoist serve to resume.
-The flags override the file.`,
+not is handed over, its record left running for the next hoist serve to resume; a
+second signal ends hoist at once. The flags override the file, each checked as the
+file's key is (a value the file would be refused for exits 2, with the same message).`,
 		Example: `  hoist serve --config /etc/hoist/hoist.yaml
   hoist serve --listen :8080 --data-dir /data --poll-interval 5m`,
 		Args: noArgs,
