@@ -119,6 +119,9 @@ func splitReserved(name string) (base, suffix string) {
 // what to do; "" when the name is hoist's own doing (a swap in progress, a previous
 // container kept stopped).
 func passedOver(s container.Summary, name string, byName map[string]container.Summary) string {
+	if why, ok := selfPassedOver(s, name, byName); ok { // hoist's own container (self.go)
+		return why
+	}
 	base, suffix := splitReserved(name)
 	cur, hasCur := byName[base]
 	linked := hasCur && cur.Labels[LabelSwapOf] == s.ID

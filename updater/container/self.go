@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/rs/zerolog"
 
@@ -111,4 +112,28 @@ func (b *Backend) refuseSelf(ctx context.Context, w updater.Workload) error {
 	name := strings.TrimPrefix(c.Name, "/")
 	return fmt.Errorf("%w; with docker: docker rename %s %s-bad && docker rename %s%s %s && docker update --restart unless-stopped %s && docker stop %s-bad && docker start %s",
 		ErrSelfRollback, name, name, name, suffixPrev, name, name, name, name)
+}
+
+// selfPassedOver is passedOver for the names a switch of hoist's own container gives:
+// ok is false for any other name; why is "" while the switch explains the container
+// (in progress, or its verdict waiting for the hoist that runs next).
+func selfPassedOver(s container.Summary, name string, byName map[string]container.Summary) (why string, ok bool) {
+	for _, suf := range selfSuffixes {
+		base, found := strings.CutSuffix(name, suf)
+		if !found {
+			continue
+		}
+		cur := byName[base].ID
+		ours := s.Labels[LabelSwapName] == base
+		switch {
+		case suf == suffixSwitch && ours && cur != "" && (cur == s.Labels[LabelSwitchNew] || cur == s.Labels[LabelSwitchOld]):
+			return "", true
+		case suf == suffixFailed && ours && s.State != container.StateRunning && cur != "" && cur == s.Labels[LabelSwapOf]:
+			return "", true
+		case suf == suffixFailed:
+			return fmt.Sprintf("%s is a new hoist its switcher stopped because it failed, and no switch of %s explains it now: remove it (docker rm -f %s)", name, base, name), true
+		}
+		return fmt.Sprintf("%s ends in %s, a name hoist reserves for switching its own container, and no switch of %s explains it: remove it (docker rm -f %s)", name, suf, base, name), true
+	}
+	return "", false
 }

@@ -172,3 +172,34 @@ func TestSelfRollbackRefused(t *testing.T) {
 		t.Fatal("the container was stopped")
 	}
 }
+
+// What the dashboard and hoist check say of the names a switch of hoist's own
+// container gives: nothing while the switch explains them.
+func TestSelfPassedOver(t *testing.T) {
+	const base, oldID, newID = "hoist", "old", "new"
+	sw := map[string]string{LabelSwapName: base, LabelSwitchOld: oldID, LabelSwitchNew: newID}
+	failed := map[string]string{LabelSwapName: base, LabelSwapOf: oldID}
+	for _, c := range []struct {
+		about, name, holder string
+		state               container.ContainerState
+		labels              map[string]string
+		flagged             bool
+	}{
+		{"switcher while the new hoist holds the name", base + suffixSwitch, newID, container.StateExited, sw, false},
+		{"switcher while the old hoist holds the name", base + suffixSwitch, oldID, container.StateRunning, sw, false},
+		{"switcher of another switch", base + suffixSwitch, "other", container.StateExited, sw, true},
+		{"switcher without labels", base + suffixSwitch, newID, container.StateExited, nil, true},
+		{"failed hoist, the old one back", base + suffixFailed, oldID, container.StateExited, failed, false},
+		{"failed hoist that runs", base + suffixFailed, oldID, container.StateRunning, failed, true},
+		{"failed hoist, another container holds the name", base + suffixFailed, "other", container.StateExited, failed, true},
+	} {
+		byName := map[string]container.Summary{base: {ID: c.holder}}
+		why, ok := selfPassedOver(container.Summary{Labels: c.labels, State: c.state}, c.name, byName)
+		if !ok || (why != "") != c.flagged {
+			t.Errorf("%s: %q (%v), want flagged %v", c.about, why, ok, c.flagged)
+		}
+	}
+	if _, ok := selfPassedOver(container.Summary{}, base+suffixPrev, nil); ok {
+		t.Error("a swap's name taken for a switch's")
+	}
+}
