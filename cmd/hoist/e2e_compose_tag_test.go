@@ -17,7 +17,8 @@ import (
 	"github.com/hoist-dev/hoist/updater"
 )
 
-// A semver policy moves a service of a docker-compose (v1) project from :1.4 to :1.5.
+// A semver policy moves a service of a compose project (Debian's docker-compose 1.29,
+// and Compose v2 when HOIST_COMPOSE_V2 names its binary) from :1.4 to :1.5.
 // With rollout.compose_file: write, hoist rewrites the image value in the project's file
 // (its comments kept), or TAG in its .env when the file says ${TAG}, and
 // `docker-compose up -d` keeps 1.5 running; without it, the file is left alone and the
@@ -25,7 +26,10 @@ import (
 // names :1.4.
 func TestE2EComposeTagChange(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []composeTagCase{{name: "write", write: true}, {name: "write-env", write: true, env: true}, {name: "warn"}} {
+	for _, tc := range []composeTagCase{
+		{name: "write", write: true}, {name: "write-env", write: true, env: true}, {name: "warn"},
+		{name: "v2-write", write: true, v2: true}, {name: "v2-warn", v2: true},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			composeTagChange(t, tc)
@@ -34,8 +38,26 @@ func TestE2EComposeTagChange(t *testing.T) {
 }
 
 type composeTagCase struct {
-	name       string
-	write, env bool
+	name           string
+	write, env, v2 bool
+}
+
+// composeBin is the compose binary of the case, and the separator in the names of the
+// containers it makes.
+func (tc composeTagCase) composeBin(t *testing.T) (bin, sep string) {
+	t.Helper()
+	if tc.v2 {
+		bin = os.Getenv("HOIST_COMPOSE_V2")
+		if bin == "" {
+			testenv.Missing(t, "HOIST_COMPOSE_V2 names no Compose v2 binary (scripts/test.sh builds one)")
+		}
+		return bin, "-"
+	}
+	bin, err := exec.LookPath("docker-compose")
+	if err != nil {
+		testenv.Missing(t, "docker-compose (Debian's 1.29) is not installed")
+	}
+	return bin, "_"
 }
 
 // composeTagProject writes the project: the file hoist edits, as it is and as it
@@ -63,10 +85,7 @@ func composeTagProject(t *testing.T, dir, repo, proj string, env bool) (edited, 
 
 func composeTagChange(t *testing.T, tc composeTagCase) {
 	dc, reg := testenv.Docker(t), testenv.NewRegistry(t)
-	compose, err := exec.LookPath("docker-compose")
-	if err != nil {
-		testenv.Missing(t, "docker-compose (Debian's 1.29) is not installed")
-	}
+	compose, sep := tc.composeBin(t)
 	proj := "e2ectag" + randHex(3)
 	repo := reg.Host + "/" + proj
 	testenv.PushApp(t, repo+":1.4", testenv.App{Version: "1.4"})
@@ -89,7 +108,7 @@ policies:
     rollout: { monitor: 1s`+mode+` }
     health: { watch: 2s, timeout: 2m }
 `, nil)
-	key := "container/" + proj + "_web_1"
+	key := "container/" + proj + sep + "web" + sep + "1"
 	r := h.waitRollout(t, key, 2*time.Minute)
 	if r.Outcome != updater.Succeeded || r.To != want {
 		t.Fatalf("rollout: %s to %s (%s), want succeeded to %s", r.Outcome, r.To, r.Reason, want)
@@ -105,6 +124,12 @@ policies:
 			t.Fatalf("compose_file: warn: file\n%s\nreason %q, want the file unchanged and the reason to say it still names :1.4", got, r.Reason)
 		}
 		composeWarned(t, h, key, check)
+		// The warning is true: compose, recreating the service, goes back to 1.4.
+		h.stop()
+		up("up", "-d", "--force-recreate")
+		if ms := composeMembers(t, dc, proj); len(ms) != 1 || ms[0].Config.Image != repo+":1.4" {
+			t.Fatalf("after docker-compose up -d --force-recreate: %v, want one container on %s:1.4", imagesOf(ms), repo)
+		}
 		return
 	}
 	if strings.Contains(check, "still names") {
