@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
@@ -91,4 +92,29 @@ func TestWatchtowerNotMounted(t *testing.T) {
 			t.Errorf("%+v: %d", cfg.Watchtower, rec.Code)
 		}
 	}
+}
+
+// Whatever ?image= holds, parsing ends in events whose repository parses back, or in a
+// refusal; it never panics.
+func FuzzWatchtowerImages(f *testing.F) {
+	for _, s := range []string{"", "redis", "ghcr.io/org/app:1.4,redis", "a@sha256:00", ",,,", "localhost:5000/x:y:z", "UPPER", strings.Repeat("a,", 200)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		evs, err := parseWatchtowerImages(q)
+		if err != nil {
+			return
+		}
+		if len(evs) > maxWatchtowerImages {
+			t.Fatalf("%d events", len(evs))
+		}
+		for _, ev := range evs {
+			if _, err := name.NewRepository(ev.Repo.Name()); err != nil {
+				t.Fatalf("%q: event repository %q does not parse back: %v", q, ev.Repo.Name(), err)
+			}
+			if ev.Tag != "" && !validTag(ev.Tag) {
+				t.Fatalf("%q: tag %q", q, ev.Tag)
+			}
+		}
+	})
 }
