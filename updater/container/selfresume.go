@@ -46,6 +46,9 @@ func (b *Backend) readSwitch(ctx context.Context, name string) (st switchState, 
 // back, its logs kept). A switcher that ended without a verdict is started again while
 // the new hoist runs; while the old one runs, the switch is called off.
 func (b *Backend) resumeSelf(ctx, stop context.Context, name string, p updater.Plan, j updater.Journal, log zerolog.Logger) (updater.Result, bool) {
+	// The switcher may take longer than a rollout's budget (its stop, gate and watch).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), selfRuns*switcherBound(p)+b.grace)
+	defer cancel()
 	st, err := b.readSwitch(ctx, name)
 	if err != nil {
 		return updater.Result{Outcome: updater.Aborted, Reason: "reading the switch of hoist's own container: " + err.Error()}, true
@@ -101,11 +104,7 @@ func (b *Backend) resumeSelf(ctx, stop context.Context, name string, p updater.P
 // awaitSwitcher waits for the switcher to exit, within the time it may take; cut is
 // true (with the result) when hoist stops first or the switcher overruns.
 func (b *Backend) awaitSwitcher(ctx, stop context.Context, id string, p updater.Plan, log zerolog.Logger) (updater.Result, bool) {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = defaultTimeout
-	}
-	bound := time.NewTimer(timeout + selfWatch(p) + selfStopWait + time.Minute)
+	bound := time.NewTimer(switcherBound(p))
 	defer bound.Stop()
 	for {
 		c, err := b.inspect(ctx, id)
@@ -120,6 +119,16 @@ func (b *Backend) awaitSwitcher(ctx, stop context.Context, id string, p updater.
 		case <-time.After(pollEvery):
 		}
 	}
+}
+
+// switcherBound is the longest a switcher may run: it stops the old hoist, gates the
+// new one within the timeout, watches it, and may bring the old one back.
+func switcherBound(p updater.Plan) time.Duration {
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	return selfStopWait + timeout + selfWatch(p) + time.Minute
 }
 
 // selfSucceeded finishes a switch the new hoist passed: the switcher goes, the old
