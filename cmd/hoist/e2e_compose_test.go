@@ -36,7 +36,8 @@ func TestE2EComposeV1(t *testing.T) {
 	// Compose v1 restarts every container at once, and one in another's network
 	// namespace fails when that one restarts at the same moment ("cannot join network
 	// of a non running container", without hoist too): its restart comes after.
-	testCompose(t, bin, "_", "", []string{"restart", "web", "worker", "api", "db"}, []string{"restart", "sidecar"})
+	testCompose(t, composeCase{bin: bin, sep: "_",
+		restart: [][]string{{"restart", "web", "worker", "api", "db"}, {"restart", "sidecar"}}})
 }
 
 func TestE2EComposeV2(t *testing.T) {
@@ -48,7 +49,8 @@ func TestE2EComposeV2(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		testenv.Missing(t, "Compose v2 binary: "+err.Error())
 	}
-	testCompose(t, bin, "-", composeV2Files, []string{"restart"})
+	// Compose v2 writes depends_on into a label, copies configs and secrets in.
+	testCompose(t, composeCase{bin: bin, sep: "-", files: composeV2Files, ordered: true, restart: [][]string{{"restart"}}})
 }
 
 // composeServices are the services of the test project hoist manages; db is not managed.
@@ -97,7 +99,17 @@ type composeProject struct {
 	restart [][]string
 }
 
-func testCompose(t *testing.T, bin, sep, files string, restart ...[]string) {
+// composeCase is one compose implementation and what it does.
+type composeCase struct {
+	bin     string
+	sep     string // separator compose puts in container names
+	files   string // compose file lines for web's configs and secrets (composeV2Files)
+	ordered bool   // compose labels depends_on: worker must be replaced before api
+	restart [][]string
+}
+
+func testCompose(t *testing.T, cc composeCase) {
+	bin, sep, files, restart := cc.bin, cc.sep, cc.files, cc.restart
 	dc := testenv.Docker(t)
 	reg := testenv.NewRegistry(t)
 	name := "hc" + randHex(4)
@@ -140,6 +152,10 @@ policies:
 	before := p.records(h)
 	push()
 	p.waitOutcomes(h, before, updater.Succeeded)
+	if reason := h.rollouts(t, "container/"+p.containerName("api"))[0].Reason; cc.ordered &&
+		strings.Index(reason, p.containerName("worker")) > strings.Index(reason, p.containerName("api")) {
+		t.Errorf("api (depends_on: [worker]) was replaced before worker: %s", reason)
+	}
 	v2 := p.imageID(repo + "@" + d2.String())
 	if got := p.imageID(repo + ":live"); got != v2 {
 		t.Errorf("the local tag %s:live names %s, want the deployed %s", repo, got, v2)

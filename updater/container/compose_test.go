@@ -241,3 +241,50 @@ func TestListPassedOver(t *testing.T) {
 		t.Errorf("the upgraded container is listed as unmanaged: %q", why)
 	}
 }
+
+// A swap of a compose member cut once its replacement held the name is completed by
+// Recover as Update would have: the old container removed (not kept), the local tag
+// moved to what runs, and a container in the old one's namespace moved to the new one.
+func TestRecoverComposeMember(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("live", testenv.App{Version: "v1"})
+	side1 := e.push("side", testenv.App{Version: "side"})
+	tag := v1.Tag.String()
+	old := e.run("", tag, &container.Config{Labels: composeLabels(e.prefix, "web")}, nil, nil)
+	side := e.run("-side", side1.Tag.String(), &container.Config{Cmd: []string{"-listen=:8081"}},
+		&container.HostConfig{NetworkMode: container.NetworkMode("container:" + old.ID)}, nil)
+	v2 := e.push("live", testenv.App{Version: "v2"})
+	if err := e.b.pull(e.ctx, v2.Image(), ""); err != nil {
+		t.Fatal(err)
+	}
+	// What swap.replace does (start-first), up to the replacement holding the name.
+	s := e.b.newSwap(old, v2.Image(), plan(), e.log)
+	if err := s.create(e.ctx, e.prefix+suffixNext); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []func() error{
+		func() error { return e.b.start(e.ctx, s.newID) },
+		func() error { return e.b.rename(e.ctx, old.ID, e.prefix+suffixOld) },
+		func() error { return e.b.rename(e.ctx, s.newID, e.prefix) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := e.b.Recover(e.ctx, e.log); err != nil {
+		t.Fatal(err)
+	}
+	names := e.names()
+	if names[e.prefix] != s.newID || len(names) != 2 || names[e.prefix+"-side"] == side.ID {
+		t.Fatalf("after recover: %v, want %s = %.12s and side recreated, nothing kept", names, e.prefix, s.newID)
+	}
+	if got := e.imageID(tag); got != e.inspect(s.newID).Image {
+		t.Errorf("local tag %s names %s, want the deployed image", tag, got)
+	}
+	ns := e.inspect(names[e.prefix+"-side"])
+	if ns.HostConfig.NetworkMode != container.NetworkMode("container:"+s.newID) {
+		t.Errorf("side joins %s, want container:%s", ns.HostConfig.NetworkMode, s.newID)
+	}
+	e.waitHealthy(ns.ID)
+}
