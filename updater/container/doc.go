@@ -3,7 +3,13 @@
 // a new image (same name, env, labels, volumes and their data, networks and aliases,
 // ports, limits), gates the copy on its health, and brings the old container back —
 // same ID, same data — when the copy fails. The replaced container is kept, stopped and
-// renamed "<name>-hoist-prev", for a manual rollback until it expires.
+// renamed "<name>-hoist-prev", for a manual rollback until it expires — except for a
+// docker compose member, which compose would count twice: its replacement names the
+// previous image in a label instead, and a manual rollback swaps back onto it
+// (compose.go). Once a rollout succeeded the engine's local tag follows the deployed
+// image, as `docker pull` would; containers in a replaced container's network namespace
+// are recreated onto the new one (follow.go), and a group goes in compose's depends_on
+// order (order.go).
 //
 // Every step of a swap is recorded in the engine itself (container names and labels),
 // so a hoist restarted mid-swap finds the half-done state and completes or reverses it
