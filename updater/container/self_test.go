@@ -203,3 +203,25 @@ func TestSelfPassedOver(t *testing.T) {
 		t.Error("a swap's name taken for a switch's")
 	}
 }
+
+// The switcher runs but never stops hoist (here the test app, which ignores the
+// command line and serves): past the bound, hoist stops and removes it and calls the
+// switch off.
+func TestSelfUpdateSwitcherHangs(t *testing.T) {
+	e := newEnv(t)
+	t.Parallel()
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	v2 := e.push("v2", testenv.App{Version: "v2"})
+	old := e.run("", v1.Tag.String(), nil, nil, nil)
+	b := New(e.c, WithLogger(e.log), WithGracePeriod(10*time.Second), WithSelf(old.ID, "/app"))
+	p := plan()
+	p.Timeout = 10 * time.Second
+	res := b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, func(updater.Phase) {}, e.log)
+	if res.Outcome != updater.RolledBack || !res.NotTheImage || !strings.Contains(res.Reason, "did not stop this hoist within") {
+		t.Fatalf("update: %s (%s), want the switch called off", res.Outcome, res.Reason)
+	}
+	if names := e.names(); len(names) != 1 || names[e.prefix] != old.ID || !running(e.inspect(old.ID)) {
+		t.Fatalf("after update: %v, want only the old container, running", names)
+	}
+	t.Logf("%s", res.Reason)
+}
