@@ -110,6 +110,7 @@ func (b *Backend) rewatch(ctx, gate, stop context.Context, name string, old, cur
 	s := &swap{b: b, log: log, old: old, name: name, keep: keep}
 	s.refollow(ctx, cur)
 	res := updater.Result{Outcome: updater.Succeeded, Reason: "replaced " + name + " on " + cur.Config.Image + " (judged again after the restart)"}
+	res.Reason += b.composeNotes(ctx, []*swap{{old: old, image: cur.Config.Image, log: log}}, p.ComposeFile) // composefile.go
 	if err := s.finish(ctx); err != nil {
 		res.Reason += "; cleaning up the old container failed: " + err.Error()
 	}
