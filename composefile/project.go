@@ -63,6 +63,12 @@ func (p Project) inside(path string) (string, error) {
 
 // readBounded reads a file of at most MaxFileSize bytes.
 func readBounded(path string) ([]byte, os.FileInfo, error) {
+	// Checked before the open: opening a FIFO would wait for a writer.
+	if fi, err := os.Stat(path); err != nil {
+		return nil, nil, ioFail(path, "stat", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, nil, fail(Unsupported, path, "not a regular file")
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, ioFail(path, "open", err)

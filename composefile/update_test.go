@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -211,5 +212,19 @@ func TestUpdateTooLarge(t *testing.T) {
 	f.Close()
 	if _, err := Update(p, repo+":1.4", repo+":1.5"); ReasonOf(err) != TooLarge {
 		t.Fatalf("err %v, want %q", err, TooLarge)
+	}
+}
+
+// A compose file label naming a FIFO is refused without waiting for a writer.
+func TestUpdateNotRegular(t *testing.T) {
+	p := project(t, "comments", "web", "compose.yaml")
+	if err := os.Remove(p.Files[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(p.Files[0], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(p, repo+":1.5"); ReasonOf(err) != Unsupported {
+		t.Fatalf("err %v, want %q", err, Unsupported)
 	}
 }
