@@ -23,6 +23,8 @@ const (
 	// labelComposeDependsOn lists the services this one depends on:
 	// "svc:condition:restart,svc2:…".
 	labelComposeDependsOn = "com.docker.compose.depends_on"
+	// labelComposeVersion is the version of compose that made the container.
+	labelComposeVersion = "com.docker.compose.version"
 )
 
 // LabelPreviousImage is put on the replacement of a compose member: the image it

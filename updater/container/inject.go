@@ -23,9 +23,10 @@ import (
 // goes without them. So a compose member's replacement gets, from the old container,
 // each file its writable layer holds (docker diff) outside any mount that is under
 // /run/secrets, or was written before its last start and is read-only for all (0444)
-// or was written in the minute before that start.
+// or was written in the 10 seconds before that start. Compose v1 copies nothing in (its
+// configs and secrets are bind mounts): its members are left alone.
 const (
-	injectedWindow = time.Minute
+	injectedWindow = 10 * time.Second
 	// maxInjectedCandidates bounds the files looked at: a container whose own files
 	// changed by the thousand is not searched whole.
 	maxInjectedCandidates = 256
@@ -35,6 +36,9 @@ const (
 
 // copyInjected copies the files compose injected into old into the container newID.
 func (b *Backend) copyInjected(ctx context.Context, old container.InspectResponse, newID string, log zerolog.Logger) error {
+	if strings.HasPrefix(old.Config.Labels[labelComposeVersion], "1.") {
+		return nil
+	}
 	diff, err := b.c.ContainerDiff(ctx, old.ID, client.ContainerDiffOptions{})
 	if err != nil {
 		return fmt.Errorf("list the files of container %.12s: %w", old.ID, err)
