@@ -60,13 +60,15 @@ func TestE2EWatchtowerImport(t *testing.T) {
 
 	// Without --container, the container named like Watchtower is found (or, when other
 	// tests run one too, named among the candidates).
-	var found bytes.Buffer
-	if err := run(ctx, []string{"import", "watchtower", "--out", "-"}, os.Getenv, &found, &found); err != nil {
+	var found, report bytes.Buffer
+	if err := run(ctx, []string{"import", "watchtower", "--out", "-"}, os.Getenv, &found, &report); err != nil {
 		if !strings.Contains(err.Error(), "Watchtower containers") || !strings.Contains(err.Error(), p+"-watchtower") {
 			t.Fatalf("import without --container: %v", err)
 		}
 	} else if !strings.Contains(found.String(), "container "+p+"-watchtower") {
 		t.Fatalf("import without --container read another container:\n%s", found.String())
+	} else if strings.Contains(found.String(), "next:") || !strings.Contains(report.String(), "WATCHTOWER_HTTP_API_TOKEN") {
+		t.Fatalf("with --out -, stdout must hold the file alone and stderr the rest:\n%s\n--\n%s", found.String(), report.String())
 	}
 
 	// hoist import watchtower, through the CLI.

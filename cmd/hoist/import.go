@@ -51,7 +51,7 @@ labelled com.centurylinklabs.watchtower=true is read.`,
   hoist import watchtower --container watchtower --out hoist.yaml --env-file hoist.env`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return runImportWatchtower(c.Context(), f, getenv, c.OutOrStdout())
+			return runImportWatchtower(c.Context(), f, getenv, c.OutOrStdout(), c.ErrOrStderr())
 		},
 	}
 	fs := cmd.Flags()
@@ -63,7 +63,7 @@ labelled com.centurylinklabs.watchtower=true is read.`,
 	return cmd
 }
 
-func runImportWatchtower(ctx context.Context, f importFlags, getenv func(string) string, stdout io.Writer) error {
+func runImportWatchtower(ctx context.Context, f importFlags, getenv func(string) string, stdout, stderr io.Writer) error {
 	host := f.dockerHost
 	if host == "" {
 		host = getenv("DOCKER_HOST")
@@ -85,6 +85,10 @@ func runImportWatchtower(ctx context.Context, f importFlags, getenv func(string)
 	im := config.FromWatchtower(setup)
 	if err := writeImport(f, im); err != nil {
 		return err
+	}
+	if f.out == "-" {
+		stdout.Write(im.YAML)
+		stdout = stderr // the file is on stdout: the rest goes beside it
 	}
 	return reportImport(stdout, f, setup.Container, im)
 }
@@ -209,13 +213,10 @@ func writeNew(path string, data []byte, mode os.FileMode, force bool) error {
 	return nil
 }
 
-// reportImport says what was written, which variables hoist serve needs, and what was
+// reportImport says (on stderr when the file went to stdout) what was written, which variables hoist serve needs, and what was
 // not mapped; it checks the file with the values Watchtower had.
 func reportImport(w io.Writer, f importFlags, from string, im config.Imported) error {
-	if f.out == "-" {
-		w.Write(im.YAML)
-		fmt.Fprintln(w)
-	} else {
+	if f.out != "-" {
 		fmt.Fprintf(w, "wrote %s from Watchtower container %s\n", f.out, from)
 	}
 	vals := map[string]string{}
@@ -239,6 +240,13 @@ func reportImport(w io.Writer, f importFlags, from string, im config.Imported) e
 		fmt.Fprintf(w, "the file needs changes before hoist serve takes it:\n%v\n", err)
 		return nil
 	}
-	fmt.Fprintf(w, "next: stop Watchtower, then hoist validate --config %s && hoist serve --config %s\n", f.out, f.out)
+	path := f.out
+	if path == "-" {
+		path = "hoist.yaml"
+		fmt.Fprint(w, "next: save it as hoist.yaml, ")
+	} else {
+		fmt.Fprint(w, "next: ")
+	}
+	fmt.Fprintf(w, "stop Watchtower, then hoist validate --config %s && hoist serve --config %s\n", path, path)
 	return nil
 }
