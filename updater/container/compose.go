@@ -131,3 +131,37 @@ func (b *Backend) ensureImage(ctx context.Context, image, auth string) error {
 	}
 	return b.pull(ctx, image, auth)
 }
+
+// moveTagBack is moveTag after a manual rollback: the tag goes back to the image cur
+// runs unless other running containers still run the image the tag names now (a group
+// that shares the tag, rolled back one container at a time): compose would move them
+// all with it. The last one rolled back moves it.
+func (b *Backend) moveTagBack(ctx context.Context, old, cur container.InspectResponse) error {
+	tag := tagOf(cur.Config.Image)
+	if tag == "" {
+		tag = tagOf(old.Config.Image)
+	}
+	if !tagFollows(old) || tag == "" {
+		return nil
+	}
+	img, err := b.c.ImageInspect(ctx, tag)
+	if err != nil || img.ID == cur.Image {
+		return nil // no such tag here, or already there
+	}
+	r, err := b.c.ContainerList(ctx, client.ContainerListOptions{Filters: client.Filters{}.Add("ancestor", img.ID)})
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	var others []string
+	for _, c := range r.Items {
+		if c.ID != old.ID && c.ID != cur.ID && c.ImageID == img.ID && len(c.Names) > 0 {
+			others = append(others, strings.TrimPrefix(c.Names[0], "/"))
+		}
+	}
+	if len(others) > 0 {
+		b.log.Warn().Str("tag", tag).Strs("still_on_it", others).
+			Msg("local tag left on the image other containers run: roll them back too and the last one moves it (until then `docker compose up` would bring this one back to it)")
+		return nil
+	}
+	return b.moveTag(ctx, old, cur)
+}

@@ -288,3 +288,40 @@ func TestRecoverComposeMember(t *testing.T) {
 	}
 	e.waitHealthy(ns.ID)
 }
+
+// Two compose services share a tag: rolling back one leaves the local tag on the image
+// the other runs (compose would move that one too); rolling back the last moves it.
+func TestRollbackOfAGroupMovesTheTagLast(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("live", testenv.App{Version: "v1"})
+	tag := v1.Tag.String()
+	var ws []updater.Workload
+	for _, svc := range []string{"web", "worker"} {
+		ws = append(ws, workload(e.run("-"+svc, tag, &container.Config{Labels: composeLabels(e.prefix, svc)}, nil, nil)))
+	}
+	v1ID := e.imageID(tag)
+	v2 := e.push("live", testenv.App{Version: "v2"})
+	must(t, e.b.Update(e.ctx, ws, v2, plan(), nil, e.log), updater.Succeeded)
+	v2ID := e.imageID(tag)
+	if v2ID == v1ID {
+		t.Fatal("the local tag did not move")
+	}
+	names := e.names()
+	if err := e.b.Rollback(e.ctx, e.listed(names[e.prefix+"-web"])); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.imageID(tag); got != v2ID {
+		t.Errorf("after rolling back web alone the tag names %s, want %s (worker runs it)", got, v2ID)
+	}
+	if err := e.b.Rollback(e.ctx, e.listed(names[e.prefix+"-worker"])); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.imageID(tag); got != v1ID {
+		t.Errorf("after rolling back both the tag names %s, want %s", got, v1ID)
+	}
+	for _, svc := range []string{"web", "worker"} {
+		if ms := e.members(e.prefix, svc); len(ms) != 1 || ms[0].ImageID != v1ID {
+			t.Errorf("%s: compose counts %+v, want one container on %s", svc, ms, v1ID)
+		}
+	}
+}

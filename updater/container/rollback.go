@@ -79,7 +79,7 @@ func (b *Backend) Rollback(ctx context.Context, w updater.Workload) error {
 	log.Info().Msg("manual rollback: previous container back")
 	var errs []error
 	if prev, err := b.inspect(ctx, prevID); err == nil {
-		errs = append(errs, b.moveTag(ctx, cur, prev))
+		errs = append(errs, b.moveTagBack(ctx, cur, prev))
 	}
 	return errors.Join(append(errs, b.discard(ctx, curID))...)
 }
@@ -93,6 +93,7 @@ func (b *Backend) rollbackTo(ctx context.Context, cur container.InspectResponse,
 		return fmt.Errorf("roll back %s: %w", strings.TrimPrefix(cur.Name, "/"), err)
 	}
 	s := b.newSwap(cur, image, updater.Plan{StartFirst: true}, b.log.With().Str("image", image).Logger())
+	s.rollback = true
 	s.log.Info().Msg("manual rollback: swapping onto the previous image")
 	if err := s.replace(ctx, ctx); err != nil {
 		s.log.Error().Err(err).Msg("manual rollback failed; restoring the current container")

@@ -45,6 +45,9 @@ type swap struct {
 	// very image it runs; netMode, when set, is the namespace its replacement joins.
 	follow  bool
 	netMode container.NetworkMode
+	// rollback: a manual rollback onto the previous image (the tag moves back only
+	// when no other container runs the image it names, compose.go).
+	rollback bool
 	// members are swaps of the same rollout whose containers share this one's network
 	// namespace: they are made once this one holds the name, onto its replacement.
 	members []*swap
@@ -323,6 +326,9 @@ func (s *swap) retag(ctx context.Context) error {
 	cur, ok, err := s.b.lookup(ctx, s.name)
 	if err != nil || !ok || cur.Config.Labels[LabelSwapOf] != s.old.ID {
 		return err
+	}
+	if s.rollback {
+		return s.b.moveTagBack(ctx, s.old, cur)
 	}
 	return s.b.moveTag(ctx, s.old, cur)
 }
