@@ -412,3 +412,54 @@ func shortIDs(ids []string) []string {
 	}
 	return out
 }
+
+// A container hoist passes over because of its name is never silent: a kept previous
+// container that runs (compose started it, or someone by hand) shows in hoist check as
+// refused, with what to do.
+func TestE2ECheckShowsPassedOver(t *testing.T) {
+	t.Parallel()
+	dc := testenv.Docker(t)
+	reg := testenv.NewRegistry(t)
+	ctx := context.Background()
+	name := "e2e-po-" + randHex(3)
+	ref := reg.Host + "/" + name + ":live"
+	testenv.PushApp(t, ref, testenv.App{Version: "1"})
+	pull, err := dc.ImagePull(ctx, ref, client.ImagePullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pull.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pull.Close()
+	prev := name + "-hoist-prev"
+	cr, err := dc.ContainerCreate(ctx, client.ContainerCreateOptions{Name: prev,
+		Config: &container.Config{Image: ref, Labels: map[string]string{"hoist.policy": name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		dc.ContainerRemove(context.Background(), cr.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	})
+	if _, err := dc.ContainerStart(ctx, cr.ID, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "hoist.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir: %s\npolicies:\n  - name: %s\n", filepath.Join(dir, "data"), name)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"check", "--config", cfg}, func(string) string { return "" }, &out, &errb); err != nil {
+		t.Fatalf("hoist check: %v\n%s%s", err, out.String(), errb.String())
+	}
+	var line string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Contains(l, "container/"+prev) {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "refused") || !strings.Contains(line, "and it runs") || !strings.Contains(line, "docker rm -f "+prev) {
+		t.Errorf("hoist check does not say why %s is passed over:\n%s", prev, out.String())
+	}
+}
