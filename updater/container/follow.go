@@ -138,12 +138,23 @@ func (b *Backend) sameImage(ctx context.Context, c container.InspectResponse) st
 	return b.previousRef(ctx, c)
 }
 
-// refollow is followers for a swap completed after a restart (Recover, Resume): the
-// containers still in the old container's namespace move to cur's. A failure is
-// logged: the swap itself is done.
+// refollow is followers for a swap completed outside a rollout (Recover, Resume, a
+// manual rollback of a kept container): the containers still in the old container's
+// namespace move to cur's, and each move is finished at once. A failure is logged and
+// that one move undone: the swap itself is done.
 func (s *swap) refollow(ctx context.Context, cur container.InspectResponse) {
 	s.newID, s.plan = cur.ID, updater.Plan{StartFirst: true}
-	if err := s.followers(ctx, ctx); err != nil {
+	ferr := s.followers(ctx, ctx)
+	err := ferr
+	for i, d := range s.deps {
+		if ferr != nil && i == len(s.deps)-1 {
+			err = errors.Join(err, d.revert(ctx)) // the one that failed
+		} else {
+			err = errors.Join(err, d.finish(ctx))
+		}
+	}
+	s.deps = nil
+	if err != nil {
 		s.log.Error().Err(err).Msg("recreating the containers that shared the old container's network namespace")
 	}
 }

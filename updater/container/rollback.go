@@ -80,6 +80,8 @@ func (b *Backend) Rollback(ctx context.Context, w updater.Workload) error {
 	var errs []error
 	if prev, err := b.inspect(ctx, prevID); err == nil {
 		errs = append(errs, b.moveTagBack(ctx, cur, prev))
+		// Containers in the current one's network namespace move to the previous one's.
+		(&swap{b: b, log: log, old: cur, name: name}).refollow(ctx, prev)
 	}
 	return errors.Join(append(errs, b.discard(ctx, curID))...)
 }
