@@ -98,13 +98,13 @@ func digestOf(w Workload, pinned string) string {
 // cycle (by Canonical key); a missing entry is resolved now.
 func (u *Updater) decide(ctx context.Context, w Workload, known map[string]registry.Resolution) Status {
 	st := Status{Workload: w}
-	rule, err := u.policies.For(w.Kind, w.Name, w.Labels)
+	rule, err := u.policies().For(w.Kind, w.Name, w.Labels)
 	if err != nil {
 		st.Action, st.Reason = NoPolicy, err.Error()
 		return st
 	}
 	if rule == nil {
-		st.Action, st.Reason = NoPolicy, u.policies.Explain(w.Kind, w.Name, w.Labels)
+		st.Action, st.Reason = NoPolicy, u.policies().Explain(w.Kind, w.Name, w.Labels)
 		return st
 	}
 	st.Policy, st.rule = rule.Name, rule

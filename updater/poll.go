@@ -19,7 +19,7 @@ func (u *Updater) Poll(ctx context.Context, def time.Duration, intervals map[str
 		return def
 	}
 	tick := time.Duration(0)
-	for _, r := range u.policies.Rules() {
+	for _, r := range u.policies().Rules() {
 		if d := every(r); d > 0 && (tick == 0 || d < tick) {
 			tick = d
 		}
@@ -41,7 +41,7 @@ func (u *Updater) Poll(ctx context.Context, def time.Duration, intervals map[str
 		}
 		now := time.Now()
 		dueSet := map[string]bool{}
-		for _, r := range u.policies.Rules() {
+		for _, r := range u.policies().Rules() {
 			if d := every(r); d > 0 && now.Sub(last[r.Name]) >= d-tick/10 {
 				dueSet[r.Name], last[r.Name] = true, now
 			}

@@ -52,7 +52,7 @@ func (u *Updater) resume(ctx context.Context) {
 			w.Image = r.From
 		}
 		key := w.Key()
-		if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); rule != nil && listed {
+		if rule, _ := u.policies().For(w.Kind, w.Name, w.Labels); rule != nil && listed {
 			key = u.jobKey(w, rule)
 		}
 		if _, ok := jobs[key]; !ok {
@@ -92,11 +92,11 @@ func (u *Updater) listUntilAnswered(ctx context.Context) ([]Workload, bool) {
 // quarantined for the workload is not taken up again.
 func (u *Updater) engineEvidence(ctx context.Context, ws []Workload, known map[string]bool) []Rollout {
 	plans := func(w Workload) (Plan, bool) {
-		rule, _ := u.policies.For(w.Kind, w.Name, w.Labels)
+		rule, _ := u.policies().For(w.Kind, w.Name, w.Labels)
 		if rule == nil {
 			return Plan{}, false
 		}
-		return u.plans[rule.Name], true
+		return u.plan(rule.Name), true
 	}
 	var out []Rollout
 	for _, b := range u.backends {
@@ -185,8 +185,8 @@ func (u *Updater) resumeResult(ctx context.Context, w Workload, r Rollout, log z
 	plan, t := Plan{}, Target{}
 	if r.Plan != nil {
 		plan = *r.Plan
-	} else if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); rule != nil {
-		plan = u.plans[rule.Name]
+	} else if rule, _ := u.policies().For(w.Kind, w.Name, w.Labels); rule != nil {
+		plan = u.plan(rule.Name)
 	}
 	left, digest, _ := strings.Cut(r.To, "@")
 	tag, err := name.NewTag(left, name.WeakValidation)

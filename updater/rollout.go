@@ -29,7 +29,7 @@ func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
 		log.Error().Msg("no backend for this kind of workload")
 		return
 	}
-	plan := u.plans[first.Policy]
+	plan := u.plan(first.Policy)
 	if auth, err := u.resolver.Authenticator(ctx, t.Tag.Context()); err == nil {
 		t.RegistryAuth = encodeAuth(auth, t.Tag.Context())
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -45,8 +46,7 @@ type Options struct {
 // Updater decides, queues and records rollouts.
 type Updater struct {
 	backends    map[policy.Kind]Backend
-	policies    *policy.Set
-	plans       map[string]Plan
+	rules       atomic.Pointer[ruleset] // policies and plans, swapped whole (SetPolicies)
 	resolver    Resolver
 	store       *Store
 	log         zerolog.Logger
@@ -72,10 +72,10 @@ type Updater struct {
 	// rechecks counts the re-checks of a tag a webhook found up to date (recheck.go).
 	rechecks map[string]recheck
 
-	listMu   sync.Mutex
-	listed   []Workload
-	listedAt time.Time
-	watched  map[string]bool // canonical repository names in use
+	// listMu serialises listings; what the last one found is swapped into listed, which
+	// Enqueue reads without waiting on the engine.
+	listMu sync.Mutex
+	listed atomic.Pointer[listing]
 
 	changes hub // what Subscribe hands out
 }
@@ -94,12 +94,13 @@ type job struct {
 // New builds an Updater; call Run to start it.
 func New(o Options) *Updater {
 	u := &Updater{
-		backends: map[policy.Kind]Backend{}, policies: o.Policies, plans: o.Plans,
+		backends: map[policy.Kind]Backend{},
 		resolver: o.Resolver, store: o.Store, log: o.Log, concurrency: o.Concurrency, listTTL: o.ListTTL,
 		pending: map[string]registry.PushEvent{}, wake: make(chan struct{}, 1), jobs: map[string]*job{},
 		count: o.Count, noted: map[string]bool{}, now: o.Now, onRecord: o.OnRecord,
 		wakeups: map[string]wakeup{}, rechecks: map[string]recheck{}, checkRetry: checkRetry,
 	}
+	u.rules.Store(&ruleset{policies: o.Policies, plans: o.Plans})
 	if u.now == nil {
 		u.now = time.Now
 	}
@@ -133,11 +134,10 @@ func New(o Options) *Updater {
 // repository (the event is dropped).
 func (u *Updater) Enqueue(ev registry.PushEvent) bool {
 	// Drop events for unused repositories only while the listing is fresh; otherwise
-	// the dispatcher re-lists (at most once per ListTTL) and decides.
-	u.listMu.Lock()
-	watched, fresh := u.watched, time.Since(u.listedAt) < u.listTTL
-	u.listMu.Unlock()
-	if fresh && watched != nil && !watched[ev.Repo.Name()] {
+	// the dispatcher re-lists (at most once per ListTTL) and decides. The listing is a
+	// snapshot: a listing in flight never holds an event up.
+	l := u.listed.Load()
+	if l != nil && time.Since(l.at) < u.listTTL && !l.watched[ev.Repo.Name()] {
 		u.count("hoist_events_total", "source", ev.Source, "result", "unwatched")
 		return false
 	}
@@ -209,7 +209,7 @@ func (u *Updater) dispatch(ctx context.Context) {
 			if err != nil || tag.Context().Name() != ev.Repo.Name() {
 				continue
 			}
-			rule, _ := u.policies.For(w.Kind, w.Name, w.Labels)
+			rule, _ := u.policies().For(w.Kind, w.Name, w.Labels)
 			if rule == nil {
 				continue
 			}
@@ -296,7 +296,7 @@ func (u *Updater) process(ctx context.Context, key, trigger string) {
 	}
 	var group []Status
 	for _, w := range ws {
-		rule, _ := u.policies.For(w.Kind, w.Name, w.Labels)
+		rule, _ := u.policies().For(w.Kind, w.Name, w.Labels)
 		if rule == nil || u.jobKey(w, rule) != key {
 			continue
 		}
@@ -337,11 +337,13 @@ func (u *Updater) process(ctx context.Context, key, trigger string) {
 }
 
 // workloads lists every backend's workloads, reusing a recent listing unless fresh.
+// Listings are serialised, and what one finds is swapped in whole: Enqueue reads the
+// last one and never waits on the engine.
 func (u *Updater) workloads(ctx context.Context, fresh bool) ([]Workload, error) {
 	u.listMu.Lock()
 	defer u.listMu.Unlock()
-	if !fresh && u.listed != nil && time.Since(u.listedAt) < u.listTTL {
-		return u.listed, nil
+	if l := u.listed.Load(); !fresh && l != nil && time.Since(l.at) < u.listTTL {
+		return l.all, nil
 	}
 	var all []Workload
 	for _, k := range []policy.Kind{policy.Service, policy.Container} {
@@ -355,23 +357,30 @@ func (u *Updater) workloads(ctx context.Context, fresh bool) ([]Workload, error)
 		}
 		all = append(all, ws...)
 	}
+	u.listed.Store(&listing{all: all, at: time.Now(), watched: u.watchedBy(all)})
+	return all, nil
+}
+
+// watchedBy returns the canonical names of the repositories a policy follows in ws.
+func (u *Updater) watchedBy(ws []Workload) map[string]bool {
+	set := u.policies()
 	watched := map[string]bool{}
-	for _, w := range all {
-		if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); rule == nil {
+	for _, w := range ws {
+		if rule, _ := set.For(w.Kind, w.Name, w.Labels); rule == nil {
 			continue
 		}
 		if tag, _, err := imageRef(u.resolver, w.Image); err == nil {
 			watched[tag.Context().Name()] = true
 		}
 	}
-	u.listed, u.listedAt, u.watched = all, time.Now(), watched
-	return all, nil
+	return watched
 }
 
+// invalidate has the next caller list again.
 func (u *Updater) invalidate() {
-	u.listMu.Lock()
-	u.listedAt = time.Time{}
-	u.listMu.Unlock()
+	if l := u.listed.Load(); l != nil {
+		u.listed.Store(&listing{all: l.all, watched: l.watched})
+	}
 }
 
 // Check runs one pass over every workload: it resolves each unique reference once and
@@ -390,7 +399,7 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 	ws := all[:0:0]
 	var refs []name.Reference // what digest policies follow; semver ones list tags instead
 	for _, w := range all {
-		rule, _ := u.policies.For(w.Kind, w.Name, w.Labels)
+		rule, _ := u.policies().For(w.Kind, w.Name, w.Labels)
 		if due != nil && (rule == nil || !due(rule)) {
 			continue
 		}
@@ -509,7 +518,7 @@ func (u *Updater) Approve(ctx context.Context, key, digest string) (Status, erro
 	job := u.jobKey(st.Workload, st.rule)
 	now := u.now()
 	for _, w := range ws {
-		if r, _ := u.policies.For(w.Kind, w.Name, w.Labels); r == nil || u.jobKey(w, r) != job {
+		if r, _ := u.policies().For(w.Kind, w.Name, w.Labels); r == nil || u.jobKey(w, r) != job {
 			continue
 		}
 		if err := u.store.Approve(Approval{Workload: w.Key(), Digest: st.target.Digest.String(), At: now}); err != nil {
@@ -568,7 +577,7 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 		b := u.backends[w.Kind]
 		// Hold the workload's rollout slot so no rollout runs meanwhile.
 		jk := w.Key()
-		if rule, _ := u.policies.For(w.Kind, w.Name, w.Labels); rule != nil {
+		if rule, _ := u.policies().For(w.Kind, w.Name, w.Labels); rule != nil {
 			jk = u.jobKey(w, rule)
 		}
 		u.mu.Lock()
@@ -634,9 +643,10 @@ func (u *Updater) ClearQuarantine(key string) (int, error) {
 		return n, err
 	}
 	u.changed(ChangeQuarantine, key)
-	u.listMu.Lock()
-	ws := u.listed
-	u.listMu.Unlock()
+	var ws []Workload
+	if l := u.listed.Load(); l != nil {
+		ws = l.all
+	}
 	for _, w := range ws {
 		if w.Key() != key {
 			continue

@@ -8,7 +8,8 @@
 // authenticate in constant time over the raw bytes, rate-limit, count its entries
 // (at most MaxEvents in any list, bound.go) and parse, drop
 // duplicate deliveries and coalesce bursts per repository:tag, hand each event to a
-// [Sink] without waiting on it, and answer 202. Events are hints: digests and other
+// [Sink], whose Enqueue never waits (the updater's reads its last listing and never
+// the engine), and answer 202. Events are hints: digests and other
 // claims in payloads are ignored, whoever acts resolves the tag itself.
 //
 // Nothing here logs a body, a token or a URL path that holds one.

@@ -20,8 +20,9 @@ import (
 	"github.com/hoist-dev/hoist/registry"
 )
 
-// Sink receives the events webhooks produce. Enqueue must not block; it returns false
-// when no policy watches the repository (the sender is still answered 202).
+// Sink receives the events webhooks produce. Enqueue must not block (the updater's
+// never waits on the engine; it is called in the request); it returns false when no
+// policy watches the repository (the sender is still answered 202).
 type Sink interface {
 	Enqueue(ev registry.PushEvent) bool
 }
@@ -41,7 +42,6 @@ type Server struct {
 	trailingMu sync.Mutex
 	trailing   map[string]bool
 	now        func() time.Time
-	budget     time.Duration // how long one request waits on the sink, all its events together
 	count      func(name string, labels ...string)
 	// mem bounds the memory of the deliveries in flight together (memTotal bytes, see
 	// budget.go).
@@ -74,7 +74,6 @@ const (
 	dedupeMax      = 16384
 	coalesceWindow = time.Second // a multi-arch push sends one event per manifest
 	coalesceMax    = 4096
-	sinkBudget     = 200 * time.Millisecond
 )
 
 // New builds a Server for every source in cfg with a usable secret; sources without
@@ -92,7 +91,6 @@ func New(cfg config.Webhooks, sink Sink, log zerolog.Logger, opts ...Option) *Se
 		seen:     newTTLSet(dedupeTTL, dedupeMax),
 		recent:   newTTLSet(coalesceWindow, coalesceMax),
 		now:      time.Now,
-		budget:   sinkBudget,
 	}
 	s.sources = sourcesOf(cfg, lim, s)
 	for _, o := range opts {
@@ -309,9 +307,6 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 // handed on and how many were duplicates. It logs one line for the delivery, with
 // the count of each outcome.
 func (s *Server) hand(src *source, evs []registry.PushEvent, delivery string, now time.Time) (handed, dup int) {
-	// One budget for the whole request, not per event: a sink that answers just in
-	// time for each of many events must not add up past the sender's timeout.
-	deadline := time.Now().Add(s.budget)
 	var tally outcomes
 	for _, ev := range evs {
 		ev.Source = src.name
@@ -328,17 +323,14 @@ func (s *Server) hand(src *source, evs []registry.PushEvent, delivery string, no
 			continue
 		}
 		outcome := "enqueued"
-		switch watched, late := s.enqueue(ev, time.Until(deadline)); {
-		case late:
-			outcome = "sink_slow" // the budget is spent: the next events do not wait
-		case !watched:
+		if !s.sink.Enqueue(ev) {
 			outcome = "unwatched"
 		}
 		tally.add(outcome, ev)
 	}
 	tally.log(s.log, src.name)
 	n := tally.n
-	return n["enqueued"] + n["sink_slow"] + n["unwatched"], n["duplicate"]
+	return n["enqueued"] + n["unwatched"], n["duplicate"]
 }
 
 // maxDeliveryID is the longest delivery id kept as sent. Senders use UUIDs or
@@ -358,34 +350,6 @@ func deliveryID(id string) string {
 	}
 	sum := sha256.Sum256([]byte(id))
 	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-// enqueue hands ev to the sink. Enqueue must not block, but the answer to the sender
-// must not depend on that: after wait the request moves on and the call finishes on
-// its own.
-func (s *Server) enqueue(ev registry.PushEvent, wait time.Duration) (watched, late bool) {
-	done := make(chan bool, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				s.log.Error().Str("source", ev.Source).Interface("panic", p).Msg("webhook sink panicked")
-				done <- false
-			}
-		}()
-		done <- s.sink.Enqueue(ev)
-	}()
-	if wait <= 0 {
-		return false, true
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case w := <-done:
-		return w, false
-	case <-t.C:
-		s.log.Warn().Str("source", ev.Source).Msg("webhook sink did not answer in time; the event may still be queued")
-		return false, true
-	}
 }
 
 // RedactPath returns a request path safe to log: the token segment of a
@@ -422,6 +386,6 @@ func (s *Server) trail(ev registry.PushEvent) {
 		s.trailingMu.Lock()
 		delete(s.trailing, key)
 		s.trailingMu.Unlock()
-		s.enqueue(ev, 0)
+		s.sink.Enqueue(ev)
 	})
 }

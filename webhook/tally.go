@@ -37,7 +37,7 @@ func (o *outcomes) log(l zerolog.Logger, source string) {
 		level = zerolog.DebugLevel
 	}
 	e := l.WithLevel(level).Str("source", source).Int("events", o.total)
-	for _, k := range []string{"enqueued", "unwatched", "sink_slow", "coalesced", "duplicate"} {
+	for _, k := range []string{"enqueued", "unwatched", "coalesced", "duplicate"} {
 		if v := o.n[k]; v > 0 {
 			e = e.Int(k, v)
 		}
