@@ -48,7 +48,7 @@ func (s *swap) followers(ctx, gate context.Context) error {
 		}
 		p := s.plan
 		p.KeepPrevious, p.HTTPProbe = 0, nil
-		f := s.b.newSwap(d, s.b.sameImage(ctx, d), p, s.log)
+		f := s.b.newSwap(d, s.b.sameImage(ctx, d), p, s.b.log.With().Str("follows", s.name).Logger())
 		f.follow, f.netMode = true, ns
 		s.deps = append(s.deps, f)
 		s.log.Info().Str("dependent", name).Msg("recreating a container that shares the replaced one's network namespace")
