@@ -78,6 +78,8 @@ type Policy struct {
 	When When `yaml:"when" json:"when"`
 	// Watchtower, when present, makes this policy honour Watchtower's container labels.
 	Watchtower *Watchtower `yaml:"watchtower" json:"watchtower,omitempty"`
+	// Verify, when present, rolls out only digests signed as it says (verify.go).
+	Verify *Verify `yaml:"verify" json:"verify,omitempty"`
 }
 
 // Match selects workloads. Globs are matched against names; every label must match.

@@ -145,6 +145,7 @@ func (p *Policy) validate(v *validator, at string, seen map[string]int, i int) {
 	validateComposeFile(v, at+".rollout.compose_file", r.ComposeFile)
 	p.When.validate(v, at+".when")
 	p.Watchtower.validate(v, at+".watchtower")
+	p.Verify.validate(v, at+".verify")
 	h := p.Health
 	if h.Timeout.D() < h.Watch.D()+r.Monitor.D() {
 		v.addf(at+".health.timeout", "timeout %s is shorter than monitor + watch (%s); raise it", h.Timeout.D(), h.Watch.D()+r.Monitor.D())

@@ -49,6 +49,9 @@ type Rule struct {
 	// Watchtower, when set, makes the rule honour Watchtower's container labels
 	// (policy/watchtower.go).
 	Watchtower *Watchtower
+	// Verify, when set, holds digests until they are signed as the policy requires
+	// (policy/verify.go).
+	Verify *Verify
 }
 
 // NewRule compiles a rule. rangeText is only read for the Semver strategy; a Tags rule

@@ -21,9 +21,9 @@ func (e *classicEntity) HasInclusionProof() bool   { return false }
 func (e *classicEntity) SignatureContent() (sgverify.SignatureContent, error) {
 	return e.msg, nil
 }
-func (e *classicEntity) Timestamps() ([][]byte, error)         { return e.ts, nil }
-func (e *classicEntity) TlogEntries() ([]*tlog.Entry, error)   { return nil, nil }
-func (e *classicEntity) Version() (string, error)              { return "v0.3", nil }
+func (e *classicEntity) Timestamps() ([][]byte, error)       { return e.ts, nil }
+func (e *classicEntity) TlogEntries() ([]*tlog.Entry, error) { return nil, nil }
+func (e *classicEntity) Version() (string, error)            { return "v0.3", nil }
 func (e *classicEntity) VerificationContent() (sgverify.VerificationContent, error) {
 	return bundle.NewCertificate(e.cert), nil
 }
