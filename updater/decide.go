@@ -65,10 +65,14 @@ type Status struct {
 	// NotBefore is when a deferred update may start.
 	NotBefore time.Time `json:"not_before,omitzero"`
 
-	target Target
-	rule   *policy.Rule
-	tag    name.Tag
-	err    error // why a check failed, when it did
+	// Signature is what the target's signatures showed, when its policy verifies them.
+	Signature *Signature `json:"signature,omitempty"`
+
+	target     Target
+	rule       *policy.Rule
+	quarantine bool // refused for its signatures: quarantine the digest when recorded
+	tag        name.Tag
+	err        error // why a check failed, when it did
 }
 
 // imageRef splits an engine image string ("repo:tag@sha256:…", "repo:tag", "repo")
@@ -171,7 +175,9 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 		st.Reason = "the running digest is unknown; the rollout pins it"
 	}
 	st.Action = WouldUpdate
-	u.gate(&st, rule)
+	if u.signed(ctx, &st, rule) {
+		u.gate(&st, rule)
+	}
 	return st
 }
 

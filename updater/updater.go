@@ -78,6 +78,8 @@ type Updater struct {
 	listed atomic.Pointer[listing]
 
 	changes hub // what Subscribe hands out
+
+	sig *signing // signature checks (verify.go); nil: none wired
 }
 
 // wakeup is a pending re-check of a deferred update.
@@ -133,6 +135,7 @@ func New(o Options) *Updater {
 // coalesce until the dispatcher takes them. It returns false when no workload uses the
 // repository (the event is dropped).
 func (u *Updater) Enqueue(ev registry.PushEvent) bool {
+	ev = u.sigPushed(ev)
 	// Drop events for unused repositories only while the listing is fresh; otherwise
 	// the dispatcher re-lists (at most once per ListTTL) and decides. The listing is a
 	// snapshot: a listing in flight never holds an event up.
@@ -324,7 +327,7 @@ func (u *Updater) process(ctx context.Context, key, trigger string) {
 			u.watchOnly(w, st, trigger)
 		case Quarantined:
 			u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
-		case Deferred:
+		case Deferred, AwaitingSignature:
 			u.deferUntil(w, st)
 		case AwaitingApproval:
 			u.hold(w, st, trigger)
@@ -425,7 +428,7 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 			u.noteOnce(w, st, trigger)
 		case apply && st.Action == WatchOnly:
 			u.watchOnly(w, st, trigger)
-		case apply && st.Action == Deferred:
+		case apply && (st.Action == Deferred || st.Action == AwaitingSignature):
 			u.deferUntil(w, st)
 		case apply && st.Action == AwaitingApproval:
 			u.hold(w, st, trigger)
@@ -690,6 +693,7 @@ func (u *Updater) noteOnce(w Workload, st Status, trigger string) {
 		u.log.Error().Err(err).Msg("record")
 	}
 	r.ID = id
+	u.quarantineRefused(r, st)
 	u.onRecord(r)
 	u.changedRollout(r)
 }

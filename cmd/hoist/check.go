@@ -120,5 +120,6 @@ func checkLocally(ctx context.Context, cfg *config.Config, stderr io.Writer) ([]
 		Policies: set, Plans: plans, Resolver: newRegistry(cfg), Store: store,
 		Log: newLogger(cfg.Log, stderr), Concurrency: cfg.Poll.Concurrency,
 	})
+	u.SetSignatures(newSignatures(newRegistry(cfg)))
 	return u.Check(ctx, false, "check")
 }

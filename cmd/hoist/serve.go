@@ -141,6 +141,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		Gauge:    metrics.Set,
 		OnRecord: func(r updater.Rollout) { notifier.Send(notifyEvent(r)) },
 	})
+	u.SetSignatures(newSignatures(newRegistry(cfg)))
 
 	e := routes(ctx, cfg, u, store, reg, metrics, log)
 

@@ -144,6 +144,7 @@ func policies(cfg *config.Config) (*policy.Set, map[string]updater.Plan, map[str
 		if r.When, err = when(p.When); err != nil {
 			return nil, nil, nil, fmt.Errorf("policy %s: %w", p.Name, err)
 		}
+		r.Verify = verifyRule(p.Verify)
 		if w := p.Watchtower; w != nil {
 			r.Watchtower = &policy.Watchtower{LabelEnable: w.LabelEnable, Scope: w.Scope, LifecycleHooks: w.LifecycleHooks}
 		}

@@ -23,6 +23,7 @@ var allowed = map[string][]string{
 	"updater/container":      {"updater", "policy", "updater/internal/probe", "composefile"},
 	"updater/internal/probe": {},
 	"internal/safetext":      {},
+	"verify":                 {},
 	"api":                    {"updater", "policy", "registry"},
 	"ui":                     {"updater", "api"},
 }
