@@ -36,7 +36,9 @@ func TestE2EComposeV1(t *testing.T) {
 	// Compose v1 restarts every container at once, and one in another's network
 	// namespace fails when that one restarts at the same moment ("cannot join network
 	// of a non running container", without hoist too): its restart comes after.
-	testCompose(t, composeCase{bin: bin, sep: "_",
+	// Its config hash holds the image ID the tag names: up -d recreates the services
+	// hoist replaced once, on the image hoist deployed, and keeps db.
+	testCompose(t, composeCase{bin: bin, sep: "_", kept: []string{"db"},
 		restart: [][]string{{"restart", "web", "worker", "api", "db"}, {"restart", "sidecar"}}})
 }
 
@@ -50,7 +52,11 @@ func TestE2EComposeV2(t *testing.T) {
 		testenv.Missing(t, "Compose v2 binary: "+err.Error())
 	}
 	// Compose v2 writes depends_on into a label, copies configs and secrets in.
-	testCompose(t, composeCase{bin: bin, sep: "-", files: composeV2Files, ordered: true, restart: [][]string{{"restart"}}})
+	// Its up -d compares the image label hoist set with the image the moved tag names
+	// and keeps the replacements; it recreates the sidecar, whose config hash holds the
+	// ID of the container whose namespace it shares (on the same image).
+	testCompose(t, composeCase{bin: bin, sep: "-", files: composeV2Files, ordered: true, restart: [][]string{{"restart"}},
+		kept: []string{"web", "worker", "api", "db"}})
 }
 
 // composeServices are the services of the test project hoist manages; db is not managed.
@@ -97,6 +103,7 @@ type composeProject struct {
 	file    string
 	sep     string // separator compose puts in container names
 	restart [][]string
+	kept    []string
 }
 
 // composeCase is one compose implementation and what it does.
@@ -106,6 +113,8 @@ type composeCase struct {
 	files   string // compose file lines for web's configs and secrets (composeV2Files)
 	ordered bool   // compose labels depends_on: worker must be replaced before api
 	restart [][]string
+	// kept are the services whose containers up -d keeps after hoist replaced them.
+	kept []string
 }
 
 func testCompose(t *testing.T, cc composeCase) {
@@ -117,7 +126,7 @@ func testCompose(t *testing.T, cc composeCase) {
 	testenv.PushApp(t, repo+":live", testenv.App{Version: "1"})
 	testenv.PushApp(t, repo+":db", testenv.App{Version: "db"})
 	dir := t.TempDir()
-	p := &composeProject{t: t, dc: dc, bin: bin, name: name, file: filepath.Join(dir, "compose.yaml"), sep: sep, restart: restart}
+	p := &composeProject{t: t, dc: dc, bin: bin, name: name, file: filepath.Join(dir, "compose.yaml"), sep: sep, restart: restart, kept: cc.kept}
 	port := strings.TrimPrefix(freePort(t), "127.0.0.1:")
 	service, top, _ := strings.Cut(files, "|")
 	if err := os.WriteFile(p.file, []byte(fmt.Sprintf(composeFile, repo, port, name, service, top)), 0o644); err != nil {
@@ -189,13 +198,32 @@ policies:
 func (p *composeProject) composeCommands(stage string, want, db string) {
 	p.t.Helper()
 	p.check(stage, want, db)
-	for _, cmds := range [][][]string{{{"up", "-d"}}, {{"up", "-d", "--force-recreate"}}, p.restart} {
+	before := p.ids()
+	for i, cmds := range [][][]string{{{"up", "-d"}}, {{"up", "-d", "--force-recreate"}}, p.restart} {
 		for _, args := range cmds {
 			p.run(args...)
 		}
 		p.waitHealthy()
+		if i == 0 {
+			// What compose compares agrees with what runs: up -d keeps these containers.
+			after := p.ids()
+			for _, svc := range p.kept {
+				if after[svc] != before[svc] {
+					p.t.Errorf("%s: up -d recreated %s", stage, svc)
+				}
+			}
+		}
 		p.check(stage+", then "+cmds[0][0]+" "+strings.Join(cmds[0][1:], " "), want, db)
 	}
+}
+
+// ids are the project's container IDs by service.
+func (p *composeProject) ids() map[string]string {
+	out := map[string]string{}
+	for _, c := range p.containers() {
+		out[c.Labels["com.docker.compose.service"]] = c.ID
+	}
+	return out
 }
 
 // check asserts what compose sees: one container per service, each running, the managed
