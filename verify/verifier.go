@@ -39,11 +39,14 @@ type Verifier struct {
 	reg   Registry
 	mu    sync.Mutex
 	cache map[string]Verdict
+	// tagFirst: repositories whose last verified signature was a classic `.sig` tag;
+	// they are read in that form first (2 requests instead of 3).
+	tagFirst map[string]bool
 }
 
 // New builds a Verifier reaching registries through reg.
 func New(reg Registry) *Verifier {
-	return &Verifier{reg: reg, cache: map[string]Verdict{}}
+	return &Verifier{reg: reg, cache: map[string]Verdict{}, tagFirst: map[string]bool{}}
 }
 
 // Verify decides whether digest, in repo, is signed as p requires. Verified and
@@ -63,43 +66,60 @@ func (v *Verifier) Verify(ctx context.Context, p *Policy, repo name.Repository, 
 		return Verdict{}, fmt.Errorf("verify %s@%s: %w", repo, digest, err)
 	}
 	f := &fetcher{opts: opts, repo: repo, digest: digest}
-	vd, err := p.check(f)
+	v.mu.Lock()
+	tagFirst := v.tagFirst[repo.Name()]
+	v.mu.Unlock()
+	vd, fromTag, err := p.check(f, tagFirst)
 	if err != nil {
 		return Verdict{}, fmt.Errorf("verify %s@%s: %w", repo, digest, err)
 	}
 	vd.Requests = f.requests
+	v.mu.Lock()
 	if vd.State != Unsigned {
-		v.mu.Lock()
 		v.cache[key] = vd
-		v.mu.Unlock()
 	}
+	if vd.State == Verified {
+		v.tagFirst[repo.Name()] = fromTag
+	}
+	v.mu.Unlock()
 	return vd, nil
 }
 
-// check reads the referrers first (cosign 3's default), then the classic tag when
-// they did not settle it.
-func (p *Policy) check(f *fetcher) (Verdict, error) {
+// check reads one form, then the other when the first did not settle it: referrers
+// first (cosign 3's default) unless tagFirst. fromTag says the verdict came from the
+// classic tag.
+func (p *Policy) check(f *fetcher, tagFirst bool) (vd Verdict, fromTag bool, err error) {
 	s := subject{repo: f.repo, digest: f.digest}
 	var js []judgement
-	bs, err := f.bundles()
-	if err != nil {
-		return Verdict{}, err
+	forms := []bool{tagFirst, !tagFirst}
+	for i, tag := range forms {
+		more, err := p.read(f, s, tag)
+		if err != nil {
+			return Verdict{}, false, err
+		}
+		js = append(js, more...)
+		if vd, done := p.verdict(s, js, i == len(forms)-1); done {
+			return vd, tag, nil
+		}
 	}
+	return Verdict{}, false, nil // not reached: the last verdict is always done
+}
+
+// read judges the signatures stored in one form: the classic tag, or referrers.
+func (p *Policy) read(f *fetcher, s subject, tag bool) ([]judgement, error) {
+	var js []judgement
+	if tag {
+		cs, err := f.classic()
+		for _, c := range cs {
+			js = append(js, p.classic(s, c))
+		}
+		return js, err
+	}
+	bs, err := f.bundles()
 	for _, b := range bs {
 		js = append(js, p.bundled(s, b))
 	}
-	if vd, done := p.verdict(s, js, false); done {
-		return vd, nil
-	}
-	cs, err := f.classic()
-	if err != nil {
-		return Verdict{}, err
-	}
-	for _, c := range cs {
-		js = append(js, p.classic(s, c))
-	}
-	vd, _ := p.verdict(s, js, true)
-	return vd, nil
+	return js, err
 }
 
 // verdict sums the judgements up; done says whether more signatures could change it.
