@@ -80,6 +80,8 @@ func rowState(st updater.Status, latest *updater.Rollout) (state, text string) {
 		return stateDeferred, "deferred until " + st.NotBefore.UTC().Format("2006-01-02 15:04 UTC")
 	case updater.AwaitingApproval:
 		return stateApproval, "awaiting approval"
+	case updater.AwaitingSignature:
+		return stateDeferred, "awaiting signature"
 	case updater.Quarantined:
 		return stateQuarantine, "quarantined"
 	case updater.Refused:

@@ -71,6 +71,9 @@ func (v checkView) table(w io.Writer, sts []updater.Status) error {
 		if st.Choice != "" {
 			detail = strings.TrimPrefix(detail+"; "+st.Choice, "; ")
 		}
+		if sig := st.Signature; sig != nil && sig.State == updater.SignatureVerified {
+			detail = strings.TrimPrefix(detail+"; signed by "+strings.Join(sig.By, ", "), "; ")
+		}
 		if c := st.Workload.Compose; c != "" { // compose would bring another image back
 			detail = strings.TrimPrefix(detail+"; "+c, "; ")
 		}
