@@ -20,4 +20,4 @@ ENV HOIST_CONFIG=/etc/hoist/hoist.yaml
 VOLUME /data
 EXPOSE 8080
 ENTRYPOINT ["/hoist"]
-CMD ["serve", "--listen", ":8080", "--data-dir", "/data"]
+CMD ["serve", "--listen", ":8080", "--data-dir", "/data", "--watch-config"]

@@ -38,6 +38,7 @@ type Server struct {
 	base    context.Context
 	metrics *Metrics
 	budget  Budgeter
+	config  func() ConfigStatus
 }
 
 // WithBudget exposes the registries' request budget at GET /api/v1/registries.
@@ -85,6 +86,9 @@ func (s *Server) Register(e *echo.Echo) {
 	e.POST(v1+"/workloads/:kind/:name/approve", s.approve, s.auth)
 	e.DELETE(v1+"/workloads/:kind/:name/quarantine", s.clearQuarantine, s.auth)
 	e.GET(v1+"/registries", s.registries, s.auth)
+	if s.config != nil {
+		e.GET(v1+"/config/status", s.configStatus, s.auth)
+	}
 }
 
 func (s *Server) auth(next echo.HandlerFunc) echo.HandlerFunc {

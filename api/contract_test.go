@@ -238,7 +238,10 @@ func TestContract(t *testing.T) {
 	u := updater.New(updater.Options{Backends: []updater.Backend{v.services, v.conts}, Policies: policy.NewSet(rule),
 		Plans: map[string]updater.Plan{"held": {}}, Resolver: registry.New(registry.Options{}), Store: v.store, Log: zerolog.Nop()})
 	e := echo.New()
-	New(context.Background(), u, token, v.metrics).WithBudget(budgets{{Registry: "ghcr.io", Remaining: -1, Limit: -1}}).Register(e)
+	reloaded := ConfigStatus{File: "hoist.yaml", Loaded: time.Now(), LastReload: &ConfigReload{At: time.Now(), Trigger: "sighup",
+		Error: "hoist.yaml has 1 problem(s):\nhoist.yaml:3: unknown key", NeedsRestart: []string{"listen"}}}
+	New(context.Background(), u, token, v.metrics).WithBudget(budgets{{Registry: "ghcr.io", Remaining: -1, Limit: -1}}).
+		WithConfigStatus(func() ConfigStatus { return reloaded }).Register(e)
 	webhook.New(config.Webhooks{DockerHub: &config.DockerHubSource{Token: token}, Generic: &config.SecretSource{Secret: hookSecret}},
 		u, zerolog.Nop()).Register(e)
 	srv := httptest.NewServer(e)
@@ -287,6 +290,8 @@ func TestContract(t *testing.T) {
 		{method: "GET", path: "/api/v1/rollouts", noAuth: true}, {method: "POST", path: "/api/v1/rollouts"},
 		{method: "GET", path: "/api/v1/registries"}, {method: "GET", path: "/api/v1/registries", noAuth: true},
 		{method: "PATCH", path: "/api/v1/registries"},
+		{method: "GET", path: "/api/v1/config/status"}, {method: "GET", path: "/api/v1/config/status", noAuth: true},
+		{method: "POST", path: "/api/v1/config/status"},
 		{method: "GET", path: "/api/v1/nope"}, {method: "GET", path: "/nope"},
 		{method: "POST", path: "/webhooks/dockerhub/" + token, body: push},
 		{method: "POST", path: "/webhooks/dockerhub/" + strings.Repeat("0", 32), body: push},

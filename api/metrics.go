@@ -50,14 +50,16 @@ type family struct {
 
 // help describes hoist's metrics; a name not listed here is described by its name.
 var help = map[string]string{
-	"hoist_events_total":                "Tag-moved hints from webhooks, polls, schedules and approvals, by source and result.",
-	"hoist_webhook_rejected_total":      "Webhook deliveries refused, by source and reason.",
-	"hoist_rollouts_total":              "Ended rollouts, by workload kind and outcome.",
-	"hoist_rollouts_handed_over_total":  "Rollouts a stopping hoist left running for the next one, by workload kind.",
-	manualMetric:                        "Manual actions through the API, by action and result.",
-	"hoist_rollout_duration_seconds":    "How long ended rollouts took, by workload kind and outcome.",
-	"hoist_poll_cycle_duration_seconds": "How long poll cycles took.",
-	"hoist_workloads":                   "Each policy's workloads by state after its last poll.",
+	"hoist_events_total":                                 "Tag-moved hints from webhooks, polls, schedules and approvals, by source and result.",
+	"hoist_webhook_rejected_total":                       "Webhook deliveries refused, by source and reason.",
+	"hoist_rollouts_total":                               "Ended rollouts, by workload kind and outcome.",
+	"hoist_rollouts_handed_over_total":                   "Rollouts a stopping hoist left running for the next one, by workload kind.",
+	manualMetric:                                         "Manual actions through the API, by action and result.",
+	"hoist_rollout_duration_seconds":                     "How long ended rollouts took, by workload kind and outcome.",
+	"hoist_poll_cycle_duration_seconds":                  "How long poll cycles took.",
+	"hoist_workloads":                                    "Each policy's workloads by state after its last poll.",
+	"hoist_config_last_reload_success":                   "Whether the last configuration reload succeeded (1 at start).",
+	"hoist_config_last_reload_success_timestamp_seconds": "When the configuration in force was loaded (start or last successful reload), as a Unix time.",
 }
 
 // NewMetrics returns metrics with no hoist series yet (New declares the known ones at

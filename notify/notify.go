@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -90,7 +91,7 @@ type Options struct {
 
 // Notifier sends events to sinks in the background.
 type Notifier struct {
-	sinks   []sink
+	sinks   atomic.Pointer[[]sink] // swapped whole by SetSinks
 	client  *http.Client
 	retries int
 	backoff time.Duration
@@ -103,24 +104,7 @@ type Notifier struct {
 // read (config validation checks them first) is logged, by service only, and left out.
 func New(sinks []Sink, log zerolog.Logger, o Options) *Notifier {
 	n := &Notifier{client: o.Client, retries: o.Retries, backoff: o.Backoff, timeout: o.Timeout, log: log}
-	for _, s := range sinks {
-		in := sink{Sink: s}
-		if service, ok := Service(s.URL); ok {
-			in.service, in.name, in.secrets = service, logName(service, s.URL), secretParts(service, s.URL)
-			if in.Template == nil {
-				in.Template, _ = ParseTemplate(DefaultTemplate(service)) // the defaults parse
-			}
-			if service != "matrix" { // reading a matrix URL logs in: left to the send
-				if _, err := locate(s.URL, in.secrets); err != nil {
-					log.Error().Err(err).Str("sink", in.name).Msg("notification URL does not read; sink left out")
-					continue
-				}
-			}
-		} else {
-			in.name = s.host()
-		}
-		n.sinks = append(n.sinks, in)
-	}
+	n.SetSinks(sinks)
 	if n.timeout == 0 {
 		n.timeout = 30 * time.Second
 	}
@@ -140,9 +124,35 @@ func New(sinks []Sink, log zerolog.Logger, o Options) *Notifier {
 	return n
 }
 
+// SetSinks puts sinks in force (a configuration reload): events delivered from now on
+// go to them, those queued before included. A shoutrrr URL that does not read is
+// logged, by service only, and left out.
+func (n *Notifier) SetSinks(sinks []Sink) {
+	var out []sink
+	for _, s := range sinks {
+		in := sink{Sink: s}
+		if service, ok := Service(s.URL); ok {
+			in.service, in.name, in.secrets = service, logName(service, s.URL), secretParts(service, s.URL)
+			if in.Template == nil {
+				in.Template, _ = ParseTemplate(DefaultTemplate(service)) // the defaults parse
+			}
+			if service != "matrix" { // reading a matrix URL logs in: left to the send
+				if _, err := locate(s.URL, in.secrets); err != nil {
+					n.log.Error().Err(err).Str("sink", in.name).Msg("notification URL does not read; sink left out")
+					continue
+				}
+			}
+		} else {
+			in.name = s.host()
+		}
+		out = append(out, in)
+	}
+	n.sinks.Store(&out)
+}
+
 // Send queues e for every sink that wants its outcome. It never blocks.
 func (n *Notifier) Send(e Event) {
-	if n == nil || len(n.sinks) == 0 {
+	if n == nil || len(*n.sinks.Load()) == 0 {
 		return
 	}
 	select {
@@ -179,7 +189,7 @@ func (n *Notifier) Run(ctx context.Context) {
 }
 
 func (n *Notifier) deliver(ctx context.Context, e Event) {
-	for _, s := range n.sinks {
+	for _, s := range *n.sinks.Load() {
 		if !s.wants(e.Outcome) {
 			continue
 		}

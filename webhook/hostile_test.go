@@ -124,7 +124,7 @@ func TestHostileBudgetRefuses(t *testing.T) {
 	h := newHarness(t, allSources())
 	// A chunked body that never ends reserves a whole max_body, which is the budget
 	// at its floor (one delivery of max_body).
-	h.s.mem = newBudget(bodyCost * h.s.maxBody)
+	h.s.mem = newBudget(bodyCost * h.s.table.Load().maxBody)
 	pr, pw := io.Pipe()
 	slow := validRequest("distribution", nil)
 	slow.Body, slow.ContentLength = pr, -1

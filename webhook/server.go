@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -30,11 +31,12 @@ type Sink interface {
 // Server holds the configured sources and the state they share: delivery ids seen,
 // recent repository:tag events, and one rate limiter per source.
 type Server struct {
-	sources  []*source
+	// table is the sources in force and the body cap, swapped whole by Reload; a
+	// delivery reads it once.
+	table    atomic.Pointer[sourceTable]
 	sink     Sink
 	log      zerolog.Logger
 	rejected zerolog.Logger // sampled: floods of bad requests must not flood the log
-	maxBody  int64
 	seen     *ttlSet // delivery ids
 	recent   *ttlSet // repository:tag coalescing
 	// trailing holds the keys with one enqueue due at the end of their window, so a
@@ -87,16 +89,15 @@ func New(cfg config.Webhooks, sink Sink, log zerolog.Logger, opts ...Option) *Se
 		sink:     sink,
 		log:      log,
 		rejected: log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Minute}),
-		maxBody:  int64(lim.MaxBody),
 		seen:     newTTLSet(dedupeTTL, dedupeMax),
 		recent:   newTTLSet(coalesceWindow, coalesceMax),
 		now:      time.Now,
 	}
-	s.sources = sourcesOf(cfg, lim, s)
+	s.table.Store(newSourceTable(sourcesOf(cfg, lim, s), int64(lim.MaxBody)))
 	for _, o := range opts {
 		o(s)
 	}
-	s.memTotal = max(defaultBudget, bodyCost*s.maxBody) // one delivery of max_body always fits
+	s.memTotal = max(defaultBudget, bodyCost*int64(lim.MaxBody)) // one delivery of max_body always fits
 	s.mem = newBudget(s.memTotal)
 	return s
 }
@@ -112,32 +113,29 @@ func headerAuth(c config.HeaderSource) authenticator {
 
 // Sources lists the mounted sources, for the startup log.
 func (s *Server) Sources() []string {
-	names := make([]string, len(s.sources))
-	for i, src := range s.sources {
-		names[i] = src.name
-	}
-	return names
+	return s.table.Load().names
 }
 
 // Register mounts POST /webhooks/<source> (or /webhooks/<source>/<token>) for each
-// configured source, and a problem (404, or 405 with Allow) for everything else under
-// /webhooks/.
+// source configured now or after a reload, and a problem (404, or 405 with Allow) for
+// everything else under /webhooks/.
 func (s *Server) Register(e *echo.Echo) {
-	for _, src := range s.sources {
-		if src.pathToken {
-			e.POST("/webhooks/"+src.name+"/:token", s.handler(src))
-			e.POST("/webhooks/"+src.name, s.handler(src)) // answers 401: token missing
-		} else {
-			e.POST("/webhooks/"+src.name, s.handler(src))
-		}
+	e.Any("/webhooks/*", s.route)
+}
+
+// route finds the source a request names in the sources in force.
+func (s *Server) route(c echo.Context) error {
+	if c.Request().Method != http.MethodPost {
+		c.Response().Header().Set("Allow", http.MethodPost)
+		return writeProblem(c, http.StatusMethodNotAllowed, "webhooks are POST requests")
 	}
-	e.Any("/webhooks/*", func(c echo.Context) error {
-		if c.Request().Method != http.MethodPost {
-			c.Response().Header().Set("Allow", http.MethodPost)
-			return writeProblem(c, http.StatusMethodNotAllowed, "webhooks are POST requests")
-		}
+	t := s.table.Load()
+	name, token, withToken := strings.Cut(c.Param("*"), "/")
+	src := t.byName[name]
+	if src == nil || withToken && (!src.pathToken || strings.Contains(token, "/")) {
 		return writeProblem(c, http.StatusNotFound, "no webhook source is configured at this path")
-	})
+	}
+	return s.handle(c, t, src, token) // without a token, a path-token source answers 401
 }
 
 // problem is an error answer: RFC 9457 problem details, the shape of every error hoist
@@ -211,28 +209,27 @@ type acceptBody struct {
 
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-func (s *Server) handler(src *source) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		buf := bodyPool.Get().(*bytes.Buffer)
-		buf.Reset()
-		defer func() {
-			if buf.Cap() <= 64<<10 {
-				bodyPool.Put(buf)
-			}
-		}()
-		status, res := s.accept(src, c, buf)
-		if status >= 400 {
-			if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-				c.Response().Header().Set("Retry-After", "1")
-			}
-			return writeProblem(c, status, res.Status)
+// handle answers one delivery to src, under the body cap of t.
+func (s *Server) handle(c echo.Context, t *sourceTable, src *source, token string) error {
+	buf := bodyPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			bodyPool.Put(buf)
 		}
-		return c.JSON(status, res)
+	}()
+	status, res := s.accept(src, t.maxBody, c, token, buf)
+	if status >= 400 {
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			c.Response().Header().Set("Retry-After", "1")
+		}
+		return writeProblem(c, status, res.Status)
 	}
+	return c.JSON(status, res)
 }
 
 // accept runs one request through the pipeline. For errors, res.Status is the message.
-func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, acceptBody) {
+func (s *Server) accept(src *source, maxBody int64, c echo.Context, token string, buf *bytes.Buffer) (int, acceptBody) {
 	r := c.Request()
 	fail := func(status int, outcome, msg string) (int, acceptBody) {
 		s.rejected.Warn().Str("source", src.name).Str("outcome", outcome).Str("reason", msg).
@@ -240,12 +237,12 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 		s.count("hoist_webhook_rejected_total", "source", src.name, "reason", outcome)
 		return status, acceptBody{Status: msg}
 	}
-	if r.ContentLength > s.maxBody {
-		return fail(http.StatusRequestEntityTooLarge, "too_large", "body larger than "+strconv.FormatInt(s.maxBody, 10)+" bytes")
+	if r.ContentLength > maxBody {
+		return fail(http.StatusRequestEntityTooLarge, "too_large", "body larger than "+strconv.FormatInt(maxBody, 10)+" bytes")
 	}
 	size := r.ContentLength
 	if size < 0 {
-		size = s.maxBody // chunked: it may still grow to the cap
+		size = maxBody // chunked: it may still grow to the cap
 	}
 	cost := min(bodyCost*size, s.memTotal)
 	if !s.mem.acquire(cost, budgetWait) {
@@ -253,15 +250,15 @@ func (s *Server) accept(src *source, c echo.Context, buf *bytes.Buffer) (int, ac
 	}
 	defer s.mem.release(cost)
 	buf.Grow(int(size) + bytes.MinRead) // one allocation for the whole body
-	if _, err := buf.ReadFrom(http.MaxBytesReader(c.Response(), r.Body, s.maxBody)); err != nil {
+	if _, err := buf.ReadFrom(http.MaxBytesReader(c.Response(), r.Body, maxBody)); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return fail(http.StatusRequestEntityTooLarge, "too_large", "body larger than "+strconv.FormatInt(s.maxBody, 10)+" bytes")
+			return fail(http.StatusRequestEntityTooLarge, "too_large", "body larger than "+strconv.FormatInt(maxBody, 10)+" bytes")
 		}
 		return fail(http.StatusBadRequest, "read_error", "could not read body")
 	}
 	body := buf.Bytes()
-	if ok, why := src.auth.authenticate(r, c.Param("token"), body); !ok {
+	if ok, why := src.auth.authenticate(r, token, body); !ok {
 		return fail(http.StatusUnauthorized, "unauthorized", why)
 	}
 	if !src.limiter.Allow() {

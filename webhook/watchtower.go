@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -29,10 +30,9 @@ const watchtowerSource = "watchtower"
 // every workload, and ?image=repo[:tag],… for a check of those repositories only. It
 // carries no digest: hoist resolves what the tags point at itself.
 type Watchtower struct {
-	auth     authenticator
+	gate     atomic.Pointer[watchtowerGate] // nil once a reload took the token away
 	sink     Sink
 	checkAll func(source string)
-	limiter  *rate.Limiter
 	log      zerolog.Logger
 	rejected zerolog.Logger
 	count    func(name string, labels ...string)
@@ -51,11 +51,41 @@ func NewWatchtower(cfg config.Webhooks, sink Sink, checkAll func(source string),
 	for _, o := range opts {
 		o(s)
 	}
-	return &Watchtower{
-		auth: &headerToken{header: "Authorization", mode: bearer, secret: newSecretEq(c.Token.Value())},
-		sink: sink, checkAll: checkAll, limiter: rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst),
+	w := &Watchtower{sink: sink, checkAll: checkAll,
 		log: log, rejected: log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Minute}), count: s.count,
 	}
+	w.gate.Store(&watchtowerGate{
+		auth:    &headerToken{header: "Authorization", mode: bearer, secret: newSecretEq(c.Token.Value())},
+		limiter: rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst),
+	})
+	return w
+}
+
+// watchtowerGate is the token and rate limiter in force.
+type watchtowerGate struct {
+	auth    authenticator
+	limiter *rate.Limiter
+}
+
+// Reload puts cfg's Watchtower token and limits in force; without a usable token the
+// trigger answers 404 from now on. A Watchtower that was not mounted at start (nil)
+// cannot be mounted by a reload: it reports false, and hoist must restart for it.
+func (w *Watchtower) Reload(cfg config.Webhooks) bool {
+	c := cfg.Watchtower
+	usable := c != nil && len(c.Token.Value()) >= config.MinTokenLen
+	if w == nil {
+		return !usable
+	}
+	if !usable {
+		w.gate.Store(nil)
+		return true
+	}
+	lim := cfg.Limits.WithDefaults()
+	w.gate.Store(&watchtowerGate{
+		auth:    &headerToken{header: "Authorization", mode: bearer, secret: newSecretEq(c.Token.Value())},
+		limiter: rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst),
+	})
+	return true
 }
 
 // Register mounts POST /v1/update; a nil Watchtower mounts nothing.
@@ -76,10 +106,14 @@ func (w *Watchtower) handle(c echo.Context) error {
 		}
 		return writeProblem(c, status, msg)
 	}
-	if ok, why := w.auth.authenticate(r, "", nil); !ok {
+	g := w.gate.Load()
+	if g == nil {
+		return writeProblem(c, http.StatusNotFound, "the Watchtower trigger is not configured (webhooks.watchtower)")
+	}
+	if ok, why := g.auth.authenticate(r, "", nil); !ok {
 		return fail(http.StatusUnauthorized, "unauthorized", why)
 	}
-	if !w.limiter.Allow() {
+	if !g.limiter.Allow() {
 		return fail(http.StatusTooManyRequests, "rate_limited", "too many requests; retry later")
 	}
 	evs, err := parseWatchtowerImages(c.QueryParam("image"))

@@ -84,7 +84,9 @@ func (d *demoRun) startHoist(ctx context.Context, approve bool) (*demoHoist, err
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
-	go func() { done <- serve(sctx, cfg, newLogger(cfg.Log, logf)) }()
+	// serve reads the file again when told to reload (step 3 changes its policy so).
+	flags := serveFlags{common: common{config: d.cfgPath()}}
+	go func() { done <- serve(sctx, flags, func(string) string { return "" }, cfg, newLogger(cfg.Log, logf)) }()
 	var result error
 	returned := false
 	h := &demoHoist{api: &demoAPI{url: "http://" + d.apiAddr, token: d.apiToken}, cfgPath: d.cfgPath()}

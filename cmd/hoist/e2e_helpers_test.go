@@ -80,6 +80,12 @@ func startHoist(t *testing.T, cfgBody string, env map[string]string) *hoistProc 
 // to return.
 func startHoistAt(t *testing.T, dir, cfgBody string, env map[string]string) (*hoistProc, func() time.Duration) {
 	t.Helper()
+	return startHoistArgs(t, dir, cfgBody, env)
+}
+
+// startHoistArgs is startHoistAt with more flags for serve.
+func startHoistArgs(t *testing.T, dir, cfgBody string, env map[string]string, flags ...string) (*hoistProc, func() time.Duration) {
+	t.Helper()
 	addr := freePort(t)
 	token := randHex(16)
 	cfg := fmt.Sprintf("listen: %s\ndata_dir: %s\napi: { token: %s }\nlog: { level: debug, format: json }\n%s",
@@ -97,7 +103,8 @@ func startHoistAt(t *testing.T, dir, cfgBody string, env map[string]string) (*ho
 		}
 		return os.Getenv(k)
 	}
-	go func() { done <- run(ctx, []string{"serve", "--config", path}, getenv, io.Discard, logs) }()
+	args := append([]string{"serve", "--config", path}, flags...)
+	go func() { done <- run(ctx, args, getenv, io.Discard, logs) }()
 	h := &hoistProc{URL: "http://" + addr, Config: path, Token: token, logs: logs}
 	var once sync.Once
 	var took time.Duration

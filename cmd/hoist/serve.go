@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -31,6 +32,7 @@ const shutdownGrace = 5 * time.Minute
 type serveFlags struct {
 	common
 	listen, dataDir, dockerHost, pollEvery, logLevel string
+	watchConfig                                      bool
 }
 
 func newServeCommand(getenv func(string) string) *cobra.Command {
@@ -42,7 +44,12 @@ func newServeCommand(getenv func(string) string) *cobra.Command {
 SIGTERM. A rollout in flight at shutdown may end within a grace period; one that has
 not is handed over, its record left running for the next hoist serve to resume; a
 second signal ends hoist at once. The flags override the file, each checked as the
-file's key is (a value the file would be refused for exits 2, with the same message).`,
+file's key is (a value the file would be refused for exits 2, with the same message).
+
+SIGHUP reloads the file (--watch-config: also when it changes): policies, registries,
+webhooks, notifications and limits change without a restart; a file with a problem is
+refused and the running configuration kept (logged with its file:line, and in
+GET /api/v1/config/status and hoist_config_last_reload_success).`,
 		Example: `  hoist serve --config /etc/hoist/hoist.yaml
   hoist serve --listen :8080 --data-dir /data --poll-interval 5m`,
 		Args: noArgs,
@@ -58,6 +65,7 @@ file's key is (a value the file would be refused for exits 2, with the same mess
 	fs.StringVar(&f.dockerHost, "docker-host", "", "Docker host URL (overrides docker.host:)")
 	fs.StringVar(&f.pollEvery, "poll-interval", "", "poll interval such as 30s or 5m, 0 = off (overrides poll.interval:)")
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (overrides log.level:)")
+	fs.BoolVar(&f.watchConfig, "watch-config", false, "reload the configuration when the file changes (SIGHUP always reloads it)")
 	cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]cobra.Completion{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -71,7 +79,7 @@ func runServe(ctx context.Context, f serveFlags, getenv func(string) string, std
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	return serve(ctx, cfg, log)
+	return serve(ctx, f, getenv, cfg, log)
 }
 
 // apply puts the flags given in place of the file's keys, each checked as the file's
@@ -96,11 +104,16 @@ func (f serveFlags) apply(cfg *config.Config) error {
 	return nil
 }
 
-func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
+func serve(ctx context.Context, f serveFlags, getenv func(string) string, cfg *config.Config, log zerolog.Logger) error {
 	set, plans, intervals, err := policies(cfg)
 	if err != nil {
 		return err
 	}
+	// SIGHUP is taken from the start: its default would end hoist.
+	hup, stopHUP := notifyHUP()
+	defer stopHUP()
+	var live atomic.Pointer[policy.Set] // the policies in force; a reload swaps them
+	live.Store(set)
 	dc, err := connectDocker(ctx, cfg.Docker)
 	if err != nil {
 		return err
@@ -120,11 +133,11 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		container.WithImagePruning(cfg.Docker.PruneImages),
 		container.WithSelf(container.Self(ctx, dc, log), container.Executable()),
 		container.WithScope(func(name string, labels map[string]string) bool {
-			r, _ := set.For(policy.Container, name, labels)
+			r, _ := live.Load().For(policy.Container, name, labels)
 			return r != nil
 		}))
 	metrics := api.NewMetrics()
-	reg := newRegistry(cfg)
+	reg := newLiveRegistry(newRegistry(cfg))
 	// Notifications outlive the updater: rollouts that end during shutdown are reported.
 	notifier := newNotifier(cfg, log.With().Str("component", "notify").Logger())
 	nctx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
@@ -133,7 +146,9 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	defer func() { stopNotify(); <-notified }()
 
 	u := updater.New(updater.Options{
-		Backends: backends(ctx, dc, container.WithWatchtower(cb, watchtowerOf(set)), log),
+		Backends: backends(ctx, dc, container.WithWatchtower(cb, func(name string, labels map[string]string) *policy.Watchtower {
+			return watchtowerOf(live.Load())(name, labels)
+		}), log),
 		Policies: set, Plans: plans, Resolver: reg, Store: store,
 		Log: log.With().Str("component", "updater").Logger(), Concurrency: cfg.Poll.Concurrency,
 		Count:    metrics.Inc,
@@ -143,7 +158,10 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	})
 	u.SetSignatures(newSignatures(newRegistry(cfg)))
 
-	e := routes(ctx, cfg, u, store, reg, metrics, log)
+	var rl *reloader // set before the server serves
+	e, hooks, wt := routes(ctx, cfg, u, store, reg, metrics, func() api.ConfigStatus { return rl.Status() }, log)
+	rl = newReloader(f, getenv, cfg, intervals, liveParts{u: u, policies: &live, hooks: hooks, watchtower: wt, reg: reg, notifier: notifier},
+		metrics, log.With().Str("component", "config").Logger())
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -168,7 +186,11 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); u.Run(ctx) }()
 	go func() { defer wg.Done(); u.Poll(ctx, cfg.Poll.Interval.D(), intervals, cfg.Poll.Jitter.D()) }()
-	go housekeep(ctx, cfg, cb, store, log)
+	go housekeep(ctx, rl.current, cb, store, log)
+	go rl.onSIGHUP(ctx, hup)
+	if f.watchConfig {
+		go rl.watch(ctx, watchEvery)
+	}
 
 	select {
 	case <-ctx.Done():
@@ -180,7 +202,9 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 }
 
 // routes builds the HTTP server: API, metrics, webhooks and, when on, the dashboard.
-func routes(ctx context.Context, cfg *config.Config, u *updater.Updater, store *updater.Store, reg api.Budgeter, metrics *api.Metrics, log zerolog.Logger) *echo.Echo {
+// It returns the webhook receivers too, for reloads to change their sources.
+func routes(ctx context.Context, cfg *config.Config, u *updater.Updater, store *updater.Store, reg api.Budgeter, metrics *api.Metrics,
+	status func() api.ConfigStatus, log zerolog.Logger) (*echo.Echo, *webhook.Server, *webhook.Watchtower) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// Bodies are small and must arrive promptly; answers may take long (a manual
@@ -188,20 +212,22 @@ func routes(ctx context.Context, cfg *config.Config, u *updater.Updater, store *
 	e.Server.ReadHeaderTimeout = 5 * time.Second
 	e.Server.ReadTimeout = 30 * time.Second
 	e.Server.IdleTimeout = 2 * time.Minute
-	api.New(ctx, u, cfg.API.Token.Value(), metrics).WithBudget(reg).Register(e)
-	webhook.New(cfg.Webhooks, u, log.With().Str("component", "webhook").Logger(), webhook.WithCount(metrics.Inc)).Register(e)
-	webhook.NewWatchtower(cfg.Webhooks, u, checkAllSoon(ctx, u, log), log.With().Str("component", "webhook").Logger(), webhook.WithCount(metrics.Inc)).Register(e)
+	api.New(ctx, u, cfg.API.Token.Value(), metrics).WithBudget(reg).WithConfigStatus(status).Register(e)
+	hooks := webhook.New(cfg.Webhooks, u, log.With().Str("component", "webhook").Logger(), webhook.WithCount(metrics.Inc))
+	hooks.Register(e)
+	wt := webhook.NewWatchtower(cfg.Webhooks, u, checkAllSoon(ctx, u, log), log.With().Str("component", "webhook").Logger(), webhook.WithCount(metrics.Inc))
+	wt.Register(e)
 	if cfg.UIOn() {
 		ui.New(ctx, u, store, ui.Options{BasePath: cfg.UI.BasePath, Token: cfg.API.Token.Value(), AnonymousRead: cfg.UI.AnonymousRead,
 			SessionTTL: cfg.UI.SessionTTL.D(), SessionFile: filepath.Join(cfg.DataDir, "ui-sessions.json"),
 			TrustedProxies: cfg.UI.TrustedProxies, Count: metrics.Inc, Log: log.With().Str("component", "ui").Logger()}).Register(e)
 	}
-	return e
+	return e, hooks, wt
 }
 
 // housekeep prunes expired previous containers, old digest sightings and history every
 // minute until ctx ends.
-func housekeep(ctx context.Context, cfg *config.Config, cb *container.Backend, store *updater.Store, log zerolog.Logger) {
+func housekeep(ctx context.Context, current func() *config.Config, cb *container.Backend, store *updater.Store, log zerolog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -212,6 +238,7 @@ func housekeep(ctx context.Context, cfg *config.Config, cb *container.Backend, s
 			if err := cb.Prune(ctx); err != nil {
 				log.Warn().Err(err).Msg("prune expired previous containers")
 			}
+			cfg := current()
 			if _, err := store.ForgetSeen(time.Now().Add(-seenKept(cfg))); err != nil {
 				log.Warn().Err(err).Msg("forget old digest sightings")
 			}

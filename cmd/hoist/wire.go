@@ -217,8 +217,13 @@ func when(w config.When) (policy.When, error) {
 	return out, nil
 }
 
-// newNotifier builds the sinks of the notify section.
+// newNotifier builds the notifier of the notify section.
 func newNotifier(cfg *config.Config, log zerolog.Logger) *notify.Notifier {
+	return notify.New(notifySinks(cfg, log), log, notify.Options{})
+}
+
+// notifySinks builds the sinks of the notify section.
+func notifySinks(cfg *config.Config, log zerolog.Logger) []notify.Sink {
 	sinks := make([]notify.Sink, len(cfg.Notify))
 	for i, n := range cfg.Notify {
 		var tmpl *notify.Template
@@ -234,7 +239,7 @@ func newNotifier(cfg *config.Config, log zerolog.Logger) *notify.Notifier {
 		}
 		sinks[i] = notify.Sink{URL: n.URL.Value(), Format: f, Template: tmpl, On: n.On}
 	}
-	return notify.New(sinks, log, notify.Options{})
+	return sinks
 }
 
 // notifyEvent is what a sink is told of a record.
