@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/verify"
 )
@@ -14,15 +15,19 @@ import (
 // BenchmarkVerify measures one verification of a digest never seen (per storage form)
 // and of one already verified: time per digest and requests counted at the registry.
 func BenchmarkVerify(b *testing.B) {
-	s := NewSigner(b)
+	s := testenv.NewSigner(b, testenv.NewRegistry(b))
 	p := policy(b, s)
 	forms := []struct {
 		name string
 		sign func(r name.Repository, d v1.Hash)
 	}{
-		{"new/keyed-tag", func(r name.Repository, d v1.Hash) { s.PutClassic(r, d, s.SignKey(Payload(r, d), false)) }},
-		{"new/keyless-tag", func(r name.Repository, d v1.Hash) { s.PutClassic(r, d, s.SignKeyless(Payload(r, d), goodID)) }},
-		{"new/keyless-referrer", func(r name.Repository, d v1.Hash) { s.PutBundle(r, d, s.BundleKeyless(Statement(r, d), goodID)) }},
+		{"new/keyed-tag", func(r name.Repository, d v1.Hash) { s.PutClassic(r, d, s.SignKey(testenv.Payload(r, d), false)) }},
+		{"new/keyless-tag", func(r name.Repository, d v1.Hash) {
+			s.PutClassic(r, d, s.SignKeyless(testenv.Payload(r, d), testenv.GoodIdentity))
+		}},
+		{"new/keyless-referrer", func(r name.Repository, d v1.Hash) {
+			s.PutBundle(r, d, s.BundleKeyless(testenv.Statement(r, d), testenv.GoodIdentity))
+		}},
 		{"new/unsigned", func(name.Repository, v1.Hash) {}},
 	}
 	ctx := context.Background()
@@ -51,7 +56,7 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	b.Run("cached", func(b *testing.B) {
 		r, d := s.Push("bench/cached")
-		s.PutBundle(r, d, s.BundleKeyless(Statement(r, d), goodID))
+		s.PutBundle(r, d, s.BundleKeyless(testenv.Statement(r, d), testenv.GoodIdentity))
 		v := verify.New(registry.New(registry.Options{}))
 		if vd, err := v.Verify(ctx, p, r, d); err != nil || vd.State != verify.Verified {
 			b.Fatal(vd, err)
@@ -68,7 +73,7 @@ func BenchmarkVerify(b *testing.B) {
 	})
 }
 
-func total(s *Signer) int64 {
+func total(s *testenv.Signer) int64 {
 	h, g, p, o := s.Reg.Counts()
 	return h + g + p + o
 }

@@ -189,3 +189,82 @@ func waitStatus(t *testing.T, h *hoistProc, workload string, action updater.Acti
 	t.Fatalf("%s never showed %s within %s", workload, action, timeout)
 	return updater.Status{}
 }
+
+// Keyless signatures (a virtual Fulcio and TSA) in both of cosign's forms: a bundle
+// attached as an OCI referrer rolls out; a certificate for another identity and one
+// that expired without a timestamp are refused at once; a digest waiting for its
+// signature goes as soon as a push of its `.sig` tag is notified.
+func TestE2EVerifyKeyless(t *testing.T) {
+	t.Parallel()
+	a := newSwarmApp(t, "e2e-keyless-", "", "prod", 1)
+	dc, svc := a.dc, a.svc
+	s := testenv.NewSigner(t, a.reg)
+	tok := randHex(16)
+	h := startHoist(t, "poll: { interval: 0 }\nwebhooks:\n  distribution: { token: "+tok+" }\n"+policyYAML(svc, "2s")+
+		fmt.Sprintf("    verify:\n      cosign:\n        - keyless: { issuer: %s, subject_regexp: '%s' }\n      trusted_root: %s\n      wait: 2m\n",
+			testenv.Issuer, testenv.IdentityRegexp, s.RootFile), nil)
+	key := "service/" + svc
+	hdr := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/vnd.docker.distribution.events.v1+json"}
+	notify := func(tag string) {
+		if code := post(t, h.URL+"/webhooks/distribution", hdr, distributionEvent(a.reg.Host, svc, tag)); code != 202 {
+			t.Fatalf("webhook: status %d", code)
+		}
+	}
+	repo, err := name.NewRepository(a.repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digestOf := func(image string) v1.Hash {
+		_, d, _ := strings.Cut(image, "@")
+		h, err := v1.NewHash(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+
+	img2 := a.push(t, testenv.App{Version: "2"})
+	s.PutBundle(repo, digestOf(img2), s.BundleKeyless(testenv.Statement(repo, digestOf(img2)), testenv.GoodIdentity))
+	notify(a.tag)
+	if r := waitOutcome(t, h, key, img2, 2*time.Minute); r.Outcome != updater.Succeeded {
+		t.Fatalf("bundle by the right identity: %s (%s), want succeeded", r.Outcome, r.Reason)
+	}
+	waitRunning(t, dc, svc, img2, 1, 30*time.Second)
+
+	refusals := []struct {
+		name, want string
+		sign       func(d v1.Hash) testenv.Layer
+	}{
+		{"another identity", "1 signature by another identity: " + testenv.OtherIdentity, func(d v1.Hash) testenv.Layer {
+			return s.SignKeyless(testenv.Payload(repo, d), testenv.OtherIdentity)
+		}},
+		{"expired certificate", "whose certificate expired at", func(d v1.Hash) testenv.Layer {
+			return s.SignExpired(testenv.Payload(repo, d), testenv.GoodIdentity)
+		}},
+	}
+	for i, rc := range refusals {
+		img := a.push(t, testenv.App{Version: fmt.Sprint(3 + i)})
+		s.PutClassic(repo, digestOf(img), rc.sign(digestOf(img)))
+		notify(a.tag)
+		r := waitOutcome(t, h, key, img, 30*time.Second)
+		if r.Outcome != updater.RefusedOutcome || !strings.Contains(r.Reason, rc.want) {
+			t.Fatalf("%s: %s (%s), want refused naming %q", rc.name, r.Outcome, r.Reason, rc.want)
+		}
+		if got := serviceImage(t, dc, svc); got != img2 {
+			t.Fatalf("%s: the service moved to %s", rc.name, got)
+		}
+	}
+
+	// Unsigned, then signed: the push of the .sig tag wakes the waiting digest.
+	img5 := a.push(t, testenv.App{Version: "5"})
+	notify(a.tag)
+	waitStatus(t, h, key, updater.AwaitingSignature, 20*time.Second)
+	s.PutClassic(repo, digestOf(img5), s.SignKeyless(testenv.Payload(repo, digestOf(img5)), testenv.GoodIdentity))
+	signed := time.Now()
+	notify(testenv.SigTag(repo, digestOf(img5)).TagStr())
+	r := waitOutcome(t, h, key, img5, 2*time.Minute)
+	if r.Outcome != updater.Succeeded || r.Trigger != "distribution" {
+		t.Fatalf("signature pushed late: %s via %s (%s), want succeeded via the .sig push", r.Outcome, r.Trigger, r.Reason)
+	}
+	t.Logf("rollout started %s after the signature's push was notified", r.Started.Sub(signed).Round(10*time.Millisecond))
+}

@@ -1,6 +1,7 @@
-package verify_test
+package testenv
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -30,24 +31,38 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
-
-	"github.com/hoist-dev/hoist/internal/testenv"
-	"github.com/hoist-dev/hoist/verify"
 )
 
+// The identities the signers use: a GitHub Actions release workflow of acme's (which
+// IdentityRegexp admits) and one of someone else's.
 const (
-	issuer   = "https://token.actions.githubusercontent.com"
-	goodID   = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1"
-	otherID  = "https://github.com/mallory/app/.github/workflows/release.yml@refs/tags/v1"
-	idRegexp = `^https://github\.com/acme/.+/\.github/workflows/release\.yml@refs/tags/v`
+	Issuer         = "https://token.actions.githubusercontent.com"
+	GoodIdentity   = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1"
+	OtherIdentity  = "https://github.com/mallory/app/.github/workflows/release.yml@refs/tags/v1"
+	IdentityRegexp = `^https://github\.com/acme/.+/\.github/workflows/release\.yml@refs/tags/v`
 )
 
-// Signer is everything the tests sign with: a key pair, another key, a virtual
-// Sigstore (Fulcio, TSA) and a second Fulcio whose certificates are already expired.
-// It writes the public key and the trusted root to files, as an operator would.
+// What cosign writes, from its format rather than from hoist's code.
+const (
+	bundleType        = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	simpleSigningType = "application/vnd.dev.cosign.simplesigning.v1+json"
+	annSignature      = "dev.cosignproject.cosign/signature"
+	annCertificate    = "dev.sigstore.cosign/certificate"
+	annTimestamp      = "dev.sigstore.cosign/rfc3161timestamp"
+)
+
+// SigTag is the classic tag cosign stores digest d's signatures under.
+func SigTag(repo name.Repository, d v1.Hash) name.Tag {
+	return repo.Tag(d.Algorithm + "-" + d.Hex + ".sig")
+}
+
+// Signer signs images in a registry the ways cosign does, for tests. It signs with a
+// key pair, another key, a virtual Sigstore (Fulcio, TSA) and a second Fulcio whose
+// certificates are already expired, and writes the public key and a trusted root
+// holding both Fulcios and the TSA to files, as an operator would.
 type Signer struct {
 	t                 testing.TB
-	Reg               *testenv.Registry
+	Reg               *Registry
 	key, other        *ecdsa.PrivateKey
 	vs                *ca.VirtualSigstore
 	oldInter          *x509.Certificate
@@ -55,10 +70,10 @@ type Signer struct {
 	KeyFile, RootFile string
 }
 
-// NewSigner builds the signers and an in-process registry.
-func NewSigner(t testing.TB) *Signer {
+// NewSigner builds the signers for images in reg.
+func NewSigner(t testing.TB, reg *Registry) *Signer {
 	t.Helper()
-	s := &Signer{t: t, Reg: testenv.NewRegistry(t)}
+	s := &Signer{t: t, Reg: reg}
 	var err error
 	s.key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	s.other, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -78,7 +93,7 @@ func NewSigner(t testing.TB) *Signer {
 		t.Fatal(err)
 	}
 	s.KeyFile = filepath.Join(dir, "cosign.pub")
-	must(t, os.WriteFile(s.KeyFile, pemBytes, 0o600))
+	mustDo(t, os.WriteFile(s.KeyFile, pemBytes, 0o600))
 	cas := append(s.vs.FulcioCertificateAuthorities(), &root.FulcioCertificateAuthority{
 		Root: rootCert, Intermediates: []*x509.Certificate{s.oldInter},
 		ValidityPeriodStart: time.Now().Add(-3 * time.Hour), ValidityPeriodEnd: time.Now().Add(time.Hour),
@@ -92,27 +107,20 @@ func NewSigner(t testing.TB) *Signer {
 		t.Fatal(err)
 	}
 	s.RootFile = filepath.Join(dir, "trusted_root.json")
-	must(t, os.WriteFile(s.RootFile, js, 0o600))
+	mustDo(t, os.WriteFile(s.RootFile, js, 0o600))
 	return s
-}
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // Push writes a new random image to repo and returns its digest.
 func (s *Signer) Push(repo string) (name.Repository, v1.Hash) {
 	s.t.Helper()
 	r, err := name.NewRepository(s.Reg.Host + "/" + repo)
-	must(s.t, err)
+	mustDo(s.t, err)
 	img, err := random.Image(512, 1)
-	must(s.t, err)
-	must(s.t, remote.Write(r.Tag("latest"), img))
+	mustDo(s.t, err)
+	mustDo(s.t, remote.Write(r.Tag("latest"), img))
 	d, err := img.Digest()
-	must(s.t, err)
+	mustDo(s.t, err)
 	return r, d
 }
 
@@ -135,27 +143,27 @@ func (s *Signer) SignKey(payload []byte, other bool) Layer {
 		k = s.other
 	}
 	sv, err := signature.LoadECDSASignerVerifier(k, crypto.SHA256)
-	must(s.t, err)
-	sig, err := sv.SignMessage(bytesReader(payload))
-	must(s.t, err)
-	return Layer{Payload: payload, Ann: map[string]string{verify.AnnSignature: base64.StdEncoding.EncodeToString(sig)}}
+	mustDo(s.t, err)
+	sig, err := sv.SignMessage(bytes.NewReader(payload))
+	mustDo(s.t, err)
+	return Layer{Payload: payload, Ann: map[string]string{annSignature: base64.StdEncoding.EncodeToString(sig)}}
 }
 
 // SignKeyless signs payload with a fresh Fulcio certificate for identity, with a TSA
 // timestamp.
 func (s *Signer) SignKeyless(payload []byte, identity string) Layer {
-	e, err := s.vs.Sign(identity, issuer, payload)
-	must(s.t, err)
+	e, err := s.vs.Sign(identity, Issuer, payload)
+	mustDo(s.t, err)
 	vc, _ := e.VerificationContent()
 	sc, _ := e.SignatureContent()
 	ts, _ := e.Timestamps()
 	certPEM, err := cryptoutils.MarshalCertificateToPEM(vc.Certificate())
-	must(s.t, err)
+	mustDo(s.t, err)
 	tsJSON, _ := json.Marshal(struct{ SignedRFC3161Timestamp []byte }{ts[0]})
 	return Layer{Payload: payload, Ann: map[string]string{
-		verify.AnnSignature:   base64.StdEncoding.EncodeToString(sc.Signature()),
-		verify.AnnCertificate: string(certPEM),
-		verify.AnnTimestamp:   string(tsJSON),
+		annSignature:   base64.StdEncoding.EncodeToString(sc.Signature()),
+		annCertificate: string(certPEM),
+		annTimestamp:   string(tsJSON),
 	}}
 }
 
@@ -163,16 +171,16 @@ func (s *Signer) SignKeyless(payload []byte, identity string) Layer {
 // timestamp.
 func (s *Signer) SignExpired(payload []byte, identity string) Layer {
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	cert, err := ca.GenerateLeafCert(identity, issuer, time.Now().Add(-time.Hour), priv, s.oldInter, s.oldKey)
-	must(s.t, err)
+	cert, err := ca.GenerateLeafCert(identity, Issuer, time.Now().Add(-time.Hour), priv, s.oldInter, s.oldKey)
+	mustDo(s.t, err)
 	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
-	must(s.t, err)
-	sig, err := sv.SignMessage(bytesReader(payload))
-	must(s.t, err)
+	mustDo(s.t, err)
+	sig, err := sv.SignMessage(bytes.NewReader(payload))
+	mustDo(s.t, err)
 	certPEM, err := cryptoutils.MarshalCertificateToPEM(cert)
-	must(s.t, err)
+	mustDo(s.t, err)
 	return Layer{Payload: payload, Ann: map[string]string{
-		verify.AnnSignature: base64.StdEncoding.EncodeToString(sig), verify.AnnCertificate: string(certPEM)}}
+		annSignature: base64.StdEncoding.EncodeToString(sig), annCertificate: string(certPEM)}}
 }
 
 // PutClassic writes layers as the `.sig` tag of digest d in repo.
@@ -181,10 +189,10 @@ func (s *Signer) PutClassic(repo name.Repository, d v1.Hash, layers ...Layer) {
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	for _, l := range layers {
 		var err error
-		img, err = mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(l.Payload, verify.SimpleSigningType), Annotations: l.Ann})
-		must(s.t, err)
+		img, err = mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(l.Payload, simpleSigningType), Annotations: l.Ann})
+		mustDo(s.t, err)
 	}
-	must(s.t, remote.Write(verify.SigTag(repo, d), img))
+	mustDo(s.t, remote.Write(SigTag(repo, d), img))
 }
 
 // Statement is an in-toto statement naming digest d of repo, as cosign 3 signs it.
@@ -196,18 +204,18 @@ func Statement(repo name.Repository, d v1.Hash) []byte {
 // BundleKeyless signs statement as a DSSE envelope in a sigstore bundle (v0.3) with a
 // Fulcio certificate for identity and a TSA timestamp.
 func (s *Signer) BundleKeyless(statement []byte, identity string) []byte {
-	e, err := s.vs.Attest(identity, issuer, statement)
-	must(s.t, err)
+	e, err := s.vs.Attest(identity, Issuer, statement)
+	mustDo(s.t, err)
 	vc, _ := e.VerificationContent()
 	sc, _ := e.SignatureContent()
 	ts, _ := e.Timestamps()
 	env := sc.EnvelopeContent().RawEnvelope()
 	payload, err := base64.StdEncoding.DecodeString(env.Payload)
-	must(s.t, err)
+	mustDo(s.t, err)
 	sig, err := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
-	must(s.t, err)
+	mustDo(s.t, err)
 	pb := &protobundle.Bundle{
-		MediaType: verify.BundleType,
+		MediaType: bundleType,
 		VerificationMaterial: &protobundle.VerificationMaterial{
 			Content: &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: vc.Certificate().Raw}},
 			TimestampVerificationData: &protobundle.TimestampVerificationData{
@@ -217,9 +225,9 @@ func (s *Signer) BundleKeyless(statement []byte, identity string) []byte {
 			Payload: payload, PayloadType: env.PayloadType, Signatures: []*protodsse.Signature{{Sig: sig}}}},
 	}
 	b, err := bundle.NewBundle(pb)
-	must(s.t, err)
+	mustDo(s.t, err)
 	js, err := b.MarshalJSON()
-	must(s.t, err)
+	mustDo(s.t, err)
 	return js
 }
 
@@ -227,13 +235,20 @@ func (s *Signer) BundleKeyless(statement []byte, identity string) []byte {
 func (s *Signer) PutBundle(repo name.Repository, d v1.Hash, bundleJSON []byte) {
 	s.t.Helper()
 	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1),
-		mutate.Addendum{Layer: static.NewLayer(bundleJSON, types.MediaType(verify.BundleType))})
-	must(s.t, err)
-	img = mutate.ConfigMediaType(img, types.MediaType(verify.BundleType))
+		mutate.Addendum{Layer: static.NewLayer(bundleJSON, types.MediaType(bundleType))})
+	mustDo(s.t, err)
+	img = mutate.ConfigMediaType(img, types.MediaType(bundleType))
 	subj, err := remote.Head(repo.Digest(d.String()))
-	must(s.t, err)
+	mustDo(s.t, err)
 	img = mutate.Subject(img, *subj).(v1.Image)
 	dg, err := img.Digest()
-	must(s.t, err)
-	must(s.t, remote.Write(repo.Digest(dg.String()), img))
+	mustDo(s.t, err)
+	mustDo(s.t, remote.Write(repo.Digest(dg.String()), img))
+}
+
+func mustDo(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
