@@ -37,7 +37,7 @@ func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
 	now := time.Now()
 	for i, w := range ws {
 		r := Rollout{Workload: w.Key(), From: w.Image, To: t.Image(), Trigger: trigger, Started: now,
-			Plan: &plan, Deadline: now.Add(timeoutOf(plan))}
+			Plan: &plan, Deadline: now.Add(timeoutOf(plan)), SignedBy: signedBy(group[i])}
 		r.enter(PhaseSubmitted, now)
 		id, err := u.store.Begin(r)
 		if err != nil {

@@ -30,8 +30,10 @@ type Rollout struct {
 	Ended    time.Time `json:"ended,omitzero"`
 	Outcome  Outcome   `json:"outcome,omitempty"` // empty while running
 	Reason   string    `json:"reason,omitempty"`
-	Order    string    `json:"order,omitempty"`
-	Logs     string    `json:"logs,omitempty"`
+	// SignedBy names who signed the target, when its policy verifies signatures.
+	SignedBy []string `json:"signed_by,omitempty"`
+	Order    string   `json:"order,omitempty"`
+	Logs     string   `json:"logs,omitempty"`
 
 	// Phase is how far the rollout came; each change is written before hoist acts on it.
 	Phase   Phase     `json:"phase,omitempty"`

@@ -156,3 +156,11 @@ func (u *Updater) quarantineRefused(r Rollout, st Status) {
 	}
 	u.changed(ChangeQuarantine, r.Workload)
 }
+
+// signedBy is who signed st's target, for its record.
+func signedBy(st Status) []string {
+	if st.Signature == nil || st.Signature.State != SignatureVerified {
+		return nil
+	}
+	return st.Signature.By
+}

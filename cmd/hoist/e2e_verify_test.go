@@ -226,8 +226,8 @@ func TestE2EVerifyKeyless(t *testing.T) {
 	img2 := a.push(t, testenv.App{Version: "2"})
 	s.PutBundle(repo, digestOf(img2), s.BundleKeyless(testenv.Statement(repo, digestOf(img2)), testenv.GoodIdentity))
 	notify(a.tag)
-	if r := waitOutcome(t, h, key, img2, 2*time.Minute); r.Outcome != updater.Succeeded {
-		t.Fatalf("bundle by the right identity: %s (%s), want succeeded", r.Outcome, r.Reason)
+	if r := waitOutcome(t, h, key, img2, 2*time.Minute); r.Outcome != updater.Succeeded || len(r.SignedBy) != 1 || !strings.Contains(r.SignedBy[0], testenv.GoodIdentity) {
+		t.Fatalf("bundle by the right identity: %s (%s) signed by %q, want succeeded, signed by %s", r.Outcome, r.Reason, r.SignedBy, testenv.GoodIdentity)
 	}
 	waitRunning(t, dc, svc, img2, 1, 30*time.Second)
 
