@@ -18,3 +18,7 @@ func (c *Client) RemoteOptions(ctx context.Context, repo name.Repository) ([]rem
 	}
 	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(t)}, nil
 }
+
+// Classify marks an error from a request made with RemoteOptions as retryable or not,
+// as the client's own requests are (see IsRetryable).
+func Classify(err error) error { return classify(err) }

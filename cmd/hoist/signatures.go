@@ -37,7 +37,7 @@ func (s *signatures) Verify(ctx context.Context, p *policy.Verify, repo name.Rep
 	}
 	vd, err := s.v.Verify(ctx, vp, repo, digest)
 	if err != nil {
-		return updater.Signature{}, err
+		return updater.Signature{}, registry.Classify(err) // a 5xx or a timeout is looked at again
 	}
 	return updater.Signature{State: updater.SignatureState(vd.State), By: vd.By, Reason: vd.Reason}, nil
 }
