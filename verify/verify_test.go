@@ -119,3 +119,26 @@ func mustOK(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// With require: all, one signer of two leaves the digest waiting for the other; both
+// verify it.
+func TestVerifyRequireAll(t *testing.T) {
+	s := testenv.NewSigner(t, testenv.NewRegistry(t))
+	p, err := verify.Load(verify.Spec{KeyFiles: []string{s.KeyFile}, Identities: [][2]string{{testenv.Issuer, testenv.IdentityRegexp}},
+		RootFile: s.RootFile, RequireAll: true})
+	mustOK(t, err)
+	v := verify.New(registry.New(registry.Options{}))
+	r, d := s.Push("all/app")
+	s.PutClassic(r, d, s.SignKey(testenv.Payload(r, d), false))
+	got, err := v.Verify(context.Background(), p, r, d)
+	mustOK(t, err)
+	if got.State != verify.Unsigned || !strings.Contains(got.Reason, "1 of 2") {
+		t.Fatalf("one of two signers: %+v, want unsigned (1 of 2)", got)
+	}
+	s.PutClassic(r, d, s.SignKey(testenv.Payload(r, d), false), s.SignKeyless(testenv.Payload(r, d), testenv.GoodIdentity))
+	got, err = v.Verify(context.Background(), p, r, d)
+	mustOK(t, err)
+	if got.State != verify.Verified || len(got.By) != 2 {
+		t.Fatalf("both signers: %+v, want verified by both", got)
+	}
+}
