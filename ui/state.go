@@ -18,6 +18,7 @@ const (
 	stateUpdateDue  = "update-due"
 	stateDeferred   = "deferred"
 	stateApproval   = "awaiting-approval"
+	stateSignature  = "awaiting-signature"
 	stateQuarantine = "quarantined"
 	stateRolling    = "rolling-out"
 	stateError      = "error"
@@ -37,7 +38,8 @@ type row struct {
 	State        string     `json:"state"`
 	StateText    string     `json:"state_text"`
 	Reason       string     `json:"reason,omitempty"`
-	Compose      string     `json:"compose,omitempty"` // the compose file names another image (Workload.Compose)
+	Compose      string     `json:"compose,omitempty"`   // the compose file names another image (Workload.Compose)
+	SignedBy     []string   `json:"signed_by,omitempty"` // who signed the target, when its policy verifies signatures
 	NotBefore    *time.Time `json:"not_before,omitempty"`
 	HasPrevious  bool       `json:"has_previous"`
 	Quarantined  int        `json:"quarantined"`
@@ -81,7 +83,7 @@ func rowState(st updater.Status, latest *updater.Rollout) (state, text string) {
 	case updater.AwaitingApproval:
 		return stateApproval, "awaiting approval"
 	case updater.AwaitingSignature:
-		return stateDeferred, "awaiting signature"
+		return stateSignature, "awaiting signature"
 	case updater.Quarantined:
 		return stateQuarantine, "quarantined"
 	case updater.Refused:
@@ -117,6 +119,9 @@ func buildState(sts []updater.Status, recent []updater.Rollout, qs []updater.Qua
 			Current: st.Current, Target: st.Target, Reason: st.Reason, Compose: w.Compose, HasPrevious: w.HasPrevious, Quarantined: qn[w.Key()]}
 		if _, d, ok := strings.Cut(st.Target, "@"); ok {
 			r.TargetDigest = d
+		}
+		if sig := st.Signature; sig != nil && sig.State == updater.SignatureVerified {
+			r.SignedBy = sig.By
 		}
 		if !st.NotBefore.IsZero() {
 			nb := st.NotBefore

@@ -23,6 +23,7 @@ func TestRowState(t *testing.T) {
 		{updater.WatchOnly, nil, stateUpdateDue, "update available (watch only)"},
 		{updater.Deferred, nil, stateDeferred, "deferred until 2026-12-02 22:00 UTC"},
 		{updater.AwaitingApproval, nil, stateApproval, "awaiting approval"},
+		{updater.AwaitingSignature, nil, stateSignature, "awaiting signature"},
 		{updater.Quarantined, ended, stateQuarantine, "quarantined"},
 		{updater.Refused, nil, stateError, "refused"},
 		{updater.CheckError, nil, stateError, "error"},

@@ -200,6 +200,7 @@
     var state = el('td', { className: 'state', 'data-label': 'State' }, el('span', { className: 'badge' }, st[1]));
     if (r.reason && st[0] !== 'up-to-date' && st[0] !== 'rolling-out') state.appendChild(el('small', { text: r.reason }));
     if (r.compose) state.appendChild(el('small', { className: 'compose', text: r.compose }));
+    if (r.signed_by) state.appendChild(el('small', { className: 'signed', text: 'signed by ' + r.signed_by.join(', ') }));
     tr.appendChild(state);
     tr.appendChild(lastCell(r.key));
     tr.appendChild(actionsCell(r, st[0]));
