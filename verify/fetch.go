@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -8,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -95,7 +95,7 @@ func (f *fetcher) bundle(d v1.Hash) (*bundle.Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read referrer %s: %w", d, err)
 	}
-	m, err := v1.ParseManifest(strings.NewReader(string(desc.Manifest)))
+	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
 	if err != nil || len(m.Layers) == 0 {
 		return nil, nil // not a bundle manifest: ignored
 	}
@@ -120,7 +120,7 @@ func (f *fetcher) classic() ([]classicSig, error) {
 		}
 		return nil, fmt.Errorf("read %s: %w", SigTag(f.repo, f.digest).TagStr(), err)
 	}
-	m, err := v1.ParseManifest(strings.NewReader(string(desc.Manifest)))
+	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", SigTag(f.repo, f.digest).TagStr(), err)
 	}

@@ -34,6 +34,9 @@ type Verdict struct {
 	Requests int `json:"requests"`
 }
 
+// maxCached bounds the verdicts kept (a few hundred bytes each).
+const maxCached = 10000
+
 // Verifier checks digests and remembers final verdicts. Safe for concurrent use.
 type Verifier struct {
 	reg   Registry
@@ -76,6 +79,9 @@ func (v *Verifier) Verify(ctx context.Context, p *Policy, repo name.Repository, 
 	vd.Requests = f.requests
 	v.mu.Lock()
 	if vd.State != Unsigned {
+		if len(v.cache) >= maxCached {
+			clear(v.cache) // an old digest judged again costs its requests once more
+		}
 		v.cache[key] = vd
 	}
 	if vd.State == Verified {
