@@ -31,8 +31,9 @@ hoist in this process. Then, told as it happens from hoist's own API:
   1. v2 is pushed; the registry's webhook reaches hoist, which rolls it out and watches it;
   2. v3, which crashes 8 s after it starts, is pushed: hoist catches the crash after
      Swarm said "completed", rolls back to v2 and quarantines v3; a second push is ignored;
-  3. under a policy with when.approve, v4 is held until it is approved: by the demo with
-     --yes, else by the hoist approve command it prints (or Enter, on a terminal);
+  3. hoist.yaml is edited to add when.approve and hoist reloads it (SIGHUP, no restart);
+     v4 is then held until it is approved: by the demo with --yes, else by the hoist
+     approve command it prints (or Enter, on a terminal);
   4. a summary, with how many of the requests sent to the service all along got an answer.
 Ctrl-C at any point removes everything the demo created; --keep leaves it for exploring.
 The images run this very binary, so it must be linked statically (CGO_ENABLED=0;

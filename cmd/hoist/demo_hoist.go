@@ -13,11 +13,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/hoist-dev/hoist/api"
 	"github.com/hoist-dev/hoist/config"
 	"github.com/hoist-dev/hoist/updater"
 )
@@ -122,6 +124,35 @@ func (d *demoRun) startHoist(ctx context.Context, approve bool) (*demoHoist, err
 		}
 	}
 	return h, nil
+}
+
+// reloadHoist rewrites the demo's hoist.yaml with when.approve and has the running
+// hoist reload it (SIGHUP, as kill -HUP would), then waits until its API says the
+// reload succeeded. It returns how long that took.
+func (d *demoRun) reloadHoist(ctx context.Context) (time.Duration, error) {
+	if _, err := d.writeDemoConfig(true); err != nil {
+		return 0, fmt.Errorf("demo config: %w", err)
+	}
+	start := time.Now()
+	self, err := os.FindProcess(os.Getpid())
+	if err == nil {
+		err = self.Signal(syscall.SIGHUP)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("send SIGHUP: %w", err)
+	}
+	var st api.ConfigStatus
+	err = demoWait(ctx, 10*time.Second, func() (bool, error) {
+		err := d.hoist.api.do(ctx, http.MethodGet, "/api/v1/config/status", &st)
+		return err == nil && st.LastReload != nil && !st.LastReload.At.Before(start), nil
+	}, func() string { return "hoist reported no reload" })
+	if err != nil {
+		return 0, fmt.Errorf("reload: %w", err)
+	}
+	if r := st.LastReload; !r.Success {
+		return 0, fmt.Errorf("hoist refused the edited hoist.yaml: %s", r.Error)
+	}
+	return time.Since(start), nil
 }
 
 // demoAPI reads hoist through its own API, as any client would.
