@@ -123,8 +123,10 @@ func testCompose(t *testing.T, cc composeCase) {
 	reg := testenv.NewRegistry(t)
 	name := "hc" + randHex(4)
 	repo := reg.Host + "/" + name
-	testenv.PushApp(t, repo+":live", testenv.App{Version: "1"})
-	testenv.PushApp(t, repo+":db", testenv.App{Version: "db"})
+	// Each version is baked with the project's name: an image of its own, not shared with
+	// a test running beside it (the tag moves back only once no container runs an image).
+	testenv.PushApp(t, repo+":live", testenv.App{Version: "1-" + name})
+	testenv.PushApp(t, repo+":db", testenv.App{Version: "db-" + name})
 	dir := t.TempDir()
 	p := &composeProject{t: t, dc: dc, bin: bin, name: name, file: filepath.Join(dir, "compose.yaml"), sep: sep, restart: restart, kept: cc.kept}
 	port := strings.TrimPrefix(freePort(t), "127.0.0.1:")
@@ -157,7 +159,7 @@ policies:
 	p.check("after up -d", v1, db)
 
 	// v2 by webhook: every managed service moves, and compose agrees.
-	d2 := testenv.PushApp(t, repo+":live", testenv.App{Version: "2"})
+	d2 := testenv.PushApp(t, repo+":live", testenv.App{Version: "2-" + name})
 	before := p.records(h)
 	push()
 	p.waitOutcomes(h, before, updater.Succeeded)
@@ -175,7 +177,7 @@ policies:
 	p.composeCommands("after the rollout", v2, db)
 
 	// A crashing image: rolled back, v2 runs on, compose still agrees.
-	testenv.PushApp(t, repo+":live", testenv.App{Version: "3", Mode: testenv.Crash})
+	testenv.PushApp(t, repo+":live", testenv.App{Version: "3-" + name, Mode: testenv.Crash})
 	before = p.records(h)
 	push()
 	p.waitOutcomes(h, before, updater.RolledBack, updater.Failed)
@@ -186,11 +188,44 @@ policies:
 		p.checkFiles("after the rollback")
 	}
 	p.composeCommands("after the rollback", v2, db)
+	p.manualRollback(h, push, repo, v2, db)
 
 	p.run("down")
 	if left := p.containers(); len(left) > 0 {
 		t.Errorf("containers left after down: %v", left)
 	}
+}
+
+// manualRollback rolls v4 out, then rolls every service back by hand (hoist rollback):
+// they end on v2, one container each, and once the last one is back the local tag
+// names v2 again, so compose agrees.
+func (p *composeProject) manualRollback(h *hoistProc, push func(), repo, v2, db string) {
+	p.t.Helper()
+	d4 := testenv.PushApp(p.t, repo+":live", testenv.App{Version: "4-" + p.name})
+	before := p.records(h)
+	push()
+	p.waitOutcomes(h, before, updater.Succeeded)
+	v4 := p.imageID(repo + "@" + d4.String())
+	p.check("after v4", v4, db)
+	for _, svc := range composeServices {
+		key := "container/" + p.containerName(svc)
+		for deadline := time.Now().Add(time.Minute); ; {
+			var out, errb bytes.Buffer
+			err := run(context.Background(), []string{"rollback", "--config", h.Config, key}, func(string) string { return "" }, &out, &errb)
+			if err == nil {
+				break
+			}
+			// The group's check after the previous rollback may hold the slot a moment.
+			if !strings.Contains(err.Error(), "in progress") || time.Now().After(deadline) {
+				p.t.Fatalf("hoist rollback %s: %v\n%s%s", key, err, out.String(), errb.String())
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	if got := p.imageID(repo + ":live"); got != v2 {
+		p.t.Errorf("the local tag %s:live names %s after the manual rollbacks, want %s", repo, got, v2)
+	}
+	p.composeCommands("after the manual rollbacks", v2, db)
 }
 
 // composeCommands runs compose's everyday commands and checks after each that compose

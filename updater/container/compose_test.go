@@ -49,7 +49,7 @@ func (e *env) imageID(ref string) string {
 // onto the previous image, again as one container, moving the tag back.
 func TestComposeMemberKeepsNoContainer(t *testing.T) {
 	e := newEnv(t)
-	v1 := e.push("live", testenv.App{Version: "v1"})
+	v1 := e.push("live", testenv.App{Version: "v1-" + e.prefix})
 	tag := v1.Tag.String()
 	project := e.prefix
 	labels := composeLabels(project, "web")
@@ -57,7 +57,7 @@ func TestComposeMemberKeepsNoContainer(t *testing.T) {
 	v1ID := old.Image
 	// Compose v2 labels the container with the image ID it was created from.
 	old = e.recreateWithLabel(old, labelComposeImage, v1ID)
-	v2 := e.push("live", testenv.App{Version: "v2"})
+	v2 := e.push("live", testenv.App{Version: "v2-" + e.prefix})
 
 	r := e.b.Update(e.ctx, []updater.Workload{workload(old)}, v2, plan(), nil, e.log)
 	must(t, r, updater.Succeeded)
@@ -115,10 +115,10 @@ func TestComposeMemberKeepsNoContainer(t *testing.T) {
 // A failed rollout of a compose member leaves the engine's local tag where it was.
 func TestComposeFailedRolloutKeepsTag(t *testing.T) {
 	e := newEnv(t)
-	v1 := e.push("live", testenv.App{Version: "v1"})
+	v1 := e.push("live", testenv.App{Version: "v1-" + e.prefix})
 	tag := v1.Tag.String()
 	old := e.run("", tag, &container.Config{Labels: composeLabels(e.prefix, "web")}, nil, nil)
-	bad := e.push("live", testenv.App{Version: "v2", Mode: testenv.Crash})
+	bad := e.push("live", testenv.App{Version: "v2-" + e.prefix, Mode: testenv.Crash})
 	must(t, e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, plan(), nil, e.log), updater.RolledBack)
 	if got := e.imageID(tag); got != old.Image {
 		t.Errorf("local tag %s names %s after a rollback, want %s", tag, got, old.Image)
@@ -162,13 +162,13 @@ func (e *env) recreateWithLabel(c container.InspectResponse, k, v string) contai
 // namespace, so it is healthy only where it shares a live one.
 func TestFollowersJoinTheNewNamespace(t *testing.T) {
 	e := newEnv(t)
-	v1 := e.push("v1", testenv.App{Version: "v1"})
+	v1 := e.push("v1", testenv.App{Version: "v1-" + e.prefix})
 	side1 := e.push("side", testenv.App{Version: "side"})
 	web := e.run("-web", v1.Tag.String(), nil, nil, nil)
 	side := e.run("-side", side1.Tag.String(), &container.Config{Cmd: []string{"-listen=:8081"}},
 		&container.HostConfig{NetworkMode: container.NetworkMode("container:" + web.ID)}, nil)
 
-	bad := e.push("v2", testenv.App{Version: "v2", Mode: testenv.LateCrash, CrashAfter: 2500 * time.Millisecond})
+	bad := e.push("v2", testenv.App{Version: "v2-" + e.prefix, Mode: testenv.LateCrash, CrashAfter: 2500 * time.Millisecond})
 	must(t, e.b.Update(e.ctx, []updater.Workload{workload(web)}, bad, plan(), nil, e.log), updater.RolledBack)
 	names := e.names()
 	if names[e.prefix+"-web"] != web.ID || names[e.prefix+"-side"] != side.ID || len(names) != 2 {
@@ -176,7 +176,7 @@ func TestFollowersJoinTheNewNamespace(t *testing.T) {
 	}
 	e.waitHealthy(side.ID) // in web's namespace again
 
-	v2 := e.push("v2", testenv.App{Version: "v2"})
+	v2 := e.push("v2", testenv.App{Version: "v2-" + e.prefix})
 	r := e.b.Update(e.ctx, []updater.Workload{workload(e.inspect(web.ID))}, v2, plan(), nil, e.log)
 	must(t, r, updater.Succeeded)
 	if !strings.Contains(r.Reason, "-side (in ") {
@@ -209,8 +209,8 @@ func (e *env) waitHealthy(id string) {
 // a previous kept stopped by a swap is not.
 func TestListPassedOver(t *testing.T) {
 	e := newEnv(t)
-	v1 := e.push("v1", testenv.App{Version: "v1"})
-	v2 := e.push("v2", testenv.App{Version: "v2"})
+	v1 := e.push("v1", testenv.App{Version: "v1-" + e.prefix})
+	v2 := e.push("v2", testenv.App{Version: "v2-" + e.prefix})
 	plain := e.run("-plain", v1.Tag.String(), nil, nil, nil)
 	must(t, e.b.Update(e.ctx, []updater.Workload{workload(plain)}, v2, plan(), nil, e.log), updater.Succeeded)
 	e.run("-web"+suffixPrev, v1.Tag.String(), nil, nil, nil)
@@ -247,13 +247,13 @@ func TestListPassedOver(t *testing.T) {
 // moved to what runs, and a container in the old one's namespace moved to the new one.
 func TestRecoverComposeMember(t *testing.T) {
 	e := newEnv(t)
-	v1 := e.push("live", testenv.App{Version: "v1"})
+	v1 := e.push("live", testenv.App{Version: "v1-" + e.prefix})
 	side1 := e.push("side", testenv.App{Version: "side"})
 	tag := v1.Tag.String()
 	old := e.run("", tag, &container.Config{Labels: composeLabels(e.prefix, "web")}, nil, nil)
 	side := e.run("-side", side1.Tag.String(), &container.Config{Cmd: []string{"-listen=:8081"}},
 		&container.HostConfig{NetworkMode: container.NetworkMode("container:" + old.ID)}, nil)
-	v2 := e.push("live", testenv.App{Version: "v2"})
+	v2 := e.push("live", testenv.App{Version: "v2-" + e.prefix})
 	if err := e.b.pull(e.ctx, v2.Image(), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -293,14 +293,14 @@ func TestRecoverComposeMember(t *testing.T) {
 // the other runs (compose would move that one too); rolling back the last moves it.
 func TestRollbackOfAGroupMovesTheTagLast(t *testing.T) {
 	e := newEnv(t)
-	v1 := e.push("live", testenv.App{Version: "v1"})
+	v1 := e.push("live", testenv.App{Version: "v1-" + e.prefix})
 	tag := v1.Tag.String()
 	var ws []updater.Workload
 	for _, svc := range []string{"web", "worker"} {
 		ws = append(ws, workload(e.run("-"+svc, tag, &container.Config{Labels: composeLabels(e.prefix, svc)}, nil, nil)))
 	}
 	v1ID := e.imageID(tag)
-	v2 := e.push("live", testenv.App{Version: "v2"})
+	v2 := e.push("live", testenv.App{Version: "v2-" + e.prefix})
 	must(t, e.b.Update(e.ctx, ws, v2, plan(), nil, e.log), updater.Succeeded)
 	v2ID := e.imageID(tag)
 	if v2ID == v1ID {

@@ -71,6 +71,10 @@ func (b *Backend) newSwap(old container.InspectResponse, image string, p updater
 		s.order = "stop-first: publishes host ports " + strings.Join(ports, ", ")
 	case old.HostConfig != nil && old.HostConfig.NetworkMode.IsHost():
 		s.order = "stop-first: uses the host network"
+	case old.HostConfig != nil && old.HostConfig.NetworkMode.IsContainer():
+		// A copy in the same namespace could not bind the ports the old one holds; one
+		// moved to a replaced container's namespace has no network left to keep anyway.
+		s.order = "stop-first: shares another container's network namespace"
 	case staticIP(old) != "":
 		// Two containers cannot hold one address: the copy would fail to start.
 		s.order = "stop-first: has the fixed address " + staticIP(old)
