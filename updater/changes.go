@@ -14,7 +14,8 @@ const (
 	ChangeApproval ChangeKind = "approval"
 	// ChangeProgress: a converging or rolling-back rollout replaced more tasks.
 	ChangeProgress ChangeKind = "progress"
-	// ChangeResync: changes were dropped for a slow subscriber; read the whole state again.
+	// ChangeResync: changes were dropped for a slow subscriber, or the policies changed
+	// (SetPolicies); read the whole state again.
 	ChangeResync ChangeKind = "resync"
 )
 
