@@ -91,3 +91,35 @@ func TestReloadWatchtower(t *testing.T) {
 		t.Error("a trigger not mounted at start cannot be mounted by a reload")
 	}
 }
+
+// Reloads while deliveries arrive drop none: each is answered under the sources in
+// force when it arrived, and the same token stays accepted throughout.
+func TestReloadUnderLoad(t *testing.T) {
+	cfg := config.Webhooks{Quay: &config.TokenSource{Token: tok}, Limits: config.WebhookLimits{Rate: 100000, Burst: 100000}}
+	h := newHarness(t, cfg)
+	body := fixture(t, "quay", "push")
+	stop := make(chan struct{})
+	reloaded := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				reloaded <- n
+				return
+			default:
+				h.s.Reload(cfg)
+				n++
+			}
+		}
+	}()
+	for i := 0; i < 500; i++ {
+		if w := h.do(post("/webhooks/quay/"+tok, body)); w.Code != 202 {
+			t.Fatalf("delivery %d during reloads: %d %s", i, w.Code, w.Body)
+		}
+	}
+	close(stop)
+	if n := <-reloaded; n == 0 {
+		t.Fatal("no reload happened during the deliveries")
+	}
+}
