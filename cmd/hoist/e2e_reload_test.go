@@ -15,13 +15,13 @@ import (
 )
 
 // reloadConfig is the file TestE2EReload edits: the head startHoistArgs writes, the
-// webhook token and the policy's approve, then extra.
-func reloadConfig(head, svc, tok string, approve bool, extra string) string {
+// notification sink, the webhook token and the policy's approve, then extra.
+func reloadConfig(head, sink, svc, tok string, approve bool, extra string) string {
 	when := "false"
 	if approve {
 		when = "true"
 	}
-	return head + "poll: { interval: 0 }\nwebhooks:\n  distribution: { token: " + tok + " }\n" +
+	return head + "notify: [ { url: " + sink + " } ]\npoll: { interval: 0 }\nwebhooks:\n  distribution: { token: " + tok + " }\n" +
 		policyYAML(svc, "8s") + "    when: { approve: " + when + " }\n" + extra
 }
 
@@ -51,12 +51,13 @@ func TestE2EReload(t *testing.T) {
 	t.Parallel()
 	a := newSwarmApp(t, "e2e-reload-", "", "stable", 1)
 	tokA, tokB := randHex(16), randHex(16)
-	h, _ := startHoistArgs(t, t.TempDir(), reloadConfig("", a.svc, tokA, false, ""), nil, "--watch-config")
+	opsA, opsB := newSink(t), newSink(t)
+	h, _ := startHoistArgs(t, t.TempDir(), reloadConfig("", opsA.URL, a.svc, tokA, false, ""), nil, "--watch-config")
 	raw, err := os.ReadFile(h.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, _, _ := strings.Cut(string(raw), "poll:")
+	head, _, _ := strings.Cut(string(raw), "notify:")
 	key := "service/" + a.svc
 	write := func(body string) time.Time {
 		t.Helper()
@@ -78,7 +79,7 @@ func TestE2EReload(t *testing.T) {
 
 	// 1. A broken edit (approve: true, and a key that does not exist) is
 	// refused on SIGHUP: the error names the line, the metric says 0.
-	broken := reloadConfig(head, a.svc, tokB, true, "    bogus: 1\n")
+	broken := reloadConfig(head, opsB.URL, a.svc, tokB, true, "    bogus: 1\n")
 	line := strings.Count(broken[:strings.Index(broken, "bogus")], "\n") + 1
 	at := write(broken)
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
@@ -110,7 +111,7 @@ func TestE2EReload(t *testing.T) {
 	}
 
 	// 3. While it runs (it watches 8 s), the valid edit is picked up by --watch-config.
-	at = write(reloadConfig(head, a.svc, tokB, true, ""))
+	at = write(reloadConfig(head, opsB.URL, a.svc, tokB, true, ""))
 	r = h.waitReload(t, at)
 	took := time.Since(at)
 	if !r.Success || len(r.NeedsRestart) != 0 {
@@ -146,10 +147,17 @@ func TestE2EReload(t *testing.T) {
 	if rs := h.rollouts(t, key); len(rs) != 1 || serviceImage(t, a.dc, a.svc) != img2 {
 		t.Fatalf("rolled out while held for approval: %+v (target was %s)", rs, img3)
 	}
+	// Notifications go to the sink of the reloaded file: the rollout's end and the hold.
+	if got := opsB.wait(t, 2); !strings.Contains(got[0], `"succeeded"`) || !strings.Contains(got[1], "awaiting") {
+		t.Errorf("the new sink heard %q; want the rollout's success, then the hold", got)
+	}
+	if got := opsA.received(); len(got) != 0 {
+		t.Errorf("the sink the reload removed heard %q", got)
+	}
 
 	// 5. A restart-only key (listen) is reported and kept.
 	listen, _, _ := strings.Cut(head, "\n")
-	at = write(strings.Replace(reloadConfig(head, a.svc, tokB, true, ""), listen, "listen: "+freePort(t), 1))
+	at = write(strings.Replace(reloadConfig(head, opsB.URL, a.svc, tokB, true, ""), listen, "listen: "+freePort(t), 1))
 	r = h.waitReload(t, at)
 	if !r.Success || len(r.NeedsRestart) != 1 || r.NeedsRestart[0] != "listen" {
 		t.Fatalf("listen changed: %+v; want success with listen needing a restart", r)
