@@ -66,11 +66,12 @@ func TestE2EReload(t *testing.T) {
 		if err := os.WriteFile(tmp, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		at := time.Now()
 		if err := os.Rename(tmp, h.Config); err != nil {
 			t.Fatal(err)
 		}
-		return at
+		// Any reload from now on reads this file (another test's SIGHUP reaches this
+		// process's hoists too).
+		return time.Now()
 	}
 	hook := func(tok, tag string) int {
 		return post(t, h.URL+"/webhooks/distribution", map[string]string{"Authorization": "Bearer " + tok,
