@@ -14,6 +14,15 @@ import (
 // watchEvery is how often --watch-config looks at the file.
 const watchEvery = time.Second
 
+// start reloads on each SIGHUP of hup and, with watch, when the file changes, until
+// ctx ends.
+func (r *reloader) start(ctx context.Context, hup <-chan os.Signal, watch bool) {
+	go r.onSIGHUP(ctx, hup)
+	if watch {
+		go r.watch(ctx, watchEvery)
+	}
+}
+
 // onSIGHUP reloads the configuration at each SIGHUP until ctx ends. Signals that
 // arrive during a reload make one more.
 func (r *reloader) onSIGHUP(ctx context.Context, hup <-chan os.Signal) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/moby/moby/client"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
@@ -126,16 +127,7 @@ func serve(ctx context.Context, f serveFlags, getenv func(string) string, cfg *c
 	defer store.Close()
 	pruneHistory(store, cfg, log)
 
-	// Recovery and pruning touch only containers this hoist's policies govern. Rollouts
-	// a previous process left unfinished, and half-done swaps, are taken up by the
-	// updater before it serves any event for their workloads (updater/resume.go).
-	cb := container.New(dc, container.WithLogger(log.With().Str("component", "container").Logger()),
-		container.WithImagePruning(cfg.Docker.PruneImages),
-		container.WithSelf(container.Self(ctx, dc, log), container.Executable()),
-		container.WithScope(func(name string, labels map[string]string) bool {
-			r, _ := live.Load().For(policy.Container, name, labels)
-			return r != nil
-		}))
+	cb := containerBackend(ctx, dc, cfg, &live, log)
 	metrics := api.NewMetrics()
 	reg := newLiveRegistry(newRegistry(cfg))
 	// Notifications outlive the updater: rollouts that end during shutdown are reported.
@@ -147,7 +139,7 @@ func serve(ctx context.Context, f serveFlags, getenv func(string) string, cfg *c
 
 	u := updater.New(updater.Options{
 		Backends: backends(ctx, dc, container.WithWatchtower(cb, func(name string, labels map[string]string) *policy.Watchtower {
-			return watchtowerOf(live.Load())(name, labels)
+			return watchtowerOf(live.Load())(name, labels) // the policies in force
 		}), log),
 		Policies: set, Plans: plans, Resolver: reg, Store: store,
 		Log: log.With().Str("component", "updater").Logger(), Concurrency: cfg.Poll.Concurrency,
@@ -187,10 +179,7 @@ func serve(ctx context.Context, f serveFlags, getenv func(string) string, cfg *c
 	go func() { defer wg.Done(); u.Run(ctx) }()
 	go func() { defer wg.Done(); u.Poll(ctx, cfg.Poll.Interval.D(), intervals, cfg.Poll.Jitter.D()) }()
 	go housekeep(ctx, rl.current, cb, store, log)
-	go rl.onSIGHUP(ctx, hup)
-	if f.watchConfig {
-		go rl.watch(ctx, watchEvery)
-	}
+	rl.start(ctx, hup, f.watchConfig)
 
 	select {
 	case <-ctx.Done():
@@ -199,6 +188,20 @@ func serve(ctx context.Context, f serveFlags, getenv func(string) string, cfg *c
 	}
 	shutdown(e, &wg, log)
 	return nil
+}
+
+// containerBackend builds the container backend. Recovery and pruning touch only
+// containers the policies in force (live) govern. Rollouts a previous process left
+// unfinished, and half-done swaps, are taken up by the updater before it serves any
+// event for their workloads (updater/resume.go).
+func containerBackend(ctx context.Context, dc *client.Client, cfg *config.Config, live *atomic.Pointer[policy.Set], log zerolog.Logger) *container.Backend {
+	return container.New(dc, container.WithLogger(log.With().Str("component", "container").Logger()),
+		container.WithImagePruning(cfg.Docker.PruneImages),
+		container.WithSelf(container.Self(ctx, dc, log), container.Executable()),
+		container.WithScope(func(name string, labels map[string]string) bool {
+			r, _ := live.Load().For(policy.Container, name, labels)
+			return r != nil
+		}))
 }
 
 // routes builds the HTTP server: API, metrics, webhooks and, when on, the dashboard.
