@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hoist-dev/hoist/registry"
 )
@@ -55,3 +56,8 @@ func (l *liveRegistry) Authenticator(ctx context.Context, repo name.Repository) 
 }
 
 func (l *liveRegistry) Budget() []registry.Budget { return l.c.Load().Budget() }
+
+// RemoteOptions gives the signature reader (verify.Registry) the client in force.
+func (l *liveRegistry) RemoteOptions(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
+	return l.c.Load().RemoteOptions(ctx, repo)
+}

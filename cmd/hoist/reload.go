@@ -34,6 +34,7 @@ type liveParts struct {
 	hooks      *webhook.Server
 	watchtower *webhook.Watchtower // nil when not mounted at start
 	reg        *liveRegistry
+	sigReg     *liveRegistry // the signature reader's client (nil in tests without one)
 	notifier   *notify.Notifier
 }
 
@@ -122,6 +123,9 @@ func (r *reloader) reload(ctx context.Context, trigger string) error {
 	}
 	if !reflect.DeepEqual(r.cfg.Registries, cfg.Registries) {
 		p.reg.swap(newRegistry(cfg))
+		if p.sigReg != nil {
+			p.sigReg.swap(newRegistry(cfg))
+		}
 	}
 	p.notifier.SetSinks(notifySinks(cfg, r.log))
 	r.cfg = keepRunning(r.cfg, cfg)

@@ -148,25 +148,19 @@ func serve(ctx context.Context, f serveFlags, getenv func(string) string, cfg *c
 		Gauge:    metrics.Set,
 		OnRecord: func(r updater.Rollout) { notifier.Send(notifyEvent(r)) },
 	})
-	u.SetSignatures(newSignatures(newRegistry(cfg)))
+	sigReg := newLiveRegistry(newRegistry(cfg))
+	u.SetSignatures(newSignatures(sigReg))
 
 	var rl *reloader // set before the server serves
 	e, hooks, wt := routes(ctx, cfg, u, store, reg, metrics, func() api.ConfigStatus { return rl.Status() }, log)
-	rl = newReloader(f, getenv, cfg, intervals, liveParts{u: u, policies: &live, hooks: hooks, watchtower: wt, reg: reg, notifier: notifier},
+	rl = newReloader(f, getenv, cfg, intervals, liveParts{u: u, policies: &live, hooks: hooks, watchtower: wt, reg: reg, sigReg: sigReg, notifier: notifier},
 		metrics, log.With().Str("component", "config").Logger())
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	log.Info().Str("listen", ln.Addr().String()).Str("version", version).Int("policies", len(cfg.Policies)).
-		Dur("poll", cfg.Poll.Interval.D()).Msg("hoist serving")
-	if cfg.UIOn() {
-		log.Info().Str("path", cfg.UI.BasePath).Bool("anonymous_read", cfg.UI.AnonymousRead).Msg("dashboard mounted")
-	}
-	for _, n := range notMounted(cfg) {
-		log.Info().Msg(n)
-	}
+	announce(ln, cfg, log)
 
 	var wg sync.WaitGroup
 	srvErr := make(chan error, 1)
@@ -275,4 +269,16 @@ func seenKept(cfg *config.Config) time.Duration {
 		keep = max(keep, 2*p.When.MinAge.D())
 	}
 	return keep
+}
+
+// announce logs what this hoist serves and where.
+func announce(ln net.Listener, cfg *config.Config, log zerolog.Logger) {
+	log.Info().Str("listen", ln.Addr().String()).Str("version", version).Int("policies", len(cfg.Policies)).
+		Dur("poll", cfg.Poll.Interval.D()).Msg("hoist serving")
+	if cfg.UIOn() {
+		log.Info().Str("path", cfg.UI.BasePath).Bool("anonymous_read", cfg.UI.AnonymousRead).Msg("dashboard mounted")
+	}
+	for _, n := range notMounted(cfg) {
+		log.Info().Msg(n)
+	}
 }

@@ -26,7 +26,7 @@ type signatures struct {
 
 // newSignatures reads signatures through reg (a client of their own: the files they
 // read are not the digests the poller resolves).
-func newSignatures(reg *registry.Client) *signatures {
+func newSignatures(reg verify.Registry) *signatures {
 	return &signatures{v: verify.New(reg), compiled: map[string]*verify.Policy{}}
 }
 
