@@ -28,7 +28,9 @@ const (
 )
 
 // Journal is told each phase a rollout enters, before the backend acts on it. A nil
-// Journal records nothing.
+// Journal records nothing. The updater's Journal writes through Store.SetPhase, which
+// refuses a change the phase table (phases.go) does not allow: the refusal is logged
+// and the record keeps its phase; the backend carries on, so a rollback is never held.
 type Journal func(Phase)
 
 // Enter records p; it is safe on a nil Journal.
@@ -66,7 +68,8 @@ const RestartNote = "hoist restarted during this rollout"
 const TriggerEngine = "engine"
 
 // SetPhase moves the unfinished record id to phase p in one write. It returns the
-// record as stored.
+// record as stored. A change the phase table does not allow (Transition), or any change
+// of a record that has its outcome, is a *PhaseError and writes nothing.
 func (s *Store) SetPhase(id uint64, p Phase, at time.Time) (Rollout, error) {
 	var r Rollout
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -76,6 +79,13 @@ func (s *Store) SetPhase(id uint64, p Phase, at time.Time) (Rollout, error) {
 			return fmt.Errorf("rollout %d: not in the store", id)
 		}
 		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("rollout %d: %w", id, err)
+		}
+		from := r.Phase
+		if r.Outcome != Running {
+			from = PhaseEnded
+		}
+		if err := Transition(from, p); err != nil {
 			return fmt.Errorf("rollout %d: %w", id, err)
 		}
 		r.enter(p, at)
