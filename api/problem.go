@@ -7,51 +7,24 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	httpproblem "github.com/hoist-dev/hoist/internal/problem"
 )
 
-// ProblemType prefixes every problem's type: the URI names the kind of problem and is
-// stable; it is an identifier, nothing is fetched from it.
-const ProblemType = "https://hoist.dev/problems/"
+// ProblemType prefixes every problem's type (problem.TypePrefix).
+const ProblemType = httpproblem.TypePrefix
 
 // ContentTypeProblem is the media type of every error answer (RFC 9457).
-const ContentTypeProblem = "application/problem+json"
+const ContentTypeProblem = httpproblem.ContentType
 
-// Problem is the body of every error answer, the API's and the webhook receiver's:
-// RFC 9457 problem details. Title is fixed per Type; Detail says what happened.
-type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-}
-
-func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
-
-// The kinds of problem the API answers with, by slug.
-var titles = map[string]string{
-	"bad-request":         "Bad request",
-	"invalid-parameter":   "Invalid parameter",
-	"unauthorized":        "Unauthorized",
-	"not-found":           "Not found",
-	"method-not-allowed":  "Method not allowed",
-	"no-such-workload":    "No such workload",
-	"not-quarantined":     "Nothing quarantined",
-	"busy":                "Rollout in progress",
-	"nothing-kept":        "Nothing kept for a manual rollback",
-	"finish-service":      "Finish does not apply to services",
-	"nothing-to-approve":  "Nothing to approve",
-	"engine-error":        "The engine or a registry did not answer as expected",
-	"action-failed":       "The manual action failed",
-	"too-large":           "Request body too large",
-	"too-many-events":     "Too many events",
-	"headers-too-large":   "Request header fields too large",
-	"internal":            "Internal error",
-	"service-unavailable": "Service unavailable",
-}
+// Problem is the body of every error answer, the API's, the dashboard's and the
+// webhook receiver's: RFC 9457 problem details (internal/problem). Title is fixed per
+// Type; Detail says what happened.
+type Problem = httpproblem.Problem
 
 // problem builds the Problem of kind slug; detail is hoist's own words.
 func problem(status int, slug, detail string) *Problem {
-	return &Problem{Type: ProblemType + slug, Title: titles[slug], Status: status, Detail: detail}
+	return httpproblem.New(status, slug, detail)
 }
 
 // maxEcho is how many characters of a client's input a message repeats.
@@ -110,14 +83,9 @@ func fromEcho(he *echo.HTTPError, c echo.Context) *Problem {
 	if he.Code < 500 {
 		slug = "bad-request"
 	}
-	return &Problem{Type: ProblemType + slug, Title: titles[slug], Status: he.Code, Detail: strings.ToLower(http.StatusText(he.Code))}
+	return problem(he.Code, slug, strings.ToLower(http.StatusText(he.Code)))
 }
 
 func writeProblem(c echo.Context, p *Problem) {
-	c.Response().Header().Set(echo.HeaderContentType, ContentTypeProblem)
-	if c.Request().Method == http.MethodHead {
-		c.NoContent(p.Status)
-		return
-	}
-	c.JSON(p.Status, p)
+	httpproblem.Write(c, p)
 }

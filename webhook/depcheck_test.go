@@ -9,11 +9,12 @@ import (
 	"testing"
 )
 
-// TestImports writes doc.go's rule down: webhook imports config and registry, and no
-// other hoist package or the Docker client.
+// TestImports writes doc.go's rule down: webhook imports config, registry and
+// internal/problem, and no other hoist package or the Docker client.
 func TestImports(t *testing.T) {
 	files, _ := filepath.Glob("*.go")
-	allowed := map[string]bool{"github.com/hoist-dev/hoist/config": true, "github.com/hoist-dev/hoist/registry": true}
+	allowed := map[string]bool{"github.com/hoist-dev/hoist/config": true, "github.com/hoist-dev/hoist/registry": true,
+		"github.com/hoist-dev/hoist/internal/problem": true}
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
 			continue

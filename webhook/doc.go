@@ -14,5 +14,6 @@
 //
 // Nothing here logs a body, a token or a URL path that holds one.
 //
-// webhook imports config and registry only: never policy, updater or the Docker client.
+// webhook imports config, registry and internal/problem (its error answers) only: never
+// policy, updater or the Docker client.
 package webhook

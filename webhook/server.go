@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hoist-dev/hoist/config"
+	httpproblem "github.com/hoist-dev/hoist/internal/problem"
 	"github.com/hoist-dev/hoist/registry"
 )
 
@@ -37,8 +38,8 @@ type Server struct {
 	sink     Sink
 	log      zerolog.Logger
 	rejected zerolog.Logger // sampled: floods of bad requests must not flood the log
-	seen     *ttlSet // delivery ids
-	recent   *ttlSet // repository:tag coalescing
+	seen     *ttlSet        // delivery ids
+	recent   *ttlSet        // repository:tag coalescing
 	// trailing holds the keys with one enqueue due at the end of their window, so a
 	// real second push inside a burst is not lost.
 	trailingMu sync.Mutex
@@ -138,33 +139,22 @@ func (s *Server) route(c echo.Context) error {
 	return s.handle(c, t, src, token) // without a token, a path-token source answers 401
 }
 
-// problem is an error answer: RFC 9457 problem details, the shape of every error hoist
-// answers (api.Problem, with the same types and titles).
-type problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-}
-
-// problemKinds gives each status the webhook receiver answers its problem type's slug
-// and title.
-var problemKinds = map[int][2]string{
-	http.StatusBadRequest:            {"bad-payload", "Bad webhook payload"},
-	http.StatusUnauthorized:          {"unauthorized", "Unauthorized"},
-	http.StatusNotFound:              {"not-found", "Not found"},
-	http.StatusMethodNotAllowed:      {"method-not-allowed", "Method not allowed"},
-	http.StatusRequestEntityTooLarge: {"too-large", "Request body too large"},
-	http.StatusUnprocessableEntity:   {"too-many-events", "Too many events"},
-	http.StatusTooManyRequests:       {"rate-limited", "Too many requests"},
-	http.StatusServiceUnavailable:    {"service-unavailable", "Service unavailable"},
+// problemSlugs gives each status the webhook receiver answers its problem type's slug;
+// the title and the shape are internal/problem's, the same as the API's.
+var problemSlugs = map[int]string{
+	http.StatusBadRequest:            "bad-payload",
+	http.StatusUnauthorized:          "unauthorized",
+	http.StatusNotFound:              "not-found",
+	http.StatusMethodNotAllowed:      "method-not-allowed",
+	http.StatusRequestEntityTooLarge: "too-large",
+	http.StatusUnprocessableEntity:   "too-many-events",
+	http.StatusTooManyRequests:       "rate-limited",
+	http.StatusServiceUnavailable:    "service-unavailable",
 }
 
 // writeProblem answers status with detail, hoist's own words, as application/problem+json.
 func writeProblem(c echo.Context, status int, detail string) error {
-	k := problemKinds[status]
-	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
-	return c.JSON(status, problem{Type: "https://hoist.dev/problems/" + k[0], Title: k[1], Status: status, Detail: detail})
+	return httpproblem.Write(c, httpproblem.New(status, problemSlugs[status], detail))
 }
 
 // maxEcho is how many characters of a sender's value an error message repeats.

@@ -13,19 +13,20 @@ const mod = "github.com/hoist-dev/hoist/"
 // allowed lists, per package, the hoist packages it may import. Anything else is a
 // broken layer.
 var allowed = map[string][]string{
-	"config":                 {},
+	"config":                 {"policy"},
 	"policy":                 {},
 	"registry":               {},
 	"composefile":            {},
-	"webhook":                {"config", "registry"},
+	"webhook":                {"config", "registry", "internal/problem"},
 	"updater":                {"policy", "registry"},
 	"updater/swarm":          {"updater", "policy", "updater/internal/probe"},
 	"updater/container":      {"updater", "policy", "updater/internal/probe", "composefile"},
 	"updater/internal/probe": {},
 	"internal/safetext":      {},
+	"internal/problem":       {},
 	"verify":                 {},
-	"api":                    {"updater", "policy", "registry"},
-	"ui":                     {"updater", "api"},
+	"api":                    {"updater", "policy", "registry", "internal/problem"},
+	"ui":                     {"updater", "api", "internal/problem"},
 }
 
 // dockerOK are the only packages that may import the Docker client.
