@@ -98,13 +98,14 @@ func digestOf(w Workload, pinned string) string {
 	return pinned
 }
 
-// decide works out what w should run. known holds digests already resolved in this
-// cycle (by Canonical key); a missing entry is resolved now.
-func (u *Updater) decide(ctx context.Context, w Workload, known map[string]registry.Resolution) Status {
+// decide works out what e's workload should run, under the rule it was matched to.
+// known holds digests already resolved in this cycle (by Canonical key); a missing
+// entry is resolved now.
+func (u *Updater) decide(ctx context.Context, e entry, known map[string]registry.Resolution) Status {
+	w, rule := e.w, e.rule
 	st := Status{Workload: w}
-	rule, err := u.policies().For(w.Kind, w.Name, w.Labels)
-	if err != nil {
-		st.Action, st.Reason = NoPolicy, err.Error()
+	if e.ruleErr != nil {
+		st.Action, st.Reason = NoPolicy, e.ruleErr.Error()
 		return st
 	}
 	if rule == nil {
@@ -116,9 +117,9 @@ func (u *Updater) decide(ctx context.Context, w Workload, known map[string]regis
 		st.Action, st.Reason = Refused, w.Unmanaged
 		return st
 	}
-	tag, pinned, err := imageRef(u.resolver, w.Image)
-	if err != nil {
-		st.Action, st.Reason = CheckError, err.Error()
+	tag, pinned := e.tag, e.pinned
+	if e.tagErr != nil {
+		st.Action, st.Reason = CheckError, e.tagErr.Error()
 		return st
 	}
 	st.tag = tag

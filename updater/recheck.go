@@ -4,7 +4,71 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/hoist-dev/hoist/registry"
 )
+
+// One timer mechanism serves every re-check hoist makes of itself: a deferred update's
+// window or min_age, a signature's backoff, a check that failed on a registry's bad
+// minute, a listing the engine did not answer, and the re-checks of a push below. Each
+// is a timer per job key that requeues the job with its trigger when it fires. The
+// webhook receiver's trailing event of a coalesced burst (EnqueueAfter) is one too.
+
+// wakeup is a pending re-check of one job (or one repo:tag, EnqueueAfter).
+type wakeup struct {
+	at    time.Time
+	timer *time.Timer
+}
+
+// recheckAt has the job of key run again at at with trigger t, unless an earlier
+// re-check of it is pending. It does not depend on any caller's context (an API
+// request's ends with it); Run stops pending re-checks when it returns.
+func (u *Updater) recheckAt(key string, at time.Time, t Trigger) {
+	u.wakeAt(key, at, func() { u.requeue(key, t, time.Now()) })
+}
+
+// EnqueueAfter hands ev to Enqueue after d, unless an earlier hand-over of its repo:tag
+// is pending. It never blocks. The webhook receiver has the trailing event of a
+// coalesced burst come back this way (it runs no timer of its own).
+func (u *Updater) EnqueueAfter(ev registry.PushEvent, d time.Duration) {
+	u.wakeAt("event/"+ev.Key(), u.now().Add(d), func() { u.Enqueue(ev) })
+}
+
+// wakeAt calls fire at at, under key k: a pending earlier one for k wins, a later one
+// is replaced.
+func (u *Updater) wakeAt(k string, at time.Time, fire func()) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.stopped {
+		return
+	}
+	if prev, ok := u.wakeups[k]; ok {
+		if !prev.at.After(at) && prev.at.After(u.now()) {
+			return // an earlier one is pending
+		}
+		prev.timer.Stop()
+	}
+	u.wakeups[k] = wakeup{at: at, timer: time.AfterFunc(at.Sub(u.now()), func() {
+		u.mu.Lock()
+		delete(u.wakeups, k)
+		u.mu.Unlock()
+		fire()
+	})}
+}
+
+// stopRechecks drops every pending re-check (Run is returning).
+func (u *Updater) stopRechecks() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for k, w := range u.wakeups {
+		w.timer.Stop()
+		delete(u.wakeups, k)
+	}
+}
+
+// checkRetry is how long a check that failed on a registry's retryable error waits
+// before it is made again.
+const checkRetry = 30 * time.Second
 
 // pushRechecks are when a tag is asked of its registry again after a webhook found the
 // workload up to date: a registry may notify a push before its tag points at the new
@@ -13,20 +77,20 @@ import (
 // more.
 var pushRechecks = []time.Duration{2 * time.Second, 5 * time.Second}
 
-// recheckWindow is how long the re-checks of one tag count against pushRechecks: a
+// recheckWindow is how long the re-checks of one job count against pushRechecks: a
 // push a minute later gets its own.
 const recheckWindow = time.Minute
 
-// recheck is how many re-checks a tag had since when.
+// recheck is how many re-checks of a push a job had since when.
 type recheck struct {
 	n     int
 	since time.Time
 }
 
-// recheckPush has tag checked again after the next of pushRechecks, unless they are
-// used up within recheckWindow. The re-check comes as an event of the same source, so
-// a rollout it starts is recorded with the webhook as its trigger.
-func (u *Updater) recheckPush(tag name.Tag, source string) {
+// recheckPush has the job of key, whose workload follows tag, run again after the next
+// of pushRechecks, unless the job used them up within recheckWindow. The re-check keeps the
+// webhook's trigger, so a rollout it starts is recorded with the webhook as its trigger.
+func (u *Updater) recheckPush(key string, tag name.Tag, t Trigger) {
 	now := u.now()
 	u.mu.Lock()
 	for k, r := range u.rechecks {
@@ -34,8 +98,7 @@ func (u *Updater) recheckPush(tag name.Tag, source string) {
 			delete(u.rechecks, k)
 		}
 	}
-	k := tag.String()
-	r, ok := u.rechecks[k]
+	r, ok := u.rechecks[key]
 	if !ok {
 		r = recheck{since: now}
 	}
@@ -45,16 +108,16 @@ func (u *Updater) recheckPush(tag name.Tag, source string) {
 	}
 	after := pushRechecks[r.n]
 	r.n++
-	u.rechecks[k] = r
+	u.rechecks[key] = r
 	u.mu.Unlock()
-	u.log.Debug().Str("tag", k).Str("source", source).Dur("in", after).Msg("up to date after a push notification; asking the registry again")
-	u.wakeAt(tag, now.Add(after), source)
+	u.log.Debug().Str("tag", tag.String()).Str("job", key).Str("trigger", string(t)).Dur("in", after).Msg("up to date after a push notification; asking the registry again")
+	u.recheckAt(key, now.Add(after), t)
 }
 
-// pushFound forgets the re-checks of tag once a check found it moved: the next push
-// notification gets its own.
-func (u *Updater) pushFound(tag name.Tag) {
+// pushFound forgets the re-checks of the job of key once a check found its tag moved:
+// the next push notification gets its own.
+func (u *Updater) pushFound(key string) {
 	u.mu.Lock()
-	delete(u.rechecks, tag.String())
+	delete(u.rechecks, key)
 	u.mu.Unlock()
 }

@@ -18,6 +18,7 @@ type listing struct {
 	all     []Workload
 	at      time.Time       // zero: stale, the next caller lists again
 	watched map[string]bool // canonical names of the repositories a policy follows
+	entries []entry         // all, each matched once (entries.go)
 }
 
 // policies returns the policy set in force.

@@ -58,39 +58,33 @@ type Updater struct {
 	now         func() time.Time
 	onRecord    func(Rollout)
 
-	mu      sync.Mutex
-	pending map[string]registry.PushEvent // coalesced by repo:tag
-	wake    chan struct{}
-	jobs    map[string]*job // by job key (workload, or container group)
-	running sync.WaitGroup
-	stopped bool // Run has returned or is returning: schedule starts nothing
+	// The queue (queue.go): events by repo:tag and jobs requeued by key, coalesced
+	// until the dispatcher takes them; the jobs running.
+	mu       sync.Mutex
+	pending  map[string]registry.PushEvent // coalesced by repo:tag
+	requeued map[string]requeued           // jobs requeued by key
+	wake     chan struct{}
+	jobs     map[string]*job // by job key (workload, or container group)
+	running  sync.WaitGroup
+	stopped  bool // Run has returned or is returning: schedule starts nothing
 
 	checkRetry time.Duration // see the constant
 
 	noted   map[string]bool   // workload@digest already recorded as equivalent/refused
-	wakeups map[string]wakeup // repo:tag → re-check of a deferred update
-	// rechecks counts the re-checks of a tag a webhook found up to date (recheck.go).
+	wakeups map[string]wakeup // job key → its pending re-check (recheck.go)
+	// rechecks counts the re-checks of a job a webhook found up to date (recheck.go).
 	rechecks map[string]recheck
 
 	// listMu serialises listings; what the last one found is swapped into listed, which
 	// Enqueue reads without waiting on the engine.
 	listMu sync.Mutex
 	listed atomic.Pointer[listing]
+	// matches counts policy matches of listed workloads (entries.go), for tests.
+	matches atomic.Int64
 
 	changes hub // what Subscribe hands out
 
 	sig *signing // signature checks (verify.go); nil: none wired
-}
-
-// wakeup is a pending re-check of a deferred update.
-type wakeup struct {
-	at    time.Time
-	timer *time.Timer
-}
-
-type job struct {
-	again   bool
-	trigger string
 }
 
 // New builds an Updater; call Run to start it.
@@ -98,7 +92,7 @@ func New(o Options) *Updater {
 	u := &Updater{
 		backends: map[policy.Kind]Backend{},
 		resolver: o.Resolver, store: o.Store, log: o.Log, concurrency: o.Concurrency, listTTL: o.ListTTL,
-		pending: map[string]registry.PushEvent{}, wake: make(chan struct{}, 1), jobs: map[string]*job{},
+		pending: map[string]registry.PushEvent{}, requeued: map[string]requeued{}, wake: make(chan struct{}, 1), jobs: map[string]*job{},
 		count: o.Count, noted: map[string]bool{}, now: o.Now, onRecord: o.OnRecord,
 		wakeups: map[string]wakeup{}, rechecks: map[string]recheck{}, checkRetry: checkRetry,
 	}
@@ -131,258 +125,62 @@ func New(o Options) *Updater {
 	return u
 }
 
-// Enqueue takes a hint that a tag moved. It never blocks: events for the same repo:tag
-// coalesce until the dispatcher takes them. It returns false when no workload uses the
-// repository (the event is dropped).
-func (u *Updater) Enqueue(ev registry.PushEvent) bool {
-	ev = u.sigPushed(ev)
-	// Drop events for unused repositories only while the listing is fresh; otherwise
-	// the dispatcher re-lists (at most once per ListTTL) and decides. The listing is a
-	// snapshot: a listing in flight never holds an event up.
-	l := u.listed.Load()
-	if l != nil && time.Since(l.at) < u.listTTL && !l.watched[ev.Repo.Name()] {
-		u.count("hoist_events_total", "source", ev.Source, "result", "unwatched")
-		return false
-	}
-	u.count("hoist_events_total", "source", ev.Source, "result", "accepted")
-	u.mu.Lock()
-	u.pending[ev.Key()] = ev
-	u.mu.Unlock()
-	select {
-	case u.wake <- struct{}{}:
-	default:
-	}
-	return true
-}
-
-// Run dispatches events until ctx ends, then waits for rollouts in flight (backends
-// let them end under their own grace period, then hand them over to the next hoist).
-func (u *Updater) Run(ctx context.Context) error {
-	// Rollouts a previous process left unfinished come first: each holds its
-	// workload's slot, so no event for that workload is served before it has ended.
-	u.resume(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			u.mu.Lock()
-			u.stopped = true
-			for k, w := range u.wakeups {
-				w.timer.Stop()
-				delete(u.wakeups, k)
-			}
-			u.mu.Unlock()
-			u.running.Wait()
-			return nil
-		case <-u.wake:
-			u.dispatch(ctx)
-		}
-	}
-}
-
-func (u *Updater) dispatch(ctx context.Context) {
-	u.mu.Lock()
-	evs := u.pending
-	u.pending = map[string]registry.PushEvent{}
-	u.mu.Unlock()
-	ws, err := u.workloads(ctx, false)
-	if err != nil {
-		// The engine did not answer: keep the events (newer ones for the same tag win)
-		// and try again shortly, rather than lose a push until the next one.
-		u.log.Error().Err(err).Int("events", len(evs)).Dur("retry_in", retryList).Msg("list workloads; events kept for a retry")
-		u.mu.Lock()
-		for k, ev := range evs {
-			if _, newer := u.pending[k]; !newer {
-				u.pending[k] = ev
-			}
-		}
-		u.mu.Unlock()
-		time.AfterFunc(retryList, func() {
-			select {
-			case u.wake <- struct{}{}:
-			default:
-			}
-		})
-		return
-	}
-	for _, ev := range evs {
-		u.resolver.ForgetTags(ev.Repo)
-		n := 0
-		for _, w := range ws {
-			tag, _, err := imageRef(u.resolver, w.Image)
-			if err != nil || tag.Context().Name() != ev.Repo.Name() {
-				continue
-			}
-			rule, _ := u.policies().For(w.Kind, w.Name, w.Labels)
-			if rule == nil {
-				continue
-			}
-			// A semver or tags policy follows other tags of the repository too.
-			if ev.Tag != "" && ev.Tag != tag.TagStr() && !rule.ListsTags() {
-				continue
-			}
-			u.schedule(ctx, u.jobKey(w, rule), ev.Source)
-			n++
-		}
-		u.log.Debug().Str("event", ev.Key()).Str("source", ev.Source).Int("workloads", n).Msg("event dispatched")
-	}
-}
-
-// retryList is how long events wait when listing workloads failed.
-const retryList = 5 * time.Second
-
-// jobKey serialises rollouts: one per service, one per group of containers that share a
-// policy and an image.
-func (u *Updater) jobKey(w Workload, rule *policy.Rule) string {
-	if w.Kind == policy.Container {
-		tag, _, _ := imageRef(u.resolver, w.Image)
-		return "group/" + rule.Name + "/" + tag.String()
-	}
-	return w.Key()
-}
-
-// schedule runs the job for key unless it is running, in which case it runs once more
-// afterwards (events during a rollout coalesce into one re-check).
-func (u *Updater) schedule(ctx context.Context, key, trigger string) {
-	u.startJob(ctx, key, trigger, nil)
-}
-
-// startJob is schedule with first, when not nil, run in place of the job's first
-// check (a resumed rollout); the workload is checked once more after it.
-func (u *Updater) startJob(ctx context.Context, key, trigger string, first func()) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.stopped {
-		return // Run is waiting for the rollouts in flight; no new one starts
-	}
-	if j, ok := u.jobs[key]; ok {
-		j.again, j.trigger = true, trigger
-		return
-	}
-	j := &job{trigger: trigger, again: first != nil}
-	u.jobs[key] = j
-	u.running.Add(1)
-	go func() {
-		defer u.running.Done()
-		for {
-			u.mu.Lock()
-			trigger := j.trigger
-			u.mu.Unlock()
-			if first != nil {
-				first()
-				first = nil
-			} else {
-				u.process(ctx, key, trigger)
-			}
-			u.mu.Lock()
-			if !j.again || ctx.Err() != nil {
-				delete(u.jobs, key)
-				u.mu.Unlock()
-				return
-			}
-			j.again = false
-			u.mu.Unlock()
-		}
-	}()
-}
-
-// process re-lists the workloads of key, decides, and rolls out.
-func (u *Updater) process(ctx context.Context, key, trigger string) {
-	ws, err := u.workloads(ctx, true)
+// process decides for the workloads of key, read from a listing made at or after
+// since, and rolls out.
+func (u *Updater) process(ctx context.Context, key string, trigger Trigger, since time.Time) {
+	l, err := u.listing(ctx, since)
 	if err != nil {
 		u.log.Error().Err(err).Str("job", key).Dur("retry_in", retryList).Msg("list workloads; retrying")
-		time.AfterFunc(retryList, func() {
-			if ctx.Err() == nil {
-				u.schedule(ctx, key, trigger)
-			}
-		})
+		u.recheckAt(key, u.now().Add(retryList), trigger)
 		return
 	}
 	var group []Status
-	for _, w := range ws {
-		rule, _ := u.policies().For(w.Kind, w.Name, w.Labels)
-		if rule == nil || u.jobKey(w, rule) != key {
+	for _, e := range l.entries {
+		if e.rule == nil || e.key != key {
 			continue
 		}
-		st := u.decide(ctx, w, nil)
-		u.log.Debug().Str("job", key).Str("workload", w.Key()).Str("trigger", trigger).Str("action", string(st.Action)).Str("target", st.Target).Msg("decided")
+		st := u.decide(ctx, e, nil)
+		u.log.Debug().Str("job", key).Str("workload", e.w.Key()).Str("trigger", string(trigger)).Str("action", string(st.Action)).Str("target", st.Target).Msg("decided")
 		switch st.Action {
 		case WouldUpdate:
 			group = append(group, st)
-			u.pushFound(st.tag)
+			u.pushFound(key)
 		case CheckError:
-			ev := u.log.Warn().Str("workload", w.Key()).Str("trigger", trigger)
+			ev := u.log.Warn().Str("workload", e.w.Key()).Str("trigger", string(trigger))
 			if registry.IsRetryable(st.err) {
 				// A registry's bad minute must not lose a push: check again later.
-				u.wakeAt(st.tag, u.now().Add(u.checkRetry), "retry")
+				u.recheckAt(key, u.now().Add(u.checkRetry), TriggerRetry)
 				ev = ev.Dur("retry_in", u.checkRetry)
 			}
 			ev.Msg("check failed: " + st.Reason)
 		case UpToDate:
-			if registry.FromWebhook(trigger) {
-				u.recheckPush(st.tag, trigger)
+			if trigger.FromWebhook() {
+				u.recheckPush(key, st.tag, trigger)
 			}
-		case Equivalent, Refused:
-			u.noteOnce(w, st, trigger)
-		case WatchOnly:
-			u.watchOnly(w, st, trigger)
-		case Quarantined:
-			u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
-		case Deferred, AwaitingSignature:
-			u.deferUntil(w, st)
-		case AwaitingApproval:
-			u.hold(w, st, trigger)
+		default:
+			u.settle(e, st, trigger)
 		}
 	}
 	if len(group) == 0 {
 		return
 	}
-	u.rollout(ctx, group, trigger)
+	u.rollout(ctx, group, string(trigger))
 }
 
-// workloads lists every backend's workloads, reusing a recent listing unless fresh.
-// Listings are serialised, and what one finds is swapped in whole: Enqueue reads the
-// last one and never waits on the engine.
-func (u *Updater) workloads(ctx context.Context, fresh bool) ([]Workload, error) {
-	u.listMu.Lock()
-	defer u.listMu.Unlock()
-	if l := u.listed.Load(); !fresh && l != nil && time.Since(l.at) < u.listTTL {
-		return l.all, nil
-	}
-	var all []Workload
-	for _, k := range []policy.Kind{policy.Service, policy.Container} {
-		b, ok := u.backends[k]
-		if !ok {
-			continue
-		}
-		ws, err := b.List(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list %ss: %w", k, err)
-		}
-		all = append(all, ws...)
-	}
-	u.listed.Store(&listing{all: all, at: time.Now(), watched: u.watchedBy(all)})
-	return all, nil
-}
-
-// watchedBy returns the canonical names of the repositories a policy follows in ws.
-func (u *Updater) watchedBy(ws []Workload) map[string]bool {
-	set := u.policies()
-	watched := map[string]bool{}
-	for _, w := range ws {
-		if rule, _ := set.For(w.Kind, w.Name, w.Labels); rule == nil {
-			continue
-		}
-		if tag, _, err := imageRef(u.resolver, w.Image); err == nil {
-			watched[tag.Context().Name()] = true
-		}
-	}
-	return watched
-}
-
-// invalidate has the next caller list again.
-func (u *Updater) invalidate() {
-	if l := u.listed.Load(); l != nil {
-		u.listed.Store(&listing{all: l.all, watched: l.watched})
+// settle does what a check concluded for a workload that needs no rollout now: it
+// records what cannot or need not roll out, and arranges the re-check of what waits.
+func (u *Updater) settle(e entry, st Status, trigger Trigger) {
+	switch st.Action {
+	case Equivalent, Refused:
+		u.noteOnce(e.w, st, string(trigger))
+	case WatchOnly:
+		u.watchOnly(e.w, st, string(trigger))
+	case Quarantined:
+		u.log.Info().Str("workload", e.w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
+	case Deferred, AwaitingSignature:
+		u.deferUntil(e, st)
+	case AwaitingApproval:
+		u.hold(e.w, st, string(trigger))
 	}
 }
 
@@ -395,43 +193,35 @@ func (u *Updater) Check(ctx context.Context, apply bool, trigger string) ([]Stat
 
 // check is Check limited to the policies due says are due (nil: all).
 func (u *Updater) check(ctx context.Context, apply bool, trigger string, due func(*policy.Rule) bool) ([]Status, error) {
-	all, err := u.workloads(ctx, true)
+	l, err := u.listing(ctx, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	ws := all[:0:0]
+	es := l.entries[:0:0]
 	var refs []name.Reference // what digest policies follow; semver ones list tags instead
-	for _, w := range all {
-		rule, _ := u.policies().For(w.Kind, w.Name, w.Labels)
-		if due != nil && (rule == nil || !due(rule)) {
+	for _, e := range l.entries {
+		if due != nil && (e.rule == nil || !due(e.rule)) {
 			continue
 		}
-		ws = append(ws, w)
-		if rule == nil || rule.ListsTags() {
+		es = append(es, e)
+		if e.rule == nil || e.rule.ListsTags() || e.tagErr != nil {
 			continue
 		}
-		if tag, _, err := imageRef(u.resolver, w.Image); err == nil {
-			refs = append(refs, tag)
-		}
+		refs = append(refs, e.tag)
 	}
 	known := u.resolver.ResolveMany(ctx, refs, u.concurrency)
-	out := make([]Status, 0, len(ws))
-	for _, w := range ws {
-		st := u.decide(ctx, w, known)
+	out := make([]Status, 0, len(es))
+	for _, e := range es {
+		st := u.decide(ctx, e, known)
 		out = append(out, st)
 		switch {
-		case apply && st.Action == WouldUpdate:
-			// Through the dispatcher: rollouts run under Run's context, never under a
+		case !apply, st.Action == UpToDate, st.Action == CheckError, st.Action == Quarantined:
+		case st.Action == WouldUpdate:
+			// Through the queue: rollouts run under Run's context, never under a
 			// caller's (an API request's context ends with the request).
-			u.Enqueue(registry.PushEvent{Repo: st.tag.Context(), Tag: st.tag.TagStr(), Source: trigger})
-		case apply && (st.Action == Equivalent || st.Action == Refused):
-			u.noteOnce(w, st, trigger)
-		case apply && st.Action == WatchOnly:
-			u.watchOnly(w, st, trigger)
-		case apply && (st.Action == Deferred || st.Action == AwaitingSignature):
-			u.deferUntil(w, st)
-		case apply && st.Action == AwaitingApproval:
-			u.hold(w, st, trigger)
+			u.requeue(e.key, Trigger(trigger), l.at)
+		default:
+			u.settle(e, st, Trigger(trigger))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Workload.Key() < out[j].Workload.Key() })
@@ -440,39 +230,12 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 
 // deferUntil arranges a re-check of a deferred update when its policy allows it, so it
 // starts on time even with polling off. It logs the deferral once per digest.
-// The wake-up does not depend on the caller's context (an API request's ends with it);
-// Run stops pending wake-ups when it returns.
-func (u *Updater) deferUntil(w Workload, st Status) {
+func (u *Updater) deferUntil(e entry, st Status) {
 	at := st.NotBefore.Add(100 * time.Millisecond) // the clock must read NotBefore or later
-	if u.firstTime("deferred/" + w.Key() + "@" + st.target.Digest.String()) {
-		u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Time("not_before", st.NotBefore).Msg(st.Reason)
+	if u.firstTime("deferred/" + e.w.Key() + "@" + st.target.Digest.String()) {
+		u.log.Info().Str("workload", e.w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Time("not_before", st.NotBefore).Msg(st.Reason)
 	}
-	u.wakeAt(st.tag, at, "schedule")
-}
-
-// checkRetry is how long a check that failed on a registry's retryable error waits
-// before it is made again.
-const checkRetry = 30 * time.Second
-
-// wakeAt has tag checked again at at (trigger source), unless an earlier wake-up for
-// it is pending.
-func (u *Updater) wakeAt(tag name.Tag, at time.Time, source string) {
-	k := tag.String()
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if prev, ok := u.wakeups[k]; ok {
-		if !prev.at.After(at) && prev.at.After(u.now()) {
-			return // an earlier wake-up for this tag is pending
-		}
-		prev.timer.Stop()
-	}
-	ev := registry.PushEvent{Repo: tag.Context(), Tag: tag.TagStr(), Source: source}
-	u.wakeups[k] = wakeup{at: at, timer: time.AfterFunc(at.Sub(u.now()), func() {
-		u.mu.Lock()
-		delete(u.wakeups, k)
-		u.mu.Unlock()
-		u.Enqueue(ev)
-	})}
+	u.recheckAt(e.key, at, TriggerSchedule)
 }
 
 // hold tells, once per workload and digest, that an update waits for approval.
@@ -496,18 +259,17 @@ var ErrNothingToApprove = errors.New("nothing to approve")
 // reviewed, not what was pushed since). The approval covers every workload that rolls
 // out with key (a container group). It returns key's status after the approval.
 func (u *Updater) Approve(ctx context.Context, key, digest string) (Status, error) {
-	ws, err := u.workloads(ctx, true)
+	l, err := u.listing(ctx, time.Now())
 	if err != nil {
 		return Status{}, err
 	}
+	e, found := l.find(key)
 	var st Status
-	for _, w := range ws {
-		if w.Key() == key {
-			st = u.decide(ctx, w, nil)
-		}
+	if found {
+		st = u.decide(ctx, e, nil)
 	}
 	switch {
-	case st.Workload.Key() != key:
+	case !found:
 		return st, fmt.Errorf("%w: %s (use kind/name, e.g. service/web)", ErrNoWorkload, key)
 	case st.Action != AwaitingApproval:
 		why := string(st.Action)
@@ -518,20 +280,19 @@ func (u *Updater) Approve(ctx context.Context, key, digest string) (Status, erro
 	case digest != "" && digest != st.target.Digest.String():
 		return st, fmt.Errorf("%w: %s waits for approval of %s, not %s (a newer push replaced it; review that one)", ErrNothingToApprove, key, st.target.Digest, digest)
 	}
-	job := u.jobKey(st.Workload, st.rule)
 	now := u.now()
-	for _, w := range ws {
-		if r, _ := u.policies().For(w.Kind, w.Name, w.Labels); r == nil || u.jobKey(w, r) != job {
+	for _, o := range l.entries {
+		if o.rule == nil || o.key != e.key {
 			continue
 		}
-		if err := u.store.Approve(Approval{Workload: w.Key(), Digest: st.target.Digest.String(), At: now}); err != nil {
+		if err := u.store.Approve(Approval{Workload: o.w.Key(), Digest: st.target.Digest.String(), At: now}); err != nil {
 			return st, fmt.Errorf("record approval: %w", err)
 		}
-		u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Msg("approved")
-		u.changed(ChangeApproval, w.Key())
+		u.log.Info().Str("workload", o.w.Key()).Str("target", st.Target).Msg("approved")
+		u.changed(ChangeApproval, o.w.Key())
 	}
-	u.Enqueue(registry.PushEvent{Repo: st.tag.Context(), Tag: st.tag.TagStr(), Source: "approve"})
-	return u.decide(ctx, st.Workload, nil), nil
+	u.requeue(e.key, TriggerApprove, l.at)
+	return u.decide(ctx, e, nil), nil
 }
 
 // ErrNoWorkload is returned when a manual action names no known workload.
@@ -563,11 +324,12 @@ func (u *Updater) Finish(ctx context.Context, key string) error {
 // before it did anything (unknown workload, busy, nothing kept, finish on a service)
 // returns its reason and is not recorded: the history holds what happened.
 func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend, Workload) error) error {
-	ws, err := u.workloads(ctx, true)
+	l, err := u.listing(ctx, time.Now())
 	if err != nil {
 		return err
 	}
-	for _, w := range ws {
+	for _, e := range l.entries {
+		w := e.w
 		if w.Key() != key {
 			continue
 		}
@@ -579,10 +341,7 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 		}
 		b := u.backends[w.Kind]
 		// Hold the workload's rollout slot so no rollout runs meanwhile.
-		jk := w.Key()
-		if rule, _ := u.policies().For(w.Kind, w.Name, w.Labels); rule != nil {
-			jk = u.jobKey(w, rule)
-		}
+		jk := e.key
 		u.mu.Lock()
 		if _, busy := u.jobs[jk]; busy {
 			u.mu.Unlock()
@@ -596,10 +355,10 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 			delete(u.jobs, jk)
 			again, trigger := j.again, j.trigger
 			u.mu.Unlock()
-			// Events that came in meanwhile are replayed through the dispatcher, which
-			// runs under the server's context (ctx here is the caller's).
-			if tag, _, err := imageRef(u.resolver, w.Image); again && err == nil {
-				u.Enqueue(registry.PushEvent{Repo: tag.Context(), Tag: tag.TagStr(), Source: trigger})
+			// Events that came in meanwhile requeue the job, which runs under Run's
+			// context (ctx here is the caller's).
+			if again {
+				u.requeue(jk, trigger, time.Now())
 			}
 		}()
 		start := time.Now()
@@ -618,8 +377,7 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 		}
 		// The digest rolled back from must not come straight back with the next poll.
 		if err == nil && what == "rollback" {
-			_, pinned, _ := imageRef(u.resolver, w.Image)
-			if d := digestOf(w, pinned); d != "" {
+			if d := digestOf(w, e.pinned); d != "" {
 				q := Quarantine{Workload: key, Digest: d, Since: r.Ended, Reason: "rolled back by an operator", Rollout: id}
 				if qerr := u.store.Quarantine(q); qerr != nil {
 					u.log.Error().Err(qerr).Msg("quarantine digest")
@@ -646,16 +404,9 @@ func (u *Updater) ClearQuarantine(key string) (int, error) {
 		return n, err
 	}
 	u.changed(ChangeQuarantine, key)
-	var ws []Workload
 	if l := u.listed.Load(); l != nil {
-		ws = l.all
-	}
-	for _, w := range ws {
-		if w.Key() != key {
-			continue
-		}
-		if tag, _, err := imageRef(u.resolver, w.Image); err == nil {
-			u.Enqueue(registry.PushEvent{Repo: tag.Context(), Tag: tag.TagStr(), Source: "retry"})
+		if e, ok := l.find(key); ok && e.rule != nil {
+			u.requeue(e.key, TriggerRetry, time.Now())
 		}
 	}
 	return n, nil

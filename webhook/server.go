@@ -24,9 +24,12 @@ import (
 
 // Sink receives the events webhooks produce. Enqueue must not block (the updater's
 // never waits on the engine; it is called in the request); it returns false when no
-// policy watches the repository (the sender is still answered 202).
+// policy watches the repository (the sender is still answered 202). EnqueueAfter hands
+// ev to Enqueue after d, once per repo:tag however often it is asked meanwhile, on the
+// sink's own timer (the updater's re-check timer): the server runs none.
 type Sink interface {
 	Enqueue(ev registry.PushEvent) bool
+	EnqueueAfter(ev registry.PushEvent, d time.Duration)
 }
 
 // Server holds the configured sources and the state they share: delivery ids seen,
@@ -40,12 +43,8 @@ type Server struct {
 	rejected zerolog.Logger // sampled: floods of bad requests must not flood the log
 	seen     *ttlSet        // delivery ids
 	recent   *ttlSet        // repository:tag coalescing
-	// trailing holds the keys with one enqueue due at the end of their window, so a
-	// real second push inside a burst is not lost.
-	trailingMu sync.Mutex
-	trailing   map[string]bool
-	now        func() time.Time
-	count      func(name string, labels ...string)
+	now      func() time.Time
+	count    func(name string, labels ...string)
 	// mem bounds the memory of the deliveries in flight together (memTotal bytes, see
 	// budget.go).
 	mem      *budget
@@ -357,22 +356,6 @@ func RedactPath(p string) string {
 
 // trail enqueues ev once more when the coalescing window ends: the burst's first event
 // went through at once, and this one covers anything pushed during the window. The
-// updater then finds the workload already on the newest digest, or moves it.
-func (s *Server) trail(ev registry.PushEvent) {
-	key := ev.Key()
-	s.trailingMu.Lock()
-	defer s.trailingMu.Unlock()
-	if s.trailing == nil {
-		s.trailing = map[string]bool{}
-	}
-	if s.trailing[key] || len(s.trailing) >= coalesceMax {
-		return
-	}
-	s.trailing[key] = true
-	time.AfterFunc(coalesceWindow, func() {
-		s.trailingMu.Lock()
-		delete(s.trailing, key)
-		s.trailingMu.Unlock()
-		s.sink.Enqueue(ev)
-	})
-}
+// updater then finds the workload already on the newest digest, or moves it. The
+// sink's timer does the waiting, once per repo:tag.
+func (s *Server) trail(ev registry.PushEvent) { s.sink.EnqueueAfter(ev, coalesceWindow) }

@@ -28,6 +28,7 @@ type fakeSink struct {
 	mu      sync.Mutex
 	events  []registry.PushEvent
 	watched bool
+	later   map[string]bool // repo:tag handed on later (EnqueueAfter)
 }
 
 func (s *fakeSink) Enqueue(ev registry.PushEvent) bool {
@@ -35,6 +36,25 @@ func (s *fakeSink) Enqueue(ev registry.PushEvent) bool {
 	defer s.mu.Unlock()
 	s.events = append(s.events, ev)
 	return s.watched
+}
+
+// EnqueueAfter hands ev on after d, once per repo:tag pending, as the updater does.
+func (s *fakeSink) EnqueueAfter(ev registry.PushEvent, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.later == nil {
+		s.later = map[string]bool{}
+	}
+	if s.later[ev.Key()] {
+		return
+	}
+	s.later[ev.Key()] = true
+	time.AfterFunc(d, func() {
+		s.mu.Lock()
+		delete(s.later, ev.Key())
+		s.mu.Unlock()
+		s.Enqueue(ev)
+	})
 }
 
 func (s *fakeSink) got() []registry.PushEvent {
