@@ -36,7 +36,7 @@ func TestE2EContainerUpgradeFinishRollback(t *testing.T) {
 	pull.Close()
 	cr, err := dc.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       name,
-		Config:     &container.Config{Image: repo + ":stable", Labels: map[string]string{"hoist.policy": "ct", "com.example.team": "demo"}},
+		Config:     &container.Config{Image: repo + ":stable", Labels: map[string]string{"hoist.policy": name, "com.example.team": "demo"}},
 		HostConfig: &container.HostConfig{RestartPolicy: container.RestartPolicy{Name: "unless-stopped"}},
 	})
 	if err != nil {
@@ -54,7 +54,7 @@ func TestE2EContainerUpgradeFinishRollback(t *testing.T) {
 
 	h := startHoist(t, `poll: { interval: 1s }
 policies:
-  - name: ct
+  - name: `+name+`
     rollout: { keep_previous: 1h }
     health: { watch: 3s, timeout: 2m }
 `, nil)
