@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/hoist-dev/hoist/policy"
+)
 
 // Config is the whole configuration file.
 type Config struct {
@@ -199,7 +203,7 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 			h.Watch = Duration(30 * time.Second)
 		}
 		if h.Timeout == 0 {
-			h.Timeout = Duration(5 * time.Minute)
+			h.Timeout = Duration(policy.DefaultTimeout)
 		}
 		if h.HTTP != nil && h.HTTP.Path == "" {
 			h.HTTP.Path = "/"

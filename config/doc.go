@@ -8,5 +8,5 @@
 // YAML parser builds anything. Secrets are held in [Secret], which prints as "<secret>".
 //
 // config is pure: it reads only the file [LoadFile] is given and imports no other hoist
-// package.
+// package but policy, for the defaults they share (policy.DefaultTimeout).
 package config

@@ -37,7 +37,7 @@ func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
 	now := time.Now()
 	for i, w := range ws {
 		r := Rollout{Workload: w.Key(), From: w.Image, To: t.Image(), Trigger: trigger, Started: now,
-			Plan: &plan, Deadline: now.Add(timeoutOf(plan)), SignedBy: signedBy(group[i])}
+			Plan: &plan, Deadline: now.Add(plan.TimeoutOrDefault()), SignedBy: signedBy(group[i])}
 		r.enter(PhaseSubmitted, now)
 		id, err := u.store.Begin(r)
 		if err != nil {
@@ -51,16 +51,6 @@ func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
 	log.Info().Str("state", "started").Str("from", first.Workload.Image).Msg("rollout started")
 	res := b.Update(ctx, ws, t, plan, u.journal(recs, log), log)
 	u.end(recs, res, log)
-}
-
-// defaultTimeout is what the backends use when a plan sets no timeout.
-const defaultTimeout = 10 * time.Minute
-
-func timeoutOf(p Plan) time.Duration {
-	if p.Timeout > 0 {
-		return p.Timeout
-	}
-	return defaultTimeout
 }
 
 // journal writes each phase the backend enters to every record of the rollout, one

@@ -9,6 +9,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/rs/zerolog"
 
+	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/updater"
 	"github.com/hoist-dev/hoist/updater/container"
 )
@@ -24,7 +25,7 @@ func runSelfSwitch(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.StringVar(&sp.Old, "old", "", "ID of the old hoist container")
 	fs.StringVar(&sp.New, "new", "", "ID of the new hoist container")
 	fs.DurationVar(&sp.Watch, "watch", time.Minute, "how long the new hoist must stay up")
-	fs.DurationVar(&sp.Timeout, "timeout", 5*time.Minute, "how long the new hoist may take to become healthy")
+	fs.DurationVar(&sp.Timeout, "timeout", policy.DefaultTimeout, "how long the new hoist may take to become healthy")
 	port := fs.Int("probe-port", 0, "HTTP probe port (0: none)")
 	path := fs.String("probe-path", "/", "HTTP probe path")
 	if err := parseFlags(fs, args); err != nil {

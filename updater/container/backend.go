@@ -39,7 +39,6 @@ const (
 )
 
 const (
-	defaultTimeout     = 5 * time.Minute
 	defaultGrace       = 60 * time.Second
 	defaultRecoverWait = 60 * time.Second
 	pollEvery          = 200 * time.Millisecond

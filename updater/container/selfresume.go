@@ -124,11 +124,7 @@ func (b *Backend) awaitSwitcher(ctx, stop context.Context, id string, p updater.
 // switcherBound is the longest a switcher may run: it stops the old hoist, gates the
 // new one within the timeout, watches it, and may bring the old one back.
 func switcherBound(p updater.Plan) time.Duration {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = defaultTimeout
-	}
-	return selfStopWait + timeout + selfWatch(p) + time.Minute
+	return selfStopWait + p.TimeoutOrDefault() + selfWatch(p) + time.Minute
 }
 
 // selfSucceeded finishes a switch the new hoist passed: the switcher goes, the old

@@ -170,10 +170,7 @@ func (b *Backend) startSwitcher(ctx context.Context, s *swap, p updater.Plan) (s
 
 // switchArgs is the switcher's command line.
 func switchArgs(dockerHost string, s *swap, p updater.Plan) []string {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = defaultTimeout
-	}
+	timeout := p.TimeoutOrDefault()
 	args := []string{"self-switch", "--docker-host", dockerHost, "--name", s.name, "--old", s.old.ID, "--new", s.newID,
 		"--watch", selfWatch(p).String(), "--timeout", timeout.String()}
 	if p.HTTPProbe != nil {

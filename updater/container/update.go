@@ -185,10 +185,7 @@ func (b *Backend) replaceAll(ctx, ectx, gate context.Context, swaps []*swap, p u
 // gate, which ends on shutdown (the rollout is then handed over) or at the plan's
 // timeout (the rollout failed).
 func (b *Backend) budget(ctx context.Context, p updater.Plan) (ectx, gate context.Context, cancel func()) {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = defaultTimeout
-	}
+	timeout := p.TimeoutOrDefault()
 	ectx, cancelE := context.WithTimeout(context.WithoutCancel(ctx), timeout+b.grace)
 	gate, cancelGate := context.WithTimeout(ctx, timeout)
 	return ectx, gate, func() { cancelGate(); cancelE() }

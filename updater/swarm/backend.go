@@ -23,8 +23,6 @@ type Backend struct {
 	poll time.Duration
 	// call bounds one engine request.
 	call time.Duration
-	// defaultTimeout bounds a rollout whose plan sets no Timeout.
-	defaultTimeout time.Duration
 	// shutdownGrace is how long a rollout may still run once hoist is stopping; past
 	// it the rollout is handed over to the next hoist (Swarm carries on by itself).
 	// It stays under Docker's and Swarm's default stop timeout (10 s), so the hand-over
@@ -42,7 +40,6 @@ func New(c *client.Client) *Backend {
 		c:               c,
 		poll:            200 * time.Millisecond,
 		call:            30 * time.Second,
-		defaultTimeout:  10 * time.Minute,
 		shutdownGrace:   8 * time.Second,
 		rollbackTimeout: 3 * time.Minute,
 	}

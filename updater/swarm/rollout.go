@@ -98,11 +98,7 @@ func (b *Backend) newRollout(ctx context.Context, w updater.Workload, t updater.
 	if r.id == "" {
 		r.id = w.Name // the engine takes a service's name where it takes its ID
 	}
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = b.defaultTimeout
-	}
-	r.deadline = r.start.Add(timeout)
+	r.deadline = r.start.Add(p.TimeoutOrDefault())
 	return r
 }
 
