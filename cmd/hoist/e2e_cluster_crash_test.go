@@ -24,8 +24,10 @@ func TestClusterWorkerPowerLoss(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		phase updater.Phase
-		// records is how many rollouts to v2 it takes: Swarm's own rollback over
-		// the lost task ends the first.
+		// records is how many rollouts to v2 it may take: Swarm's own rollback over
+		// the lost task ends the first when Swarm counts it before the update
+		// completes (whether it does depends on where the update stood when the
+		// node went away).
 		records int
 		// watch outlasts the node's absence when the loss comes during it, so that
 		// its tasks are reported failed within the watch.
@@ -53,8 +55,8 @@ func TestClusterWorkerPowerLoss(t *testing.T) {
 			for _, r := range rs {
 				t.Logf("record #%d: %s after %s: %s", r.ID, r.Outcome, r.Ended.Sub(r.Started).Round(100*time.Millisecond), r.Reason)
 			}
-			if len(rs) != tc.records {
-				t.Errorf("%d records to v2, want %d", len(rs), tc.records)
+			if len(rs) < 1 || len(rs) > tc.records {
+				t.Errorf("%d records to v2, want 1 to %d", len(rs), tc.records)
 			}
 			c.waitSpread(t, svc, v2, time.Minute)
 			for _, r := range rs {
