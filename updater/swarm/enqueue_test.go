@@ -114,8 +114,10 @@ func TestEnqueueNeverWaitsOnTheEngine(t *testing.T) {
 	}
 	total := time.Since(start)
 	t.Logf("%d events accepted in %s (slowest %s) while the service listing was held", n, total, slowest)
-	if total > 100*time.Millisecond {
-		t.Errorf("%d events took %s, want under 100ms: Enqueue waited", n, total)
+	// Idle, the 1,000 take 40–60 ms; a loaded shared machine has been seen at 0.5 s.
+	// An Enqueue that waits on the held listing takes the whole 10 s.
+	if total > 2*time.Second {
+		t.Errorf("%d events took %s, want well under the 10s the listing is held: Enqueue waited", n, total)
 	}
 	if time.Since(heldAt) >= 10*time.Second {
 		t.Fatal("the listing was released before the events were all sent")
