@@ -36,6 +36,9 @@ const (
 	LabelWatch = "hoist.watch"
 	// LabelPreviousExpires holds when the replaced container may be removed (RFC 3339).
 	LabelPreviousExpires = "hoist.previous.expires"
+	// LabelAfter, set by the user, names the containers (or services of the same
+	// compose project) of a group that are replaced before this one ("db,cache").
+	LabelAfter = "hoist.after"
 )
 
 const (

@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// arrange orders the swaps of a group so that a compose service's dependencies (its
-// com.docker.compose.depends_on label) are replaced before it, each swap with a level
+// arrange orders the swaps of a group so that a container's dependencies (compose's
+// com.docker.compose.depends_on label, and the containers or compose services named in
+// its hoist.after label) are replaced before it, each swap with a level
 // one above its deepest dependency in the group: a batch never mixes levels. A swap
 // whose container shares another's network namespace becomes a member of that one's
 // swap (follow.go), made once that one's replacement holds the name.
@@ -30,7 +31,10 @@ func arrange(swaps []*swap) []*swap {
 		}
 		top = append(top, s)
 	}
-	bySvc := map[string]*swap{}
+	bySvc := map[string]*swap{} // "project/service" and container names
+	for _, s := range top {
+		bySvc[s.name] = s
+	}
 	for _, s := range top {
 		if svc := serviceKey(s); svc != "" {
 			bySvc[svc] = s
@@ -80,7 +84,8 @@ func serviceKey(s *swap) string {
 }
 
 // dependsOn reads compose's depends_on label ("svc:condition:restart,…") as
-// "project/svc" keys.
+// "project/svc" keys, and the hoist.after label ("name,name"): each name a container,
+// or a service of the container's compose project.
 func dependsOn(s *swap) []string {
 	l := s.old.Config.Labels
 	var out []string
@@ -88,6 +93,16 @@ func dependsOn(s *swap) []string {
 		svc, _, _ := strings.Cut(strings.TrimSpace(part), ":")
 		if svc != "" && l[labelComposeProject] != "" {
 			out = append(out, l[labelComposeProject]+"/"+svc)
+		}
+	}
+	for _, name := range strings.Split(l[LabelAfter], ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		out = append(out, name)
+		if l[labelComposeProject] != "" {
+			out = append(out, l[labelComposeProject]+"/"+name)
 		}
 	}
 	return out

@@ -46,6 +46,17 @@ func TestArrangeDependsOn(t *testing.T) {
 		{"a cycle does not hang", []*swap{
 			fakeSwap("a", "x", "y:service_started:false", ""), fakeSwap("b", "y", "x:service_started:false", ""),
 		}, ""},
+		{"hoist.after names a container", []*swap{
+			withLabel(fakeSwap("a", "api", "", ""), LabelAfter, "p-cache-1"), fakeSwap("b", "cache", "", ""),
+		}, "cache | api"},
+		{"hoist.after names a compose service, with spaces", []*swap{
+			withLabel(fakeSwap("a", "front", "", ""), LabelAfter, " api , cache"),
+			fakeSwap("b", "api", "", ""), fakeSwap("c", "cache", "", ""),
+		}, "api cache | front"},
+		{"hoist.after and depends_on together", []*swap{
+			withLabel(fakeSwap("a", "front", "api:service_started:false", ""), LabelAfter, "cache"),
+			withLabel(fakeSwap("b", "api", "", ""), LabelAfter, "cache"), fakeSwap("c", "cache", "", ""),
+		}, "cache | api | front"},
 		{"network_mode service:web goes with web", []*swap{
 			fakeSwap("s", "sidecar", "web:service_started:false", "container:w"),
 			fakeSwap("w", "web", "", ""),
@@ -85,4 +96,10 @@ func describe(ss []*swap) string {
 		}
 	}
 	return b.String()
+}
+
+// withLabel sets one more label on a fake swap's old container.
+func withLabel(s *swap, k, v string) *swap {
+	s.old.Config.Labels[k] = v
+	return s
 }
