@@ -157,6 +157,10 @@ func parseWatchtowerImages(q string) ([]registry.PushEvent, error) {
 			repoText, tag = img[:i], img[i+1:]
 		}
 		repo, err := name.NewRepository(repoText)
+		if err == nil {
+			// Docker Hub's "library/" can take a name past the 255 characters allowed.
+			_, err = name.NewRepository(repo.Name())
+		}
 		if err != nil || !repoPath.MatchString(repo.RepositoryStr()) {
 			return nil, fmt.Errorf("%w: image %q is not a repository name", errBadName, img)
 		}
