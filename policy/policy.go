@@ -52,6 +52,9 @@ type Rule struct {
 	// Verify, when set, holds digests until they are signed as the policy requires
 	// (policy/verify.go).
 	Verify *Verify
+	// Gate, when set, is a metric that must stay below a threshold during a soak
+	// (When.After) and a canary's hold (policy/gate.go).
+	Gate *Gate
 }
 
 // NewRule compiles a rule. rangeText is only read for the Semver strategy; a Tags rule

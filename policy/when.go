@@ -15,7 +15,10 @@ type When struct {
 	Location *time.Location
 	MinAge   time.Duration
 	// Approve holds every new digest until an operator approves it for the workload.
+	// With After, approval is offered only once the soak passed.
 	Approve bool
+	// After, when set, makes the policy a later stage of another (policy/after.go).
+	After *After
 }
 
 // Window is a daily time range on some days of the week. A window whose To is not after
