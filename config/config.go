@@ -84,6 +84,9 @@ type Policy struct {
 	Watchtower *Watchtower `yaml:"watchtower" json:"watchtower,omitempty"`
 	// Verify, when present, rolls out only digests signed as it says (verify.go).
 	Verify *Verify `yaml:"verify" json:"verify,omitempty"`
+	// Gate, when present, is a metric that must stay below a threshold during a soak
+	// before this policy's workloads get a digest (when.after) and a canary's hold.
+	Gate *Gate `yaml:"gate" json:"gate,omitempty"`
 }
 
 // Match selects workloads. Globs are matched against names; every label must match.

@@ -81,6 +81,7 @@ func (c *Config) validate(v *validator) {
 			v.addf(pathf("$.policies[%d].when.approve", i), "approve needs api.token: approvals come through the API (hoist approve), so without it every update would wait forever")
 		}
 	}
+	validateAfter(v, c.Policies)
 }
 
 func (p *Policy) validate(v *validator, at string, seen map[string]int, i int) {
@@ -146,6 +147,7 @@ func (p *Policy) validate(v *validator, at string, seen map[string]int, i int) {
 	p.When.validate(v, at+".when")
 	p.Watchtower.validate(v, at+".watchtower")
 	p.Verify.validate(v, at+".verify")
+	p.Gate.validate(v, at+".gate")
 	h := p.Health
 	if h.Timeout.D() < h.Watch.D()+r.Monitor.D() {
 		v.addf(at+".health.timeout", "timeout %s is shorter than monitor + watch (%s); raise it", h.Timeout.D(), h.Watch.D()+r.Monitor.D())

@@ -16,6 +16,8 @@ type When struct {
 	MinAge Duration `yaml:"min_age" json:"min_age"`
 	// Approve holds each new digest until an operator runs hoist approve (or the API).
 	Approve bool `yaml:"approve" json:"approve,omitempty"`
+	// After makes the policy a later stage of another one (after.go).
+	After *After `yaml:"after" json:"after,omitempty"`
 }
 
 // Window is a daily time range, on some days of the week. A window whose to is not
