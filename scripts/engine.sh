@@ -5,13 +5,18 @@
 #   eval "$(scripts/engine.sh start)"   # exports DOCKER_HOST
 #   scripts/engine.sh stop
 #   scripts/engine.sh restart           # stop and start it again, Swarm state kept
+#   scripts/engine.sh owned             # exit 0 when DOCKER_HOST is an engine this script started
 #
 # With HOIST_ENGINE_PRIVATE=1 only the private engine counts: an engine the caller
 # already has is not used (CI tests against the engine it starts, and restarts it).
+# An engine it starts is marked ($root/started-by-engine.sh holds its dockerd's pid), so
+# scripts/test.sh knows it is the project's own, whichever script started it
+# (scripts/run.sh leaves it running), and may restart it.
 set -euo pipefail
 
 root=${HOIST_ENGINE_DIR:-/tmp/hoist-engine}
 sock="$root/docker.sock"
+marker="$root/started-by-engine.sh"
 
 reachable() { DOCKER_HOST="$1" timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
@@ -47,7 +52,7 @@ launch() {
     --host "unix://$sock" --storage-driver overlay2 \
     >>"$root/dockerd.log" 2>&1 &
   for _ in $(seq 1 60); do
-    if reachable "unix://$sock"; then return 0; fi
+    if reachable "unix://$sock"; then cp "$root/dockerd.pid" "$marker"; return 0; fi
     sleep 1
   done
   echo "engine.sh: dockerd did not come up; last log lines:" >&2
@@ -63,8 +68,17 @@ restart() {
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   kill -9 "$pid" 2>/dev/null || true
-  rm -f "$root/dockerd.pid"
+  rm -f "$root/dockerd.pid" "$marker"
   launch
+}
+
+# owned: the engine at DOCKER_HOST (default: this script's socket) is one this script
+# started and still runs: its marker names the running dockerd's pid.
+owned() {
+  [ "${DOCKER_HOST:-unix://$sock}" = "unix://$sock" ] || return 1
+  [ -f "$marker" ] && [ -f "$root/dockerd.pid" ] || return 1
+  local pid; pid=$(cat "$root/dockerd.pid")
+  [ "$(cat "$marker")" = "$pid" ] && kill -0 "$pid" 2>/dev/null && reachable "unix://$sock"
 }
 
 stop() {
@@ -77,12 +91,13 @@ stop() {
   pkill -f "containerd.*$root" 2>/dev/null || true
   # Mounts the engine left behind (overlay layers, netns) would keep $root busy.
   grep " $root/" /proc/mounts 2>/dev/null | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -f "$root/dockerd.pid"
+  rm -f "$root/dockerd.pid" "$marker"
 }
 
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
   restart) restart ;;
-  *) echo "usage: engine.sh start|stop|restart" >&2; exit 2 ;;
+  owned) owned ;;
+  *) echo "usage: engine.sh start|stop|restart|owned" >&2; exit 2 ;;
 esac

@@ -4,7 +4,11 @@
 # notification test, Debian's chromium for the dashboard's browser tests, the unit and
 # end-to-end tests, short fuzz runs of every webhook parser, and a build of the
 # container image. On a fresh Debian machine, run it as
-# root: it installs what it needs (docker.io, docker-registry, chromium, docker-compose) with apt-get.
+# root: it installs what it needs (docker.io, docker-registry, chromium, docker-compose, jq) with apt-get.
+#
+# The multi-node Swarm step runs on engines of its own (scripts/cluster.sh), so it runs
+# beside the steps on the main engine; its output is printed when it ends. Every step
+# says how long it took, and the slowest tests are listed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +19,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v docker-compose >/dev/null || need+=(docker-compose)   # compose v1 e2e tests
 command -v ip >/dev/null || need+=(iproute2)   # the multi-node cluster (scripts/cluster.sh)
 command -v curl >/dev/null || need+=(curl)
+command -v jq >/dev/null || need+=(jq)   # reads go test -json for the summary
 command -v go >/dev/null || { echo "test.sh: Go is not installed; hoist needs the Go version named in go.mod (https://go.dev/dl)" >&2; exit 1; }
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "test.sh: missing ${need[*]}; run as root or apt-get install them" >&2; exit 1; fi
@@ -22,31 +27,72 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+export CI=${CI:-true}   # tests that need Docker, a registry or chromium fail instead of skipping
 
-# started: the engine is this script's own (it may stop and restart it).
-started=no
+work=$(mktemp -d)
+t_all=$SECONDS
+timings=()
+failed=()
+step_name="" step_t0=0 summarised=yes
+begin() { step_name=$1; step_t0=$SECONDS; echo "== $1${2:+: $2}"; }
+# end records the step's time and result (0 = passed) and carries on.
+end() {
+  local rc=$1 res=ok
+  [ "$rc" = 0 ] || { res=FAIL; failed+=("$step_name"); }
+  timings+=("$(printf '%-16s %5ss  %s' "$step_name" $((SECONDS - step_t0)) "$res")")
+}
+summary() {
+  summarised=yes
+  echo "== steps (wall clock; the cluster step ran beside the others)"
+  printf '%s\n' "${timings[@]}"
+  echo "total            $((SECONDS - t_all))s"
+  if [ -s "$work/slow" ]; then echo "== slowest tests"; cat "$work/slow"; fi
+}
+
+# launched: this script started the engine (it stops it at the end). own: the engine is
+# the project's own, so the engine-restart test may restart it: one scripts/engine.sh
+# started (now, or earlier for scripts/run.sh, which leaves it running), or the private
+# one when HOIST_ENGINE_PRIVATE=1 says so.
+private_sock=unix://${HOIST_ENGINE_DIR:-/tmp/hoist-engine}/docker.sock
+reachable() { DOCKER_HOST=$1 timeout 10 docker version >/dev/null 2>&1; }
+launched=no own=no
 if [ "${HOIST_ENGINE_PRIVATE:-}" = 1 ]; then
-  started=yes
-elif ! DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock} timeout 10 docker version >/dev/null 2>&1 \
-   && ! DOCKER_HOST=unix:///tmp/hoist-engine/docker.sock timeout 10 docker version >/dev/null 2>&1; then
-  started=yes
+  own=yes
+  reachable "$private_sock" || launched=yes
+elif ! reachable "${DOCKER_HOST:-unix:///var/run/docker.sock}" && ! reachable "$private_sock"; then
+  launched=yes
 fi
-echo "== docker engine"
+begin engine
 eval "$(scripts/engine.sh start)"
 export DOCKER_HOST
+if [ "$launched" = yes ] || scripts/engine.sh owned; then own=yes; fi
+summarised=no
+cluster_pid=""
 cleanup() {
+  local rc=$?
+  if [ -n "$cluster_pid" ] && kill -0 "$cluster_pid" 2>/dev/null; then
+    pkill -TERM -P "$cluster_pid" 2>/dev/null || true
+    kill "$cluster_pid" 2>/dev/null || true
+    wait "$cluster_pid" 2>/dev/null || true
+  fi
+  [ "$summarised" = yes ] || summary
   DOCKER_HOST=$DOCKER_HOST docker service ls -q --filter label=hoist.test 2>/dev/null | xargs -r docker service rm >/dev/null 2>&1 || true
-  if [ "$started" = yes ]; then scripts/engine.sh stop; fi
-  if [ "${cluster_started:-no}" = yes ]; then scripts/cluster.sh stop || true; fi
+  if [ "$launched" = yes ]; then scripts/engine.sh stop; fi
+  if [ -f "$work/cluster.started" ]; then scripts/cluster.sh stop || true; fi
+  rm -rf "$work"
+  exit "$rc"
 }
 trap cleanup EXIT
 docker version --format 'engine {{.Server.Version}} (API {{.Server.APIVersion}})'
+echo "the project's own engine (may be restarted): $own"
+end 0
 
-echo "== go vet"
+begin vet
 go vet ./...
 go vet -tags enginerestart,cluster ./cmd/hoist
+end 0
 
-echo "== Compose v2 for the compose e2e tests (docker/compose/v5 v5.6.0, built once from its Go module)"
+begin compose "Compose v2 for the compose e2e tests (docker/compose/v5 v5.6.0, built once from its Go module)"
 # go install …@v5.6.0 refuses the module (its go.mod has exclude directives): build it
 # from a writable copy of the module's directory instead, and keep the binary.
 compose_v2="${XDG_CACHE_HOME:-$HOME/.cache}/hoist/compose-v5.6.0/docker-compose"
@@ -61,68 +107,106 @@ if [ ! -x "$compose_v2" ]; then
 fi
 export HOIST_COMPOSE_V2="$compose_v2"
 "$HOIST_COMPOSE_V2" version
+end 0
 
-echo "== go test"
-# Tests that need Docker or a registry fail instead of skipping when CI=true.
-# The end-to-end tests mostly wait on the engine, so four run at once in a package.
-CI=${CI:-true} go test -count=1 -timeout 30m -p 2 -parallel 4 ./...
-
-echo "== engine restart mid-rollout (restarts the engine, so it runs alone)"
-if [ "$started" = yes ]; then
-  HOIST_ENGINE_RESTART="$PWD/scripts/engine.sh restart" CI=${CI:-true} \
-    go test -tags enginerestart -count=1 -timeout 10m -run '^TestE2EEngineRestartMidRollout$' ./cmd/hoist
-elif [ "${CI:-true}" = true ]; then
-  echo "FAIL: the engine-restart test needs an engine this script started; $DOCKER_HOST is someone else's (HOIST_ENGINE_PRIVATE=1 starts a private one)"; exit 1
-else
-  echo "not run: it would restart an engine this script did not start ($DOCKER_HOST)"
-fi
-
-echo "== multi-node Swarm: 3 managers, 2 workers, a registry that requires credentials (scripts/cluster.sh)"
-if [ "$(id -u)" = 0 ]; then
-  t0=$SECONDS
-  cluster_started=yes
+# cluster runs the multi-node Swarm tests on a five-node cluster of their own.
+cluster() {
+  local t0=$SECONDS up tests rc=0
+  touch "$work/cluster.started"
   scripts/cluster.sh start
   eval "$(scripts/cluster.sh env)"
-  cluster_up=$((SECONDS - t0)); t0=$SECONDS
-  go vet -tags cluster ./cmd/hoist
-  clusterlog=$(mktemp)
-  cluster_rc=0
-  CI=${CI:-true} go test -tags cluster -count=1 -timeout 15m -v -run '^TestCluster' ./cmd/hoist >"$clusterlog" 2>&1 || cluster_rc=$?
-  grep -E '^(--- |ok|FAIL)|e2e_cluster' "$clusterlog" | grep -v '^ *{' || true
-  [ "$cluster_rc" = 0 ] || { tail -200 "$clusterlog"; echo "FAIL: cluster tests"; exit 1; }
-  rm -f "$clusterlog"
-  cluster_tests=$((SECONDS - t0)); t0=$SECONDS
-  scripts/cluster.sh stop; cluster_started=no
-  echo "cluster started in ${cluster_up}s, its tests took ${cluster_tests}s, stopping it $((SECONDS - t0))s"
-elif [ "${CI:-true}" = true ]; then
-  echo "FAIL: the multi-node cluster needs root (network namespaces, a bridge)"; exit 1
-else
-  echo "not run: the multi-node cluster needs root"
+  up=$((SECONDS - t0)); t0=$SECONDS
+  go test -tags cluster -count=1 -timeout 15m -v -run '^TestCluster' ./cmd/hoist >"$work/cluster.log" 2>&1 || rc=$?
+  tests=$((SECONDS - t0)); t0=$SECONDS
+  scripts/cluster.sh stop && rm -f "$work/cluster.started"
+  echo "cluster started in ${up}s, its tests took ${tests}s, stopping it $((SECONDS - t0))s"
+  return "$rc"
+}
+cluster_t0=$SECONDS
+if [ "$(id -u)" = 0 ]; then
+  echo "== cluster: multi-node Swarm, 3 managers, 2 workers, a registry that requires credentials (scripts/cluster.sh); runs beside the next steps"
+  cluster >"$work/cluster.out" 2>&1 &
+  cluster_pid=$!
 fi
 
-echo "== fuzz (short)"
+begin "go test" "four end-to-end tests at once per package (they mostly wait on the engine)"
+# -json for the summary of the slowest tests; what go test would print is printed.
+# -json for the summary of the slowest tests; each package's line is printed as it ends.
+rc=0
+go test -json -count=1 -timeout 30m -p 2 -parallel 4 ./... | tee "$work/test.json" \
+  | jq --unbuffered -r 'select(.Test == null and (.Action == "pass" or .Action == "fail" or .Action == "skip")) | "\(if .Action == "pass" then "ok  " elif .Action == "skip" then "skip" else "FAIL" end)\t\(.Package)\t\(.Elapsed // 0)s"' || rc=$?
+if [ "$rc" != 0 ]; then
+  # The whole output of each failed test.
+  for t in $(jq -r 'select(.Action == "fail" and .Test != null) | "\(.Package)|\(.Test)"' "$work/test.json" | sort -u); do
+    jq -r --arg p "${t%%|*}" --arg t "${t#*|}" 'select(.Package == $p and .Test == $t and .Output != null) | .Output' "$work/test.json" | tr -d '\r'
+  done
+  jq -r 'select(.Test == null and .Output != null and (.Output | test("^(ok|PASS|\\?)") | not)) | .Output' "$work/test.json" | tail -50
+fi
+jq -r 'select((.Action == "pass" or .Action == "fail") and .Test != null and (.Test | contains("/") | not)) | "\(.Elapsed)\t\(.Package | sub(".*/hoist/"; ""))\t\(.Test)"' "$work/test.json" \
+  | sort -rn | head -15 | awk -F'\t' '{printf "%7.1fs  %-18s %s\n", $1, $2, $3}' >"$work/slow" || true
+end "$rc"
+
+begin restart "engine restart mid-rollout (restarts the engine, so it runs alone)"
+rc=0
+if [ "$own" = yes ]; then
+  HOIST_ENGINE_RESTART="$PWD/scripts/engine.sh restart" \
+    go test -tags enginerestart -count=1 -timeout 10m -run '^TestE2EEngineRestartMidRollout$' ./cmd/hoist || rc=$?
+elif [ "$CI" = true ]; then
+  echo "FAIL: the engine-restart test needs the project's own engine (started by scripts/engine.sh, as test.sh and run.sh do); $DOCKER_HOST is someone else's (HOIST_ENGINE_PRIVATE=1 starts a private one)"; rc=1
+else
+  echo "not run: it would restart an engine scripts/engine.sh did not start ($DOCKER_HOST)"
+fi
+end "$rc"
+
+begin fuzz "short runs of every parser's fuzzer"
 # A failing input is written to testdata/fuzz and fails the run. Runs are counted in
 # inputs, not seconds: a time limit races with Go's fuzzing workers on a loaded machine
 # ("context deadline exceeded" without any failing input). Such a run gets more tries.
-fuzzlog=$(mktemp)
-for pkg in ./webhook ./config; do
-  for f in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+# Each package's fuzzing binary is built once and run for each of its fuzzers.
+rc=0
+fuzzlog="$work/fuzz.log"
+for pkg in webhook config; do
+  bin="$work/$pkg.fuzz"
+  go test -c -fuzz=. -o "$bin" "./$pkg"
+  cache="$(go env GOCACHE)/fuzz/$(go list "./$pkg")"
+  for f in $("$bin" -test.list '^Fuzz' | grep '^Fuzz' || true); do
     ok=no
     for try in 1 2 3; do
-      if go test -run='^$' -fuzz="^${f}\$" -fuzztime="${FUZZTIME:-20000x}" "$pkg" >"$fuzzlog" 2>&1; then ok=yes; break; fi
+      if (cd "$pkg" && "$bin" -test.run='^$' -test.fuzz="^${f}\$" -test.fuzztime="${FUZZTIME:-20000x}" -test.fuzzcachedir="$cache") >"$fuzzlog" 2>&1; then ok=yes; break; fi
       tail -20 "$fuzzlog"
       if grep -q 'Failing input written to' "$fuzzlog"; then break; fi
       echo "fuzzing $f stopped without a failing input; trying once more"
     done
-    [ "$ok" = yes ] || { echo "FAIL: fuzz $f"; exit 1; }
+    [ "$ok" = yes ] || { echo "FAIL: fuzz $f"; rc=1; continue; }
     echo "fuzzed $f: $(grep -o 'execs: [0-9]*' "$fuzzlog" | tail -1)"
   done
 done
-rm -f "$fuzzlog"
+end "$rc"
 
-echo "== poll benchmark (one cycle, ratio against the cheapest go-containerregistry loop)"
-scripts/bench-poll.sh -n 100,2000 -reps 3
+begin bench "poll benchmark (one cycle, ratio against the cheapest go-containerregistry loop)"
+rc=0; scripts/bench-poll.sh -n 100,2000 -reps 3 || rc=$?
+end "$rc"
 
-echo "== container image"
-scripts/build-image.sh hoist:test
-docker run --rm hoist:test version
+begin image "container image"
+rc=0; { scripts/build-image.sh hoist:test && docker run --rm hoist:test version; } || rc=$?
+end "$rc"
+
+if [ -n "$cluster_pid" ]; then
+  step_name=cluster step_t0=$cluster_t0
+  echo "== cluster (waiting for it)"
+  rc=0; wait "$cluster_pid" || rc=$?
+  cluster_pid=""
+  cat "$work/cluster.out"
+  grep -E '^(--- |ok|FAIL)|e2e_cluster' "$work/cluster.log" | grep -v '^ *{' || true
+  [ "$rc" = 0 ] || { tail -200 "$work/cluster.log"; echo "FAIL: cluster tests"; }
+  end "$rc"
+elif [ "$CI" = true ]; then
+  step_name=cluster step_t0=$SECONDS
+  echo "FAIL: the multi-node cluster needs root (network namespaces, a bridge)"; end 1
+else
+  echo "not run: the multi-node cluster needs root"
+fi
+
+summary
+if [ ${#failed[@]} -gt 0 ]; then echo "FAIL: ${failed[*]}"; exit 1; fi
+echo "PASS"
