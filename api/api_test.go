@@ -14,6 +14,7 @@ import (
 
 	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/registry"
+	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -23,7 +24,7 @@ const token = "0123456789abcdef0123456789abcdef"
 // backends holding a service and a container.
 type env struct {
 	e        *echo.Echo
-	store    *updater.Store
+	store    *store.Store[updater.Plan]
 	metrics  *Metrics
 	services *memBackend
 	conts    *memBackend
@@ -33,7 +34,7 @@ const digestA = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	store, err := updater.OpenStore(t.TempDir(), false)
+	store, err := store.Open[updater.Plan](t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func TestAuthAndRoutes(t *testing.T) {
 
 // Without a token the API is not mounted at all; health and metrics stay.
 func TestNoTokenNoAPI(t *testing.T) {
-	store, err := updater.OpenStore(t.TempDir(), false)
+	store, err := store.Open[updater.Plan](t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +307,7 @@ func (b budgets) Budget() []registry.Budget { return b }
 
 // Registries are snake_case, and what is unknown is left out (no -1, no year 1).
 func TestRegistriesShape(t *testing.T) {
-	store, err := updater.OpenStore(t.TempDir(), false)
+	store, err := store.Open[updater.Plan](t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/registry"
+	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -85,7 +86,7 @@ type env struct {
 	e      *echo.Echo
 	ui     *Server
 	srv    *httptest.Server
-	store  *updater.Store
+	store  *store.Store[updater.Plan]
 	engine *engine
 	u      *updater.Updater
 	old    string // digest web runs
@@ -100,7 +101,7 @@ func newEnv(t *testing.T, base string, anonymous bool) *env {
 	old, next := push(t, ref), push(t, ref)
 	calm := reg.Host + "/calm:1"
 	calmDigest := push(t, calm)
-	store, err := updater.OpenStore(t.TempDir(), false)
+	store, err := store.Open[updater.Plan](t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,6 +79,9 @@ type Plan struct {
 	ComposeFile policy.ComposeFile `json:"compose_file,omitempty"`
 	// HTTPProbe, when set, is checked against new containers and service tasks.
 	HTTPProbe *HTTPProbe `json:"http_probe,omitempty"`
+	// Canary, when set, runs a few tasks (or a group's first containers) on the target
+	// for its hold before the rest follows; the hold adds to the rollout's timeout.
+	Canary *policy.Canary `json:"canary,omitempty"`
 	// Written says which rollout settings the policy wrote itself. A Swarm service that
 	// has its own update config keeps its values for the others.
 	Written PlanFields `json:"written,omitempty"`
@@ -107,9 +110,7 @@ type HTTPProbe struct {
 	Path string `json:"path"`
 }
 
-// Outcome is how a rollout ended.
-type Outcome string
-
+// How a rollout ends (Outcome is the store's, see record.go).
 const (
 	// Succeeded: the workload runs the target and stayed healthy through the watch.
 	Succeeded Outcome = "succeeded"

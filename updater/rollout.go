@@ -38,7 +38,7 @@ func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
 	for i, w := range ws {
 		r := Rollout{Workload: w.Key(), From: w.Image, To: t.Image(), Trigger: trigger, Started: now,
 			Plan: &plan, Deadline: now.Add(plan.TimeoutOrDefault()), SignedBy: signedBy(group[i])}
-		r.enter(PhaseSubmitted, now)
+		r.Enter(PhaseSubmitted, now)
 		id, err := u.store.Begin(r)
 		if err != nil {
 			log.Error().Err(err).Msg("record rollout start; not rolling out")
@@ -101,7 +101,7 @@ func (u *Updater) end(recs []Rollout, res Result, log zerolog.Logger) {
 			r = stored
 		}
 		r.Ended, r.Outcome, r.Reason, r.Order, r.Logs = end, res.Outcome, res.Reason, res.Order, res.Logs
-		r.enter(PhaseEnded, end)
+		r.Enter(PhaseEnded, end)
 		var q *Quarantine
 		if res.Outcome == RolledBack || res.Outcome == Failed {
 			q = u.quarantine(&r, res, end)

@@ -23,7 +23,7 @@ type Options struct {
 	// Plans holds each policy's rollout plan by policy name.
 	Plans    map[string]Plan
 	Resolver Resolver
-	Store    *Store
+	Store    Records
 	Log      zerolog.Logger
 	// Concurrency bounds registry requests during a poll cycle.
 	Concurrency int
@@ -48,7 +48,7 @@ type Updater struct {
 	backends    map[policy.Kind]Backend
 	rules       atomic.Pointer[ruleset] // policies and plans, swapped whole (SetPolicies)
 	resolver    Resolver
-	store       *Store
+	store       Records
 	log         zerolog.Logger
 	concurrency int
 	listTTL     time.Duration

@@ -100,7 +100,7 @@ func checkLocally(ctx context.Context, cfg *config.Config, stderr io.Writer) ([]
 	defer dc.Close()
 	// Without a running serve the store is free; if something else holds it, use a
 	// scratch one (and say so) rather than fail.
-	store, err := updater.OpenStore(cfg.DataDir, true)
+	store, err := openStore(cfg.DataDir, true)
 	if err != nil {
 		dir, derr := os.MkdirTemp("", "hoist-check")
 		if derr != nil {
@@ -110,7 +110,7 @@ func checkLocally(ctx context.Context, cfg *config.Config, stderr io.Writer) ([]
 		if !errors.Is(err, os.ErrNotExist) { // no store yet: nothing is quarantined
 			fmt.Fprintf(stderr, "note: %v; quarantined digests are not shown\n", err)
 		}
-		if store, err = updater.OpenStore(dir, false); err != nil {
+		if store, err = openStore(dir, false); err != nil {
 			return nil, err
 		}
 	}

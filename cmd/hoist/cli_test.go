@@ -125,7 +125,7 @@ func TestHistoryFromStore(t *testing.T) {
 		t.Fatalf("no store yet: %v %q", err, stderr)
 	}
 
-	s, err := updater.OpenStore(filepath.Join(dir, "data"), false)
+	s, err := openStore(filepath.Join(dir, "data"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,14 +280,14 @@ func TestCompletion(t *testing.T) {
 // store) on a loopback port; it records the requests that reach it.
 type apiServer struct {
 	url   string
-	store *updater.Store
+	store *records
 	mu    sync.Mutex
 	seen  []string
 }
 
 func startAPI(t *testing.T, token string) *apiServer {
 	t.Helper()
-	store, err := updater.OpenStore(t.TempDir(), false)
+	store, err := openStore(t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -341,7 +341,7 @@ func TestE2ECrashBeforeEngineCall(t *testing.T) {
 	dir := t.TempDir()
 
 	plan := crashPlan(t, cfg)
-	store, err := updater.OpenStore(filepath.Join(dir, "data"), false)
+	store, err := openStore(filepath.Join(dir, "data"), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -115,7 +115,7 @@ func (h *hoistProcess) term(t *testing.T) time.Duration {
 // storedRecord reads one record from a stopped hoist's data_dir.
 func storedRecord(t *testing.T, dataDir string, id uint64) updater.Rollout {
 	t.Helper()
-	s, err := updater.OpenStore(dataDir, false)
+	s, err := openStore(dataDir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func storedRecord(t *testing.T, dataDir string, id uint64) updater.Rollout {
 // stillQuarantined reads a stopped hoist's data_dir for a quarantined digest.
 func stillQuarantined(t *testing.T, dataDir, workload, digest string) bool {
 	t.Helper()
-	s, err := updater.OpenStore(dataDir, false)
+	s, err := openStore(dataDir, false)
 	if err != nil {
 		t.Fatal(err)
 	}

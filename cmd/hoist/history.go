@@ -67,7 +67,7 @@ func runHistory(ctx context.Context, c common, key string, limit int, asJSON boo
 	var none *noServerError
 	if errors.Is(err, errAPIOff) || errors.As(err, &none) {
 		// No server: the store is free to read.
-		store, serr := updater.OpenStore(cfg.DataDir, true)
+		store, serr := openStore(cfg.DataDir, true)
 		switch {
 		case errors.Is(serr, os.ErrNotExist):
 			rs, err = nil, nil // nothing recorded yet

@@ -211,7 +211,7 @@ func TestHostileEngineDeadline(t *testing.T) {
 // history (which reads the store) and by serve (which writes it).
 func TestHostileStoreInUse(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	s, err := updater.OpenStore(data, false)
+	s, err := openStore(data, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ const hostileText = "exited\x1b[2J\x1b]0;pwned\x07 \u202eexe.txt \u009b31m \x00 
 // terminal as visible escapes, in tables and in JSON (which still decodes to it).
 func TestHostileOutput(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	s, err := updater.OpenStore(data, false)
+	s, err := openStore(data, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func TestReloadRegistries(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := newLiveRegistry(newRegistry(cfg))
-	store, err := updater.OpenStore(filepath.Join(dir, "data"), false)
+	store, err := openStore(filepath.Join(dir, "data"), false)
 	if err != nil {
 		t.Fatal(err)
 	}

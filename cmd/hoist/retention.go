@@ -6,18 +6,27 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/updater"
 )
 
+// records is the store of hoist's records, with the updater's plans.
+type records = store.Store[updater.Plan]
+
+// openStore opens the store in dir (see store.Open).
+func openStore(dir string, readOnly bool) (*records, error) {
+	return store.Open[updater.Plan](dir, readOnly)
+}
+
 // retention turns history.keep into what the store prunes by.
-func retention(k config.Keep) updater.Retention {
-	return updater.Retention{PerWorkload: k.Count, MaxAge: k.Age.D()}
+func retention(k config.Keep) store.Retention {
+	return store.Retention{PerWorkload: k.Count, MaxAge: k.Age.D()}
 }
 
 // pruneHistory drops the rollout records history.keep does not cover; serve calls it at
 // start and every minute.
-func pruneHistory(store *updater.Store, cfg *config.Config, log zerolog.Logger) {
-	n, err := store.Prune(retention(cfg.History.Keep), time.Now())
+func pruneHistory(s *records, cfg *config.Config, log zerolog.Logger) {
+	n, err := s.Prune(retention(cfg.History.Keep), time.Now())
 	if err != nil {
 		log.Warn().Err(err).Msg("prune rollout history")
 		return

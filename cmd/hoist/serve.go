@@ -120,7 +120,7 @@ func serve(ctx context.Context, f serveFlags, getenv func(string) string, cfg *c
 		return err
 	}
 	defer dc.Close()
-	store, err := updater.OpenStore(cfg.DataDir, false)
+	store, err := openStore(cfg.DataDir, false)
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func containerBackend(ctx context.Context, dc *client.Client, cfg *config.Config
 
 // routes builds the HTTP server: API, metrics, webhooks and, when on, the dashboard.
 // It returns the webhook receivers too, for reloads to change their sources.
-func routes(ctx context.Context, cfg *config.Config, u *updater.Updater, store *updater.Store, reg api.Budgeter, metrics *api.Metrics,
+func routes(ctx context.Context, cfg *config.Config, u *updater.Updater, store *records, reg api.Budgeter, metrics *api.Metrics,
 	status func() api.ConfigStatus, log zerolog.Logger) (*echo.Echo, *webhook.Server, *webhook.Watchtower) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -224,7 +224,7 @@ func routes(ctx context.Context, cfg *config.Config, u *updater.Updater, store *
 
 // housekeep prunes expired previous containers, old digest sightings and history every
 // minute until ctx ends.
-func housekeep(ctx context.Context, current func() *config.Config, cb *container.Backend, store *updater.Store, log zerolog.Logger) {
+func housekeep(ctx context.Context, current func() *config.Config, cb *container.Backend, store *records, log zerolog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {

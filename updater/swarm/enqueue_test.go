@@ -21,6 +21,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/registry"
+	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/updater"
 	"github.com/hoist-dev/hoist/webhook"
 )
@@ -63,7 +64,7 @@ func TestEnqueueNeverWaitsOnTheEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := updater.OpenStore(t.TempDir(), false)
+	store, err := store.Open[updater.Plan](t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

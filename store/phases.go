@@ -1,15 +1,15 @@
-package updater
+package store
 
 import "fmt"
 
 // phaseFlow is every phase change a rollout may make: for each phase, the phases it may
-// enter next, and why. Store.SetPhase, which every Journal writes through, refuses any
-// other (see Transition). A rollout starts in PhaseSubmitted (Store.Begin) and leaves
-// PhaseEnded never.
+// enter next, and why. Store.SetPhase, which every phase change of a stored record goes
+// through, refuses any other (see Transition). A rollout starts in PhaseSubmitted and
+// leaves PhaseEnded never.
 //
 // The engine, not the record, is the truth after a restart: a resumed rollout enters
-// the phase its workload shows (resume.go, and each backend's Resume), so most phases
-// may follow most others. What the table keeps out: a return to PhaseSubmitted, any
+// the phase its workload shows (the updater's resume and each backend's), so most
+// phases may follow most others. What the table keeps out: a return to PhaseSubmitted, any
 // change after PhaseEnded, and phases hoist does not know. PhaseRollingBack may be
 // entered from every unfinished phase: nothing refuses a rollback.
 var phaseFlow = map[Phase]map[Phase]string{

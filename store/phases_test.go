@@ -1,4 +1,4 @@
-package updater
+package store
 
 import (
 	"errors"
@@ -55,14 +55,14 @@ func TestTransition(t *testing.T) {
 // The store refuses an illegal change and keeps the record as it was; a record that
 // has its outcome takes no phase.
 func TestSetPhaseRefusesIllegal(t *testing.T) {
-	s, err := OpenStore(t.TempDir(), false)
+	s, err := Open[plan](t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	t0 := time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)
-	r := Rollout{Workload: "service/web", From: "a", To: "b", Started: t0}
-	r.enter(PhaseSubmitted, t0)
+	r := rec{Workload: "service/web", From: "a", To: "b", Started: t0}
+	r.Enter(PhaseSubmitted, t0)
 	id, err := s.Begin(r)
 	if err != nil {
 		t.Fatal(err)
@@ -85,8 +85,8 @@ func TestSetPhaseRefusesIllegal(t *testing.T) {
 		t.Fatalf("rollback refused: %v", err)
 	}
 
-	got.Outcome, got.Ended = RolledBack, t0.Add(4*time.Second)
-	got.enter(PhaseEnded, got.Ended)
+	got.Outcome, got.Ended = rolledBack, t0.Add(4*time.Second)
+	got.Enter(PhaseEnded, got.Ended)
 	if err := s.Put(got); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package updater
+package store
 
 import (
 	"fmt"
@@ -6,15 +6,15 @@ import (
 	"strings"
 )
 
-// StoreInUseError means another process holds the store in dir: a hoist serve (which
+// InUseError means another process holds the store in dir: a hoist serve (which
 // holds it as long as it runs), or a hoist history or check reading it. PID is that
 // process when the system tells (Linux's /proc/locks), else 0.
-type StoreInUseError struct {
+type InUseError struct {
 	Dir string
 	PID int
 }
 
-func (e *StoreInUseError) Error() string {
+func (e *InUseError) Error() string {
 	who := "another process"
 	if e.PID > 0 {
 		who = "pid " + strconv.Itoa(e.PID)

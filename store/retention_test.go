@@ -1,4 +1,4 @@
-package updater
+package store
 
 import (
 	"encoding/json"
@@ -12,7 +12,7 @@ import (
 )
 
 // fill writes records as Add would, in one transaction (Add syncs each one).
-func fill(tb testing.TB, s *Store, rs []Rollout) []uint64 {
+func fill(tb testing.TB, s *Store[plan], rs []rec) []uint64 {
 	tb.Helper()
 	ids := make([]uint64, len(rs))
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -40,21 +40,21 @@ func fill(tb testing.TB, s *Store, rs []Rollout) []uint64 {
 }
 
 // history returns n ended records per workload, interleaved and a minute apart from t0.
-func history(workloads []string, n int, t0 time.Time) []Rollout {
-	var rs []Rollout
+func history(workloads []string, n int, t0 time.Time) []rec {
+	var rs []rec
 	for i := range n {
 		for _, w := range workloads {
 			at := t0.Add(time.Duration(len(rs)) * time.Minute)
-			rs = append(rs, Rollout{Workload: w, From: "r/app:1", To: "r/app:1@sha256:" + strings.Repeat("a", 64),
-				Trigger: "poll", Started: at, Ended: at.Add(30 * time.Second), Outcome: Succeeded, Reason: fmt.Sprint("rollout ", i)})
+			rs = append(rs, rec{Workload: w, From: "r/app:1", To: "r/app:1@sha256:" + strings.Repeat("a", 64),
+				Trigger: "poll", Started: at, Ended: at.Add(30 * time.Second), Outcome: succeeded, Reason: fmt.Sprint("rollout ", i)})
 		}
 	}
 	return rs
 }
 
-func openTemp(tb testing.TB) *Store {
+func openTemp(tb testing.TB) *Store[plan] {
 	tb.Helper()
-	s, err := OpenStore(tb.TempDir(), false)
+	s, err := Open[plan](tb.TempDir(), false)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func openTemp(tb testing.TB) *Store {
 }
 
 // kept counts the stored records of each workload and returns the ids kept.
-func kept(t *testing.T, s *Store) (map[string]int, map[uint64]bool) {
+func kept(t *testing.T, s *Store[plan]) (map[string]int, map[uint64]bool) {
 	t.Helper()
 	rs, err := s.Rollouts("", 1<<30)
 	if err != nil {
@@ -84,10 +84,10 @@ func TestPruneKeepsNewestPerWorkload(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	workloads := []string{"service/web", "service/api", "container/db"}
 	// The oldest records: one still running, one a quarantine refers to, one ordinary.
-	old := fill(t, s, []Rollout{
+	old := fill(t, s, []rec{
 		{Workload: "service/web", Started: t0.Add(-time.Hour), Outcome: Running, Phase: PhaseWatching},
-		{Workload: "service/api", Started: t0.Add(-time.Hour), Ended: t0.Add(-50 * time.Minute), Outcome: RolledBack},
-		{Workload: "service/web", Started: t0.Add(-time.Hour), Ended: t0.Add(-50 * time.Minute), Outcome: Succeeded},
+		{Workload: "service/api", Started: t0.Add(-time.Hour), Ended: t0.Add(-50 * time.Minute), Outcome: rolledBack},
+		{Workload: "service/web", Started: t0.Add(-time.Hour), Ended: t0.Add(-50 * time.Minute), Outcome: succeeded},
 	})
 	running, quarantined, ordinary := old[0], old[1], old[2]
 	if err := s.Quarantine(Quarantine{Workload: "service/api", Digest: "sha256:bad", Since: t0, Rollout: quarantined}); err != nil {
@@ -142,13 +142,13 @@ func TestPruneByAge(t *testing.T) {
 	s := openTemp(t)
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
-	ids := fill(t, s, []Rollout{
-		{Workload: "service/web", Started: t0, Ended: t0.Add(time.Minute), Outcome: Succeeded},                                // old
+	ids := fill(t, s, []rec{
+		{Workload: "service/web", Started: t0, Ended: t0.Add(time.Minute), Outcome: succeeded},                                // old
 		{Workload: "service/web", Started: t0.Add(time.Hour), Outcome: Running},                                               // old, running
-		{Workload: "service/api", Started: t0.Add(2 * time.Hour), Ended: t0.Add(3 * time.Hour), Outcome: Failed},              // old, quarantined
-		{Workload: "service/api", Started: t0.Add(9 * day), Ended: t0.Add(9 * day), Outcome: Skipped},                         // old
-		{Workload: "service/web", Started: t0.Add(10*day - time.Hour), Ended: t0.Add(10*day + time.Hour), Outcome: Succeeded}, // ended inside
-		{Workload: "service/web", Started: t0.Add(50 * day), Ended: t0.Add(50 * day), Outcome: Succeeded},                     // young
+		{Workload: "service/api", Started: t0.Add(2 * time.Hour), Ended: t0.Add(3 * time.Hour), Outcome: failed},              // old, quarantined
+		{Workload: "service/api", Started: t0.Add(9 * day), Ended: t0.Add(9 * day), Outcome: skipped},                         // old
+		{Workload: "service/web", Started: t0.Add(10*day - time.Hour), Ended: t0.Add(10*day + time.Hour), Outcome: succeeded}, // ended inside
+		{Workload: "service/web", Started: t0.Add(50 * day), Ended: t0.Add(50 * day), Outcome: succeeded},                     // young
 	})
 	s.Quarantine(Quarantine{Workload: "service/api", Digest: "sha256:bad", Rollout: ids[2]})
 
@@ -192,14 +192,14 @@ func TestPruneBounded(t *testing.T) {
 // A record's workload is read from its first bytes when json.Marshal wrote it, and
 // decoded in full otherwise; a record that is not JSON is kept, unjudged.
 func TestWorkloadOf(t *testing.T) {
-	marshal := func(r Rollout) string { v, _ := json.Marshal(r); return string(v) }
+	marshal := func(r rec) string { v, _ := json.Marshal(r); return string(v) }
 	for _, tc := range []struct {
 		record, want string
 		ok           bool
 	}{
-		{marshal(Rollout{ID: 42, Workload: "service/web", Reason: `"workload":"service/other"`}), "service/web", true},
-		{marshal(Rollout{ID: 1, Workload: "container/a<b>&c"}), "container/a<b>&c", true}, // escaped by json.Marshal
-		{marshal(Rollout{ID: 1, Workload: "service/wéb"}), "service/wéb", true},
+		{marshal(rec{ID: 42, Workload: "service/web", Reason: `"workload":"service/other"`}), "service/web", true},
+		{marshal(rec{ID: 1, Workload: "container/a<b>&c"}), "container/a<b>&c", true}, // escaped by json.Marshal
+		{marshal(rec{ID: 1, Workload: "service/wéb"}), "service/wéb", true},
 		{`{"workload":"service/api","id":7}`, "service/api", true},
 		{`{"id":7, "workload":"service/api"}`, "service/api", true},
 		{`{"id":7,"workload":"service/a\"b"}`, `service/a"b`, true},
@@ -222,15 +222,15 @@ func TestWorkloadOf(t *testing.T) {
 	}
 }
 
-// A log tail over MaxLogBytes keeps its end, from a line start, says what was cut and
+// A log tail over maxLogBytes keeps its end, from a line start, says what was cut and
 // never splits a character.
 func TestCapLogs(t *testing.T) {
 	if capLogs("") != "" || capLogs("short\n") != "short\n" {
 		t.Fatal("short logs must be kept as they are")
 	}
-	exact := strings.Repeat("x", MaxLogBytes)
+	exact := strings.Repeat("x", maxLogBytes)
 	if capLogs(exact) != exact {
-		t.Fatal("a log of exactly MaxLogBytes must be kept")
+		t.Fatal("a log of exactly maxLogBytes must be kept")
 	}
 
 	var b strings.Builder
@@ -240,8 +240,8 @@ func TestCapLogs(t *testing.T) {
 	b.WriteString("panic: the last line")
 	big := b.String()
 	got := capLogs(big)
-	if len(got) > MaxLogBytes || len(got) < MaxLogBytes-1<<10 {
-		t.Errorf("capped to %d bytes, want at most %d and close to it", len(got), MaxLogBytes)
+	if len(got) > maxLogBytes || len(got) < maxLogBytes-1<<10 {
+		t.Errorf("capped to %d bytes, want at most %d and close to it", len(got), maxLogBytes)
 	}
 	if !utf8.ValidString(got) {
 		t.Error("capped log is not valid UTF-8")
@@ -260,7 +260,7 @@ func TestCapLogs(t *testing.T) {
 	// One line of multi-byte characters: no line start to cut at, still no split rune.
 	long := strings.Repeat("✓", 1<<20)
 	got = capLogs(long)
-	if !utf8.ValidString(got) || len(got) > MaxLogBytes || !strings.HasSuffix(long, got[strings.IndexByte(got, '\n')+1:]) {
+	if !utf8.ValidString(got) || len(got) > maxLogBytes || !strings.HasSuffix(long, got[strings.IndexByte(got, '\n')+1:]) {
 		t.Errorf("multi-byte line: %d bytes, valid %v", len(got), utf8.ValidString(got))
 	}
 }
@@ -269,19 +269,19 @@ func TestCapLogs(t *testing.T) {
 func TestStoreCapsLogs(t *testing.T) {
 	s := openTemp(t)
 	logs := strings.Repeat("0123456789abcde\n", 1<<16) // 1 MiB
-	id, err := s.Add(Rollout{Workload: "service/web", Outcome: RolledBack, Logs: logs})
+	id, err := s.Add(rec{Workload: "service/web", Outcome: rolledBack, Logs: logs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rs, _ := s.Rollouts("service/web", 1)
-	if len(rs[0].Logs) > MaxLogBytes || !strings.HasSuffix(logs, rs[0].Logs[strings.IndexByte(rs[0].Logs, '\n')+1:]) {
+	if len(rs[0].Logs) > maxLogBytes || !strings.HasSuffix(logs, rs[0].Logs[strings.IndexByte(rs[0].Logs, '\n')+1:]) {
 		t.Errorf("Add stored %d bytes of logs", len(rs[0].Logs))
 	}
-	if err := s.Put(Rollout{ID: id, Workload: "service/web", Outcome: RolledBack, Logs: logs + "the end"}); err != nil {
+	if err := s.Put(rec{ID: id, Workload: "service/web", Outcome: rolledBack, Logs: logs + "the end"}); err != nil {
 		t.Fatal(err)
 	}
 	rs, _ = s.Rollouts("service/web", 1)
-	if len(rs[0].Logs) > MaxLogBytes || !strings.HasSuffix(rs[0].Logs, "\nthe end") || !strings.HasPrefix(rs[0].Logs, "… (") {
+	if len(rs[0].Logs) > maxLogBytes || !strings.HasSuffix(rs[0].Logs, "\nthe end") || !strings.HasPrefix(rs[0].Logs, "… (") {
 		t.Errorf("Put stored %d bytes of logs", len(rs[0].Logs))
 	}
 }

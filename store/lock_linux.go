@@ -1,12 +1,12 @@
-package updater
+package store
 
 import (
 	"os"
 	"syscall"
 )
 
-// storeHolder is the process that holds the lock on the file at path, or 0.
-func storeHolder(path string) int {
+// holder is the process that holds the lock on the file at path, or 0.
+func holder(path string) int {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return 0

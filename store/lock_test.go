@@ -1,4 +1,4 @@
-package updater
+package store
 
 import (
 	"errors"
@@ -41,18 +41,18 @@ func TestLockHolder(t *testing.T) {
 // naming the process (this one, which holds it through another descriptor).
 func TestStoreInUse(t *testing.T) {
 	dir := t.TempDir()
-	s, err := OpenStore(dir, false)
+	s, err := Open[plan](dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	for _, readOnly := range []bool{false, true} {
 		start := time.Now()
-		_, err := OpenStore(dir, readOnly)
+		_, err := Open[plan](dir, readOnly)
 		took := time.Since(start)
-		var inUse *StoreInUseError
+		var inUse *InUseError
 		if !errors.As(err, &inUse) || !strings.Contains(err.Error(), "data_dir "+dir+" is in use by") {
-			t.Fatalf("read-only %v: %v, want a StoreInUseError", readOnly, err)
+			t.Fatalf("read-only %v: %v, want a InUseError", readOnly, err)
 		}
 		if runtime.GOOS == "linux" && inUse.PID != os.Getpid() {
 			t.Errorf("read-only %v: pid %d, want %d (this process): %v", readOnly, inUse.PID, os.Getpid(), err)

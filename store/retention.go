@@ -1,4 +1,4 @@
-package updater
+package store
 
 import (
 	"bytes"
@@ -37,7 +37,7 @@ type retained struct {
 
 // Prune drops the rollout records keep does not cover, in one transaction, and returns
 // how many. bbolt reuses the freed pages; the file does not shrink.
-func (s *Store) Prune(keep Retention, now time.Time) (int, error) {
+func (s *Store[P]) Prune(keep Retention, now time.Time) (int, error) {
 	if keep.PerWorkload <= 0 && keep.MaxAge <= 0 {
 		return 0, nil
 	}
@@ -160,19 +160,19 @@ func quarantinedRollouts(tx *bolt.Tx) (map[uint64]bool, error) {
 	return held, err
 }
 
-// MaxLogBytes bounds the log tail a record keeps.
-const MaxLogBytes = 16 << 10
+// maxLogBytes bounds the log tail a record keeps.
+const maxLogBytes = 16 << 10
 
-// capLogs keeps the end of a log tail longer than MaxLogBytes (the last lines say why
+// capLogs keeps the end of a log tail longer than maxLogBytes (the last lines say why
 // a container failed), from a line start when one is near and never inside a UTF-8
-// sequence, and says first how much was cut. The result is at most MaxLogBytes long.
+// sequence, and says first how much was cut. The result is at most maxLogBytes long.
 func capLogs(s string) string {
-	if len(s) <= MaxLogBytes {
+	if len(s) <= maxLogBytes {
 		return s
 	}
 	// The note is never longer than with the whole length in it.
 	note := func(cut int) string { return "… (" + strconv.Itoa(cut) + " bytes cut)\n" }
-	i := len(s) - (MaxLogBytes - len(note(len(s))))
+	i := len(s) - (maxLogBytes - len(note(len(s))))
 	for i < len(s) && !utf8.RuneStart(s[i]) {
 		i++
 	}

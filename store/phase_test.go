@@ -1,4 +1,4 @@
-package updater
+package store
 
 import (
 	"testing"
@@ -6,14 +6,14 @@ import (
 )
 
 func TestPhaseHistory(t *testing.T) {
-	s, err := OpenStore(t.TempDir(), false)
+	s, err := Open[plan](t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	t0 := time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)
-	r := Rollout{Workload: "service/web", From: "a", To: "b", Started: t0}
-	r.enter(PhaseSubmitted, t0)
+	r := rec{Workload: "service/web", From: "a", To: "b", Started: t0}
+	r.Enter(PhaseSubmitted, t0)
 	id, err := s.Begin(r)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestPhaseHistory(t *testing.T) {
 	}
 	// A rollout resumed without end keeps its first marks and its latest ones.
 	for i := range 100 {
-		got.enter(PhaseConverging, t0.Add(time.Duration(10+i)*time.Second))
+		got.Enter(PhaseConverging, t0.Add(time.Duration(10+i)*time.Second))
 	}
 	if n := len(got.Phases); n != maxPhaseMarks {
 		t.Fatalf("%d marks kept, want %d", n, maxPhaseMarks)
