@@ -59,46 +59,134 @@ func (u *Updater) workloads(ctx context.Context, fresh bool) ([]Workload, error)
 }
 
 // listing returns a listing begun at or after since (zero: any listing younger than
-// ListTTL), listing the workloads and matching each once when there is none.
-// Listings are serialised, and what one finds is swapped in whole: Enqueue reads the
-// last one and never waits on the engine.
+// ListTTL), listing the workloads and matching each once when there is none. A backend
+// that keeps a live index (index.go) is read from it and never listed; its workloads
+// are matched again only when they changed. Listings are serialised, and what one finds
+// is swapped in whole: Enqueue reads the last one and never waits on the engine.
 func (u *Updater) listing(ctx context.Context, since time.Time) (*listing, error) {
 	u.listMu.Lock()
 	defer u.listMu.Unlock()
-	if l := u.listed.Load(); l != nil && !l.at.IsZero() {
-		if since.IsZero() && time.Since(l.at) < u.listTTL || !since.IsZero() && !l.at.Before(since) {
-			return l, nil
-		}
-	}
+	prev := u.listed.Load()
+	rules := u.rules.Load()
 	began := time.Now() // a listing is as recent as its start: the engine may change meanwhile
-	var all []Workload
-	for _, k := range []policy.Kind{policy.Service, policy.Container} {
+	parts := make(map[policy.Kind]part, len(u.backends))
+	changed := prev == nil || prev.rules != rules
+	for _, k := range kinds {
 		b, ok := u.backends[k]
 		if !ok {
 			continue
 		}
-		ws, err := b.List(ctx)
+		var was part
+		if prev != nil {
+			was = prev.parts[k]
+		}
+		p, moved, err := u.current(ctx, b, was, began, since)
 		if err != nil {
 			return nil, fmt.Errorf("list %ss: %w", k, err)
 		}
-		all = append(all, ws...)
+		parts[k], changed = p, changed || moved
 	}
-	l := &listing{all: all, at: began, watched: map[string]bool{}, entries: make([]entry, len(all))}
-	for i, w := range all {
-		e := u.match(w)
-		l.entries[i] = e
-		if e.rule != nil && e.tagErr == nil {
-			l.watched[e.tag.Context().Name()] = true
-		}
+	if !changed { // the same workloads under the same rules: the match stands
+		l := *prev
+		l.parts, l.at = parts, oldest(parts)
+		u.listed.Store(&l)
+		return &l, nil
 	}
+	l := u.matchAll(parts, prev, rules)
 	u.listed.Store(l)
 	return l, nil
 }
 
-// invalidate has the next caller list again.
+// kinds is the order in which backends are listed.
+var kinds = []policy.Kind{policy.Service, policy.Container}
+
+// oldest is the time of the oldest part: how recent the listing is.
+func oldest(parts map[policy.Kind]part) time.Time {
+	var at time.Time
+	for _, p := range parts {
+		if at.IsZero() || p.at.Before(at) {
+			at = p.at
+		}
+	}
+	return at
+}
+
+// matchAll builds the entries of parts, matching each workload once; an indexed
+// workload whose revision prev already matched under the same rules keeps its entry.
+func (u *Updater) matchAll(parts map[policy.Kind]part, prev *listing, rules *ruleset) *listing {
+	n := 0
+	for _, p := range parts {
+		n += len(p.ws)
+	}
+	l := &listing{
+		all: make([]Workload, 0, n), at: oldest(parts), watched: map[string]bool{}, entries: make([]entry, 0, n),
+		parts: parts, rules: rules, byRev: map[uint64]int{}, byRepo: map[string][]int{},
+	}
+	reuse := prev != nil && prev.rules == rules
+	for _, k := range kinds {
+		p := parts[k]
+		for i, w := range p.ws {
+			var e entry
+			found := false
+			if p.revs != nil {
+				if j, ok := prev.revEntry(p.revs[i]); ok && reuse {
+					e, found = j, true
+				}
+				l.byRev[p.revs[i]] = len(l.entries)
+			}
+			if !found {
+				e = u.match(w)
+			}
+			l.add(e)
+		}
+	}
+	return l
+}
+
+// add appends e to l and indexes it by the repository it follows.
+func (l *listing) add(e entry) {
+	l.all = append(l.all, e.w)
+	if e.rule != nil && e.tagErr == nil {
+		repo := e.tag.Context().Name()
+		l.watched[repo] = true
+		l.byRepo[repo] = append(l.byRepo[repo], len(l.entries))
+	}
+	l.entries = append(l.entries, e)
+}
+
+// revEntry is the entry l holds for an indexed workload's revision.
+func (l *listing) revEntry(rev uint64) (entry, bool) {
+	if l == nil {
+		return entry{}, false
+	}
+	i, ok := l.byRev[rev]
+	if !ok {
+		return entry{}, false
+	}
+	return l.entries[i], true
+}
+
+// following returns the entries that follow repo (a repository's canonical name).
+func (l *listing) following(repo string) []entry {
+	idx := l.byRepo[repo]
+	es := make([]entry, len(idx))
+	for i, j := range idx {
+		es[i] = l.entries[j]
+	}
+	return es
+}
+
+// invalidate has the next caller list again (an index is read again anyway).
 func (u *Updater) invalidate() {
 	if l := u.listed.Load(); l != nil {
-		u.listed.Store(&listing{all: l.all, watched: l.watched, entries: l.entries})
+		stale := *l
+		stale.at = time.Time{}
+		stale.parts = make(map[policy.Kind]part, len(l.parts))
+		for k, p := range l.parts {
+			p.at = time.Time{}
+			stale.parts[k] = p
+		}
+		u.listed.Store(&stale)
 	}
 }
 

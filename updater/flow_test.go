@@ -21,9 +21,11 @@ import (
 	hswarm "github.com/hoist-dev/hoist/updater/swarm"
 )
 
-// countingBackend is the real Swarm backend, with its listings counted.
+// countingBackend is the real Swarm backend, with its listings counted. It keeps only
+// the methods of updater.Backend: no index, every listing goes to the engine (the
+// fallback while the event stream is down; index_test.go tests the index).
 type countingBackend struct {
-	*hswarm.Backend
+	updater.Backend
 	lists  atomic.Int64
 	listed atomic.Int64 // workloads the engine returned, over every listing
 }

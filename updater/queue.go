@@ -69,6 +69,7 @@ func (u *Updater) wakeDispatcher() {
 func (u *Updater) Run(ctx context.Context) error {
 	// Rollouts a previous process left unfinished come first: each holds its
 	// workload's slot, so no event for that workload is served before it has ended.
+	u.follow(ctx)
 	u.resume(ctx)
 	for {
 		select {
@@ -117,8 +118,8 @@ func (u *Updater) dispatch(ctx context.Context) {
 	for _, ev := range evs {
 		u.resolver.ForgetTags(ev.Repo)
 		started := map[string]bool{}
-		for _, e := range l.entries {
-			if e.rule == nil || e.tagErr != nil || e.tag.Context().Name() != ev.Repo.Name() || started[e.key] {
+		for _, e := range l.following(ev.Repo.Name()) {
+			if started[e.key] {
 				continue
 			}
 			// A semver or tags policy follows other tags of the repository too.

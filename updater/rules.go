@@ -19,6 +19,11 @@ type listing struct {
 	at      time.Time       // zero: stale, the next caller lists again
 	watched map[string]bool // canonical names of the repositories a policy follows
 	entries []entry         // all, each matched once (entries.go)
+
+	parts  map[policy.Kind]part // each backend's share, as listed or read from its index
+	rules  *ruleset             // the rules the entries were matched under
+	byRev  map[uint64]int       // an indexed workload's revision → its entry
+	byRepo map[string][]int     // a followed repository → the entries that follow it
 }
 
 // policies returns the policy set in force.

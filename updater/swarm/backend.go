@@ -30,6 +30,9 @@ type Backend struct {
 	shutdownGrace time.Duration
 	// rollbackTimeout bounds a rollback, which runs after the rollout's own deadline.
 	rollbackTimeout time.Duration
+	// ev follows the engine's events: the index of the services, and what wakes a
+	// rollout before its next poll (events.go).
+	ev stream
 }
 
 var _ updater.Backend = (*Backend)(nil)

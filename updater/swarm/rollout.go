@@ -45,6 +45,9 @@ type rollout struct {
 	journal updater.Journal
 	// notTheImage is set when Swarm rolled back over a task lost with its node.
 	notTheImage bool
+	// burst is until when the rollout looks every burstEvery: an event about the
+	// service woke it, and what follows (a task's state) may lag the event.
+	burst time.Time
 }
 
 // Update moves each service in ws to t in turn. If one does not succeed, the ones
@@ -246,11 +249,17 @@ func fresh(st, prev *swarm.UpdateStatus) bool {
 // is stopping, the rollout gets shutdownGrace more at most; when that ends it first,
 // handOver is set.
 func (r *rollout) wait() bool {
+	every := r.b.poll
+	if time.Now().Before(r.burst) {
+		every = burstEvery
+	}
 	select {
 	case <-r.parent.Done():
 		r.noteStop()
 		time.Sleep(r.b.poll)
-	case <-time.After(r.b.poll):
+	case <-time.After(every):
+	case <-r.b.ev.next(r.id): // an event about the service: look now (events.go)
+		r.burst = time.Now().Add(burstFor)
 	}
 	if time.Now().Before(r.deadline) {
 		return true

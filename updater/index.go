@@ -1,0 +1,69 @@
+package updater
+
+import (
+	"context"
+	"time"
+)
+
+// Index is a backend that keeps its workloads current from the engine's event stream,
+// so a listing costs no engine request: a full listing when it starts and after every
+// gap in the stream, the stream's events in between. The updater reads it in place of
+// Backend.List while it is live, and lists through the backend when it is not.
+type Index interface {
+	// Follow keeps the index current until ctx ends. Calling it again while it runs
+	// does nothing.
+	Follow(ctx context.Context)
+	// Current is the index as it stands. ok is false while it is not live: before its
+	// first listing, and from a gap in the stream until the listing that follows it.
+	Current() (snap Snapshot, ok bool)
+}
+
+// Snapshot is an index's workloads at one moment; never changed once handed out.
+type Snapshot struct {
+	Workloads []Workload
+	// Revs holds one revision per workload, unique across the index's life: a workload
+	// whose revision is unchanged is the same as in an earlier snapshot, and its match
+	// is reused.
+	Revs []uint64
+	// Gen changes whenever a workload does.
+	Gen uint64
+}
+
+// follow starts the event stream of every backend that keeps an index; each ends with
+// ctx.
+func (u *Updater) follow(ctx context.Context) {
+	for _, b := range u.backends {
+		if ix, ok := b.(Index); ok {
+			go ix.Follow(ctx)
+		}
+	}
+}
+
+// part is what a listing holds of one backend's workloads.
+type part struct {
+	ws   []Workload
+	revs []uint64  // nil: listed through Backend.List, every workload matched anew
+	gen  uint64    // the snapshot's generation (indexed parts)
+	at   time.Time // when it was listed; zero: stale
+}
+
+// current returns the part of backend b for a listing begun at began that must be no
+// older than since (zero: younger than the TTL): the live index's snapshot, the
+// previous part when it is recent enough, or a new listing from the engine.
+func (u *Updater) current(ctx context.Context, b Backend, prev part, began, since time.Time) (part, bool, error) {
+	if ix, ok := b.(Index); ok {
+		if s, live := ix.Current(); live {
+			return part{ws: s.Workloads, revs: s.Revs, gen: s.Gen, at: began}, prev.revs == nil || prev.gen != s.Gen, nil
+		}
+	}
+	if prev.revs == nil && !prev.at.IsZero() {
+		if since.IsZero() && time.Since(prev.at) < u.listTTL || !since.IsZero() && !prev.at.Before(since) {
+			return prev, false, nil
+		}
+	}
+	ws, err := b.List(ctx)
+	if err != nil {
+		return part{}, false, err
+	}
+	return part{ws: ws, at: began}, true, nil
+}

@@ -1,0 +1,111 @@
+package swarm
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/moby/moby/api/types/swarm"
+
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// index holds the services as the event stream last showed them. A service keeps its
+// revision while Swarm's version of it is unchanged, so the updater matches it again
+// only when it changed.
+type index struct {
+	mu   sync.Mutex
+	byID map[string]indexed
+	rev  uint64 // the last revision handed out
+	gen  uint64 // bumped at every change
+	snap *updater.Snapshot
+}
+
+type indexed struct {
+	w       updater.Workload
+	version uint64 // Swarm's version of the service
+	rev     uint64
+}
+
+// put adds or replaces one service; the lock must not be held.
+func (x *index) put(s swarm.Service) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.putLocked(s)
+}
+
+func (x *index) putLocked(s swarm.Service) bool {
+	if s.Spec.TaskTemplate.ContainerSpec == nil {
+		return false // plugin or network-attachment services have no image to follow
+	}
+	if x.byID == nil {
+		x.byID = map[string]indexed{}
+	}
+	if old, ok := x.byID[s.ID]; ok && old.version == s.Version.Index {
+		return false
+	}
+	x.rev++
+	x.byID[s.ID] = indexed{w: workload(s), version: s.Version.Index, rev: x.rev}
+	x.gen++
+	x.snap = nil
+	return true
+}
+
+// remove drops the service id.
+func (x *index) remove(id string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.byID[id]; ok {
+		delete(x.byID, id)
+		x.gen++
+		x.snap = nil
+	}
+}
+
+// replace makes the index what a full listing found: services it lacks are dropped,
+// services whose version is unchanged keep their revision.
+func (x *index) replace(all []swarm.Service) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	seen := make(map[string]bool, len(all))
+	for _, s := range all {
+		seen[s.ID] = true
+		x.putLocked(s)
+	}
+	for id := range x.byID {
+		if !seen[id] {
+			delete(x.byID, id)
+			x.gen++
+			x.snap = nil
+		}
+	}
+}
+
+// snapshot returns the index as it stands, built once per change.
+func (x *index) snapshot() updater.Snapshot {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.snap == nil {
+		all := make([]indexed, 0, len(x.byID))
+		for _, e := range x.byID {
+			all = append(all, e)
+		}
+		slices.SortFunc(all, func(a, b indexed) int { return strings.Compare(a.w.Name, b.w.Name) })
+		s := &updater.Snapshot{Workloads: make([]updater.Workload, len(all)), Revs: make([]uint64, len(all)), Gen: x.gen}
+		for i, e := range all {
+			s.Workloads[i], s.Revs[i] = e.w, e.rev
+		}
+		x.snap = s
+	}
+	return *x.snap
+}
+
+// Current is the index of the services while the event stream is live.
+func (b *Backend) Current() (updater.Snapshot, bool) {
+	if !b.ev.live.Load() {
+		return updater.Snapshot{}, false
+	}
+	return b.ev.idx.snapshot(), true
+}
+
+var _ updater.Index = (*Backend)(nil)
