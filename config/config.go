@@ -108,6 +108,9 @@ type Rollout struct {
 	// ComposeFile is what to do with a compose project's file when a compose service
 	// moves to another tag: warn (the default) or write (see compose.go).
 	ComposeFile string `yaml:"compose_file" json:"compose_file,omitempty"`
+	// Canary, when present, rolls the new digest out to a few tasks (or a group's first
+	// containers) for a hold before the rest (canary.go).
+	Canary *Canary `yaml:"canary" json:"canary,omitempty"`
 	// Written names the Swarm settings above the file sets (parallelism, delay, order,
 	// monitor, max_failure_ratio). A Swarm service keeps its own value for the others.
 	Written []string `yaml:"-" json:"-"`

@@ -144,6 +144,7 @@ func (p *Policy) validate(v *validator, at string, seen map[string]int, i int) {
 		v.addf(at+".rollout.max_failure_ratio", "max_failure_ratio %v must be between 0 and 1", r.MaxFailureRatio)
 	}
 	validateComposeFile(v, at+".rollout.compose_file", r.ComposeFile)
+	r.Canary.validate(v, at+".rollout.canary")
 	p.When.validate(v, at+".when")
 	p.Watchtower.validate(v, at+".watchtower")
 	p.Verify.validate(v, at+".verify")
