@@ -16,21 +16,33 @@ import (
 // Start one with scripts/engine.sh.
 func Docker(t testing.TB) *client.Client {
 	t.Helper()
-	c, err := client.New(client.FromEnv)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		var info client.SystemInfoResult
-		info, err = c.Info(ctx, client.InfoOptions{})
-		if err == nil && info.Info.Swarm.LocalNodeState != "active" {
-			Missing(t, "the Docker engine is not in Swarm mode (docker swarm init --advertise-addr 127.0.0.1)")
-		}
-	}
-	if err != nil {
-		Missing(t, "no Docker engine reachable ("+err.Error()+"); run: eval \"$(scripts/engine.sh start)\"")
+	c, why := connect()
+	if why != "" {
+		Missing(t, why)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// connect makes a client of the engine at DOCKER_HOST and checks that it answers and
+// is in Swarm mode; otherwise it says why it cannot be used.
+func connect() (*client.Client, string) {
+	c, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, "no Docker engine reachable (" + err.Error() + "); run: eval \"$(scripts/engine.sh start)\""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	info, err := c.Info(ctx, client.InfoOptions{})
+	switch {
+	case err != nil:
+		c.Close()
+		return nil, "no Docker engine reachable (" + err.Error() + "); run: eval \"$(scripts/engine.sh start)\""
+	case info.Info.Swarm.LocalNodeState != "active":
+		c.Close()
+		return nil, "the Docker engine is not in Swarm mode (docker swarm init --advertise-addr 127.0.0.1)"
+	}
+	return c, ""
 }
 
 // DockerThrough is a client of the engine at DOCKER_HOST (a unix socket) whose

@@ -114,8 +114,35 @@ func binaryBase(t testing.TB, file string, bin []byte, dirMode int64) (v1.Image,
 	return img, cf.DeepCopy()
 }
 
-// Image builds the test program's image without pushing it.
+// images holds each variant of the test program's image built so far, by App: a test
+// binary builds each once, whichever tests push it.
+var images sync.Map
+
+// Image builds the test program's image without pushing it (or returns the one built
+// before for the same App).
 func Image(t testing.TB, a App) v1.Image {
+	t.Helper()
+	key := fmt.Sprintf("%+v", a)
+	if a.Platform != nil {
+		key += fmt.Sprintf("%+v", *a.Platform)
+	}
+	if img, ok := images.Load(key); ok {
+		return img.(v1.Image)
+	}
+	img := buildImage(t, a)
+	// Its digest and manifest are computed here, before other tests share it.
+	if _, err := img.Manifest(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := img.Digest(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := images.LoadOrStore(key, img)
+	return got.(v1.Image)
+}
+
+// buildImage builds one variant of the test program's image.
+func buildImage(t testing.TB, a App) v1.Image {
 	t.Helper()
 	img, cf := binaryBase(t, "app", appBinary(t), 0o777)
 	plat := a.Platform

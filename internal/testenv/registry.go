@@ -22,12 +22,27 @@ type Registry struct {
 	heads, gets, pings, others atomic.Int64
 }
 
-// NewRegistry starts a registry for the life of the test.
+// NewRegistry starts a registry of the test's own for the life of the test: for a test
+// that counts its requests or changes how it answers (Shared has one for the others).
 func NewRegistry(t testing.TB) *Registry {
 	t.Helper()
+	r := startRegistry()
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// startRegistry starts a registry; it serves until it is closed.
+func startRegistry() *Registry {
 	r := &Registry{}
 	h := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(true))
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.srv = httptest.NewServer(r.counting(h))
+	r.Host = strings.TrimPrefix(r.srv.URL, "http://")
+	return r
+}
+
+// counting counts each request by kind, then hands it to h.
+func (r *Registry) counting(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch {
 		case req.URL.Path == "/v2/" || req.URL.Path == "/v2":
 			r.pings.Add(1)
@@ -39,10 +54,7 @@ func NewRegistry(t testing.TB) *Registry {
 			r.others.Add(1)
 		}
 		h.ServeHTTP(w, req)
-	}))
-	r.Host = strings.TrimPrefix(r.srv.URL, "http://")
-	t.Cleanup(r.srv.Close)
-	return r
+	})
 }
 
 // Counts returns manifest HEADs, manifest GETs (pulls), pings and other requests so far.
