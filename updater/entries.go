@@ -3,6 +3,7 @@ package updater
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -198,4 +199,12 @@ func (l *listing) find(key string) (entry, bool) {
 		}
 	}
 	return entry{}, false
+}
+
+// compareKeys orders workloads as their keys (kind/name) sort, without building them.
+func compareKeys(a, b Workload) int {
+	if c := strings.Compare(string(a.Kind), string(b.Kind)); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
 }

@@ -52,21 +52,42 @@ func run(args []string, stdout io.Writer) error {
 	child := fs.String("child", "", "internal: run one client (hoist, cheap, naive)")
 	host := fs.String("host", "", "internal: registry host")
 	n := fs.Int("count", 0, "internal: repositories")
+	cycleSizes := fs.String("services", "", "numbers of services for whole poll cycles (Updater.Check), comma-separated; two services per reference")
+	cycles := fs.Int("cycles", 3, "poll cycles per client after the first")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *child == "cycle-index" || *child == "cycle-list" {
+		return runCycle(*child, *host, *n, *conc, *cycles, stdout)
 	}
 	if *child != "" {
 		return runChild(*child, *host, *n, *conc, stdout)
 	}
+	svcs, err := sizesOf(*cycleSizes)
+	if err != nil {
+		return err
+	}
+	ns, err := sizesOf(*sizes)
+	if err != nil {
+		return err
+	}
+	return drive(ns, svcs, *conc, *reps, *cycles, stdout)
+}
+
+// sizesOf parses a comma-separated list of positive numbers ("" is none).
+func sizesOf(list string) ([]int, error) {
 	var ns []int
-	for _, s := range strings.Split(*sizes, ",") {
+	for _, s := range strings.Split(list, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
 		v, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || v < 1 {
-			return fmt.Errorf("bad -n %q", s)
+			return nil, fmt.Errorf("bad size %q", s)
 		}
 		ns = append(ns, v)
 	}
-	return drive(ns, *conc, *reps, stdout)
+	return ns, nil
 }
 
 // counter counts what the registry receives, by kind.
@@ -112,7 +133,7 @@ type result struct {
 	Workers int
 }
 
-func drive(ns []int, conc, reps int, out io.Writer) error {
+func drive(ns, svcs []int, conc, reps, cycles int, out io.Writer) error {
 	var cnt counter
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -124,12 +145,19 @@ func drive(ns []int, conc, reps int, out io.Writer) error {
 	host := ln.Addr().String()
 
 	start := time.Now()
-	if err := fill(host, slices.Max(ns)); err != nil {
+	most := slices.Max(append(slices.Clone(ns), 1))
+	for _, s := range svcs {
+		most = max(most, s/2)
+	}
+	if err := fill(host, most); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "registry %s: %d repositories of one tiny image written in %v; concurrency %d, %d runs per client (median)\n",
-		host, slices.Max(ns), time.Since(start).Round(time.Millisecond), conc, reps)
+		host, most, time.Since(start).Round(time.Millisecond), conc, reps)
 	cnt.take()
+	if err := driveCycles(svcs, conc, cycles, host, &cnt, out); err != nil {
+		return err
+	}
 
 	for _, n := range ns {
 		byMode := map[string][]result{}
