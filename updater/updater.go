@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -197,9 +197,12 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 	if err != nil {
 		return nil, err
 	}
-	es := l.entries[:0:0]
-	var refs []name.Reference // what digest policies follow; semver ones list tags instead
-	for _, e := range l.entries {
+	// Pointers into the listing, which never changes: a cycle copies no entry and
+	// boxes no tag (bounded allocations over 10,000 workloads).
+	es := make([]*entry, 0, len(l.entries))
+	refs := make([]name.Reference, 0, len(l.entries)) // what digest policies follow; semver ones list tags instead
+	for i := range l.entries {
+		e := &l.entries[i]
 		if due != nil && (e.rule == nil || !due(e.rule)) {
 			continue
 		}
@@ -207,11 +210,12 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 		if e.rule == nil || e.rule.ListsTags() || e.tagErr != nil {
 			continue
 		}
-		refs = append(refs, e.tag)
+		refs = append(refs, &e.tag)
 	}
 	known := u.resolver.ResolveMany(ctx, refs, u.concurrency)
 	out := make([]Status, 0, len(es))
-	for _, e := range es {
+	for _, ep := range es {
+		e := *ep
 		st := u.decide(ctx, e, known)
 		out = append(out, st)
 		switch {
@@ -224,7 +228,7 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 			u.settle(e, st, Trigger(trigger))
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Workload.Key() < out[j].Workload.Key() })
+	slices.SortFunc(out, func(a, b Status) int { return compareKeys(a.Workload, b.Workload) })
 	return out, nil
 }
 
