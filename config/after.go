@@ -1,6 +1,10 @@
 package config
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/hoist-dev/hoist/policy"
+)
 
 // After makes a policy a later stage of another: a digest reaches this policy's
 // workloads only after it succeeded on every workload of Policy and ran there Soak
@@ -68,4 +72,12 @@ func inCycle(chain map[string]string, n string) bool {
 		seen[at] = true
 	}
 	return false
+}
+
+// Rule is the policy package's after (nil when a is).
+func (a *After) Rule() *policy.After {
+	if a == nil {
+		return nil
+	}
+	return &policy.After{Policy: a.Policy, Soak: a.Soak.D()}
 }

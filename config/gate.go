@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hoist-dev/hoist/policy"
 )
 
 // Gate is a policy's metric gate: a query that must stay below a threshold while a
@@ -59,4 +61,17 @@ func (g *Gate) validate(v *validator, at string) {
 	if p.Every != 0 && p.Every.D() < time.Second {
 		v.addf(at+".every", "every %s is too short; ask at most once a second", p.Every.D())
 	}
+}
+
+// Rule is the policy package's gate (nil when g sets none).
+func (g *Gate) Rule() *policy.Gate {
+	if g == nil || g.Prometheus == nil {
+		return nil
+	}
+	p := g.Prometheus
+	out := &policy.Gate{URL: p.URL, Query: p.Query, Every: p.EveryOrDefault()}
+	if p.Below != nil {
+		out.Below = *p.Below
+	}
+	return out
 }

@@ -14,5 +14,5 @@
 // reading itself (Reading), for records.
 //
 // The Prometheus gate asks /api/v1/query through the Prometheus client library's API
-// package. It imports no other hoist package.
+// package. It imports only policy (the spec, New).
 package gate

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/hoist-dev/hoist/policy"
 )
 
 // Prometheus is a gate on an instant query to a Prometheus-compatible server: every
@@ -33,6 +35,9 @@ func NewPrometheus(url, query string, below float64) (*Prometheus, error) {
 	}
 	return &Prometheus{api: promv1.NewAPI(c), url: url, query: query, below: below}, nil
 }
+
+// New returns the gate a policy's spec describes.
+func New(g policy.Gate) (*Prometheus, error) { return NewPrometheus(g.URL, g.Query, g.Below) }
 
 // Reading is one answer of a gate's query.
 type Reading struct {

@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"internal/safetext":      {},
 	"internal/problem":       {},
 	"verify":                 {},
-	"gate":                   {},
+	"gate":                   {"policy"},
 	"api":                    {"updater", "policy", "registry", "internal/problem"},
 	"ui":                     {"updater", "api", "internal/problem"},
 }
