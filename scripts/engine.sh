@@ -69,7 +69,20 @@ restart() {
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$root/dockerd.pid" "$marker"
+  containerd_gone
   launch
+}
+
+# containerd_gone waits until the containerd the stopped dockerd ran has exited too
+# (killing it after 30 s), as on a node that reboots: a dockerd started while it still
+# runs takes it over, and loses it a moment later, with the containers it was starting.
+containerd_gone() {
+  local f="$root/exec/containerd/containerd.pid" cpid
+  [ -f "$f" ] || return 0
+  cpid=$(cat "$f")
+  [ -n "$cpid" ] || return 0
+  for _ in $(seq 1 60); do kill -0 "$cpid" 2>/dev/null || return 0; sleep 0.5; done
+  kill -9 "$cpid" 2>/dev/null || true
 }
 
 # owned: the engine at DOCKER_HOST (default: this script's socket) is one this script

@@ -19,7 +19,7 @@ func (b *Backend) rename(ctx context.Context, id, name string) error {
 }
 
 func (b *Backend) start(ctx context.Context, id string) error {
-	if _, err := b.c.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+	if err := b.startPastStaleTask(ctx, id); err != nil {
 		return fmt.Errorf("start container %.12s: %w", id, err)
 	}
 	return nil
