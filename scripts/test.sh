@@ -9,6 +9,10 @@
 # The multi-node Swarm step runs on engines of its own (scripts/cluster.sh), so it runs
 # beside the steps on the main engine; its output is printed when it ends. Every step
 # says how long it took, and the slowest tests are listed at the end.
+#
+#   scripts/test.sh                 # every step
+#   scripts/test.sh restart fuzz    # only these steps (vet, compose, go-test, restart,
+#                                   # cluster, fuzz, bench, image), on the same engine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +31,8 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+only=" $* "
+want() { [ "$only" = "  " ] || [[ "$only" == *" $1 "* ]]; }
 export CI=${CI:-true}   # tests that need Docker, a registry or chromium fail instead of skipping
 
 work=$(mktemp -d)
@@ -87,11 +93,13 @@ docker version --format 'engine {{.Server.Version}} (API {{.Server.APIVersion}})
 echo "the project's own engine (may be restarted): $own"
 end 0
 
+if want vet; then
 begin vet
 go vet ./...
 go vet -tags enginerestart,cluster ./cmd/hoist
 end 0
-
+fi
+if want compose; then
 begin compose "Compose v2 for the compose e2e tests (docker/compose/v5 v5.6.0, built once from its Go module)"
 # go install …@v5.6.0 refuses the module (its go.mod has exclude directives): build it
 # from a writable copy of the module's directory instead, and keep the binary.
@@ -108,7 +116,7 @@ fi
 export HOIST_COMPOSE_V2="$compose_v2"
 "$HOIST_COMPOSE_V2" version
 end 0
-
+fi
 # cluster runs the multi-node Swarm tests on a five-node cluster of their own.
 cluster() {
   local t0=$SECONDS up tests rc=0
@@ -123,14 +131,14 @@ cluster() {
   return "$rc"
 }
 cluster_t0=$SECONDS
-if [ "$(id -u)" = 0 ]; then
+if want cluster && [ "$(id -u)" = 0 ]; then
   echo "== cluster: multi-node Swarm, 3 managers, 2 workers, a registry that requires credentials (scripts/cluster.sh); runs beside the next steps"
   cluster >"$work/cluster.out" 2>&1 &
   cluster_pid=$!
 fi
 
-begin "go test" "four end-to-end tests at once per package (they mostly wait on the engine)"
-# -json for the summary of the slowest tests; what go test would print is printed.
+if want go-test; then
+begin go-test "four end-to-end tests at once per package (they mostly wait on the engine)"
 # -json for the summary of the slowest tests; each package's line is printed as it ends.
 rc=0
 go test -json -count=1 -timeout 30m -p 2 -parallel 4 ./... | tee "$work/test.json" \
@@ -145,7 +153,8 @@ fi
 jq -r 'select((.Action == "pass" or .Action == "fail") and .Test != null and (.Test | contains("/") | not)) | "\(.Elapsed)\t\(.Package | sub(".*/hoist/"; ""))\t\(.Test)"' "$work/test.json" \
   | sort -rn | head -15 | awk -F'\t' '{printf "%7.1fs  %-18s %s\n", $1, $2, $3}' >"$work/slow" || true
 end "$rc"
-
+fi
+if want restart; then
 begin restart "engine restart mid-rollout (restarts the engine, so it runs alone)"
 rc=0
 if [ "$own" = yes ]; then
@@ -157,7 +166,8 @@ else
   echo "not run: it would restart an engine scripts/engine.sh did not start ($DOCKER_HOST)"
 fi
 end "$rc"
-
+fi
+if want fuzz; then
 begin fuzz "short runs of every parser's fuzzer"
 # A failing input is written to testdata/fuzz and fails the run. Runs are counted in
 # inputs, not seconds: a time limit races with Go's fuzzing workers on a loaded machine
@@ -182,15 +192,17 @@ for pkg in webhook config; do
   done
 done
 end "$rc"
-
+fi
+if want bench; then
 begin bench "poll benchmark (one cycle, ratio against the cheapest go-containerregistry loop)"
 rc=0; scripts/bench-poll.sh -n 100,2000 -reps 3 || rc=$?
 end "$rc"
-
+fi
+if want image; then
 begin image "container image"
 rc=0; { scripts/build-image.sh hoist:test && docker run --rm hoist:test version; } || rc=$?
 end "$rc"
-
+fi
 if [ -n "$cluster_pid" ]; then
   step_name=cluster step_t0=$cluster_t0
   echo "== cluster (waiting for it)"
@@ -200,10 +212,10 @@ if [ -n "$cluster_pid" ]; then
   grep -E '^(--- |ok|FAIL)|e2e_cluster' "$work/cluster.log" | grep -v '^ *{' || true
   [ "$rc" = 0 ] || { tail -200 "$work/cluster.log"; echo "FAIL: cluster tests"; }
   end "$rc"
-elif [ "$CI" = true ]; then
+elif want cluster && [ "$CI" = true ]; then
   step_name=cluster step_t0=$SECONDS
   echo "FAIL: the multi-node cluster needs root (network namespaces, a bridge)"; end 1
-else
+elif want cluster; then
   echo "not run: the multi-node cluster needs root"
 fi
 
