@@ -20,7 +20,6 @@ import (
 // new image on every worker, nothing quarantined.
 func TestClusterWorkerPowerLoss(t *testing.T) {
 	c := newCluster(t)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	for _, tc := range []struct {
 		name  string
 		phase updater.Phase

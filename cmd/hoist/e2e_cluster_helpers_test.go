@@ -23,6 +23,8 @@ import (
 // The cluster tests run on the five-node Swarm of scripts/cluster.sh (three managers,
 // two workers, a registry that requires credentials); `scripts/cluster.sh env` gives
 // the HOIST_CLUSTER_* variables they read. Without it they skip, or fail when CI=true.
+// The tests that restart, drain or cut off a node run one at a time; those that
+// disturb no node then run side by side (t.Parallel), each on services of its own.
 
 // cluster is the running test cluster.
 type cluster struct {
@@ -55,10 +57,25 @@ func newCluster(t *testing.T) *cluster {
 	if err != nil || len(res.Items) != len(c.managers)+len(c.workers) {
 		testenv.Missing(t, fmt.Sprintf("the cluster does not answer with all its nodes (%d nodes, %v)", len(res.Items), err))
 	}
+	emptyDockerConfig.Do(func() {
+		// hoist has only its config's credentials: no Docker config of the machine's.
+		dir, err := os.MkdirTemp("", "hoist-cluster-docker-config")
+		if err == nil {
+			err = os.Setenv("DOCKER_CONFIG", dir)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 	start := time.Now()
 	t.Cleanup(func() { t.Logf("%s took %s", t.Name(), time.Since(start).Round(100*time.Millisecond)) })
 	return c
 }
+
+// emptyDockerConfig points DOCKER_CONFIG, for the hoist processes every cluster test
+// starts, at an empty directory once per test binary (t.Setenv would keep the tests
+// that disturb no node from running side by side).
+var emptyDockerConfig sync.Once
 
 // sock is node n's engine address for the host.
 func (c *cluster) sock(n string) string { return "unix://" + c.dir + "/" + n + "/docker.sock" }

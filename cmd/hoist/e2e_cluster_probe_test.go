@@ -21,8 +21,8 @@ import (
 // runs on), and only the HTTP probe, which reaches each task on its node's address,
 // can tell. hoist rolls the service back.
 func TestClusterProbeReachesOtherNodes(t *testing.T) {
+	t.Parallel() // disturbs no node
 	c := newCluster(t)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	svc := "cl-probe-" + randHex(3)
 	repo := c.registry + "/cluster/" + svc
 	published := uint32(30000 + rand.IntN(2000))

@@ -25,8 +25,8 @@ import (
 // credentials the service was created with are stale (as after a password rotation):
 // the workers can only pull with the credentials hoist sends with its update.
 func TestClusterFollowsPrivateDigest(t *testing.T) {
+	t.Parallel() // disturbs no node
 	c := newCluster(t)
-	t.Setenv("DOCKER_CONFIG", t.TempDir()) // hoist has only its config's credentials
 	svc := "cl-follow-" + randHex(3)
 	repo := c.registry + "/cluster/" + svc
 	v1 := c.push(t, repo+":stable", testenv.App{Version: "1"})
@@ -88,8 +88,8 @@ func (c *cluster) staleCredentials(t *testing.T, svc string) {
 // reports the update completed; hoist's watch catches the crash on that worker and
 // rolls the service back on every node.
 func TestClusterLateCrashOnOneWorker(t *testing.T) {
+	t.Parallel() // disturbs no node
 	c := newCluster(t)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	svc := "cl-late-" + randHex(3)
 	repo := c.registry + "/cluster/" + svc
 	v1 := c.push(t, repo+":stable", testenv.App{Version: "1"})
@@ -126,7 +126,6 @@ func TestClusterLateCrashOnOneWorker(t *testing.T) {
 // record and one update, every worker on the new image.
 func TestClusterLeaderRestartMidRollout(t *testing.T) {
 	c := newCluster(t)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	svc := "cl-leader-" + randHex(3)
 	repo := c.registry + "/cluster/" + svc
 	v1 := c.push(t, repo+":stable", testenv.App{Version: "1"})
