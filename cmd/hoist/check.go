@@ -5,15 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/updater"
-	"github.com/hoist-dev/hoist/updater/container"
 )
 
 func newCheckCommand(getenv func(string) string) *cobra.Command {
@@ -65,7 +63,7 @@ func runCheck(ctx context.Context, c common, v checkView, getenv func(string) st
 		if none != nil {
 			fmt.Fprintf(stderr, "note: %v; checking in this process\n", none)
 		}
-		if sts, err = checkLocally(ctx, cfg, stderr); err != nil {
+		if sts, err = app.Check(ctx, cfg, stderr); err != nil {
 			return err
 		}
 	default:
@@ -85,41 +83,4 @@ func checkViaServer(ctx context.Context, cfg *config.Config) ([]updater.Status, 
 	defer cancel()
 	var sts []updater.Status
 	return sts, a.get(ctx, "/api/v1/workloads", &sts)
-}
-
-// checkLocally runs the check in this process.
-func checkLocally(ctx context.Context, cfg *config.Config, stderr io.Writer) ([]updater.Status, error) {
-	set, plans, _, err := policies(cfg)
-	if err != nil {
-		return nil, err
-	}
-	dc, err := connectDocker(ctx, cfg.Docker)
-	if err != nil {
-		return nil, err
-	}
-	defer dc.Close()
-	// Without a running serve the store is free; if something else holds it, use a
-	// scratch one (and say so) rather than fail.
-	store, err := openStore(cfg.DataDir, true)
-	if err != nil {
-		dir, derr := os.MkdirTemp("", "hoist-check")
-		if derr != nil {
-			return nil, derr
-		}
-		defer os.RemoveAll(dir)
-		if !errors.Is(err, os.ErrNotExist) { // no store yet: nothing is quarantined
-			fmt.Fprintf(stderr, "note: %v; quarantined digests are not shown\n", err)
-		}
-		if store, err = openStore(dir, false); err != nil {
-			return nil, err
-		}
-	}
-	defer store.Close()
-	u := updater.New(updater.Options{
-		Backends: backends(ctx, dc, container.New(dc), zerolog.Nop()),
-		Policies: set, Plans: plans, Resolver: newRegistry(cfg), Store: store,
-		Log: newLogger(cfg.Log, stderr), Concurrency: cfg.Poll.Concurrency,
-	})
-	u.SetSignatures(newSignatures(newRegistry(cfg)))
-	return u.Check(ctx, false, "check")
 }

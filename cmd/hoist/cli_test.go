@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hoist-dev/hoist/api"
+	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/updater"
@@ -125,7 +126,7 @@ func TestHistoryFromStore(t *testing.T) {
 		t.Fatalf("no store yet: %v %q", err, stderr)
 	}
 
-	s, err := openStore(filepath.Join(dir, "data"), false)
+	s, err := app.OpenStore(filepath.Join(dir, "data"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,14 +281,14 @@ func TestCompletion(t *testing.T) {
 // store) on a loopback port; it records the requests that reach it.
 type apiServer struct {
 	url   string
-	store *records
+	store *app.Store
 	mu    sync.Mutex
 	seen  []string
 }
 
 func startAPI(t *testing.T, token string) *apiServer {
 	t.Helper()
-	store, err := openStore(t.TempDir(), false)
+	store, err := app.OpenStore(t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/internal/demo"
 	"github.com/hoist-dev/hoist/updater"
 )
@@ -163,7 +164,7 @@ func (d *demoRun) run(ctx context.Context) (res demoResult, err error) {
 			return res, err
 		}
 	}
-	if d.dc, err = connectDocker(ctx, config.Docker{Host: d.opt.dockerHost}); err != nil {
+	if d.dc, err = app.ConnectDocker(ctx, config.Docker{Host: d.opt.dockerHost}); err != nil {
 		return res, fmt.Errorf("%w\nstart one with: eval \"$(scripts/engine.sh start)\"", err)
 	}
 	defer d.dc.Close()

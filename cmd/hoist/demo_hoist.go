@@ -21,6 +21,7 @@ import (
 
 	"github.com/hoist-dev/hoist/api"
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -88,7 +89,8 @@ func (d *demoRun) startHoist(ctx context.Context, approve bool) (*demoHoist, err
 	done := make(chan error, 1)
 	// serve reads the file again when told to reload (step 3 changes its policy so).
 	flags := serveFlags{common: common{config: d.cfgPath()}}
-	go func() { done <- serve(sctx, flags, func(string) string { return "" }, cfg, newLogger(cfg.Log, logf)) }()
+	opts := flags.options(func(string) string { return "" }, app.NewLogger(cfg.Log, logf))
+	go func() { done <- app.Serve(sctx, cfg, opts) }()
 	var result error
 	returned := false
 	h := &demoHoist{api: &demoAPI{url: "http://" + d.apiAddr, token: d.apiToken}, cfgPath: d.cfgPath()}

@@ -16,6 +16,7 @@ import (
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
+	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/updater"
 )
@@ -341,7 +342,7 @@ func TestE2ECrashBeforeEngineCall(t *testing.T) {
 	dir := t.TempDir()
 
 	plan := crashPlan(t, cfg)
-	store, err := openStore(filepath.Join(dir, "data"), false)
+	store, err := app.OpenStore(filepath.Join(dir, "data"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +456,7 @@ func crashPlan(t *testing.T, cfgBody string) updater.Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, plans, _, err := policies(cfg)
+	_, plans, _, err := app.Policies(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hoist-dev/hoist/api"
+	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/updater"
 )
@@ -121,7 +122,7 @@ func TestE2EReload(t *testing.T) {
 	if rs := h.rollouts(t, key); len(rs) != 1 || rs[0].Outcome != updater.Running {
 		t.Fatalf("the rollout did not run through the reload: %+v", rs)
 	}
-	t.Logf("edit taken %s after the file was written (the watch looks every %s)", took.Round(time.Millisecond), watchEvery)
+	t.Logf("edit taken %s after the file was written (the watch looks every %s)", took.Round(time.Millisecond), app.WatchEvery)
 	got := h.waitRollout(t, key, 3*time.Minute)
 	if got.Outcome != updater.Succeeded || got.To != img2 {
 		t.Fatalf("rollout in flight during the reload: %s to %s (%s); want succeeded to %s", got.Outcome, got.To, got.Reason, img2)

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 
+	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/updater"
 )
@@ -115,7 +116,7 @@ func (h *hoistProcess) term(t *testing.T) time.Duration {
 // storedRecord reads one record from a stopped hoist's data_dir.
 func storedRecord(t *testing.T, dataDir string, id uint64) updater.Rollout {
 	t.Helper()
-	s, err := openStore(dataDir, false)
+	s, err := app.OpenStore(dataDir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func storedRecord(t *testing.T, dataDir string, id uint64) updater.Rollout {
 // stillQuarantined reads a stopped hoist's data_dir for a quarantined digest.
 func stillQuarantined(t *testing.T, dataDir, workload, digest string) bool {
 	t.Helper()
-	s, err := openStore(dataDir, false)
+	s, err := app.OpenStore(dataDir, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/internal/safetext"
 	"github.com/hoist-dev/hoist/notify"
 	"github.com/hoist-dev/hoist/updater"
@@ -67,7 +68,7 @@ func runHistory(ctx context.Context, c common, key string, limit int, asJSON boo
 	var none *noServerError
 	if errors.Is(err, errAPIOff) || errors.As(err, &none) {
 		// No server: the store is free to read.
-		store, serr := openStore(cfg.DataDir, true)
+		store, serr := app.OpenStore(cfg.DataDir, true)
 		switch {
 		case errors.Is(serr, os.ErrNotExist):
 			rs, err = nil, nil // nothing recorded yet

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/updater"
 )
@@ -55,9 +56,9 @@ func silentListener(t *testing.T) string {
 
 // withEngineTimeout sets how long hoist waits for the engine's first answer.
 func withEngineTimeout(t *testing.T, d time.Duration) {
-	old := engineAnswerTimeout
-	engineAnswerTimeout = d
-	t.Cleanup(func() { engineAnswerTimeout = old })
+	old := app.EngineAnswerTimeout
+	app.EngineAnswerTimeout = d
+	t.Cleanup(func() { app.EngineAnswerTimeout = old })
 }
 
 // hostileCase is one command line a hostile or careless user could type, and the
@@ -211,7 +212,7 @@ func TestHostileEngineDeadline(t *testing.T) {
 // history (which reads the store) and by serve (which writes it).
 func TestHostileStoreInUse(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	s, err := openStore(data, false)
+	s, err := app.OpenStore(data, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +233,7 @@ const hostileText = "exited\x1b[2J\x1b]0;pwned\x07 \u202eexe.txt \u009b31m \x00 
 // terminal as visible escapes, in tables and in JSON (which still decodes to it).
 func TestHostileOutput(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	s, err := openStore(data, false)
+	s, err := app.OpenStore(data, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +285,7 @@ func TestHostileLogs(t *testing.T) {
 	for _, format := range []string{"json", "console"} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			log := newLogger(config.Log{Level: "info", Format: format}, &buf)
+			log := app.NewLogger(config.Log{Level: "info", Format: format}, &buf)
 			log.Info().Str("reason", hostileText).Str("workload", "service/web\u202e").Strs("tags", []string{"v1\u202e"}).
 				Str("\x1b[2Jkey", "v").Msg("rolled back \x1b[2J")
 			// The console's own colours are hoist's; what was logged must show no escape.

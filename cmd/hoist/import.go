@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/policy"
 )
 
@@ -68,7 +69,7 @@ func runImportWatchtower(ctx context.Context, f importFlags, getenv func(string)
 	if host == "" {
 		host = getenv("DOCKER_HOST")
 	}
-	dc, err := connectDocker(ctx, config.Docker{Host: host})
+	dc, err := app.ConnectDocker(ctx, config.Docker{Host: host})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/internal/demo"
 	"github.com/hoist-dev/hoist/internal/safetext"
 )
@@ -25,7 +26,7 @@ import (
 var version = "dev"
 
 // errUsage means the command line was wrong and the problem was already printed.
-var errUsage = errors.New("usage")
+var errUsage = app.ErrUsage
 
 // errInvalid means hoist validate found problems (they were printed).
 var errInvalid = errors.New("configuration is not valid")
@@ -43,16 +44,14 @@ func exitCode(err error) int {
 	return 1
 }
 
-// valueError is a flag value or an argument refused once the command began: a usage
-// error that run prints (as cobra's own refusals are).
-type valueError struct{ msg string }
-
-func (e *valueError) Error() string { return e.msg }
-func (e *valueError) Unwrap() error { return errUsage }
+// valueError is a flag value or an argument refused once the command began (or a
+// DOCKER_HOST internal/app would not dial): a usage error that run prints, as cobra's
+// own refusals are.
+type valueError = app.UsageError
 
 // badValue refuses a flag value or an argument: exit 2, the message on stderr.
 func badValue(format string, args ...any) error {
-	return &valueError{msg: fmt.Sprintf(format, args...)}
+	return &valueError{Msg: fmt.Sprintf(format, args...)}
 }
 
 // run is the whole program; main only wires signals and the exit code. A command line
@@ -66,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cmd, err := root.ExecuteContextC(ctx)
 	var bad *valueError
 	if errors.As(err, &bad) {
-		fmt.Fprintf(stderr, "hoist: %s\nRun '%s --help' for usage.\n", safetext.Text(bad.msg), cmd.CommandPath())
+		fmt.Fprintf(stderr, "hoist: %s\nRun '%s --help' for usage.\n", safetext.Text(bad.Msg), cmd.CommandPath())
 		return err
 	}
 	if err == nil || started || errors.Is(err, errUsage) {
@@ -370,22 +369,10 @@ func runValidate(ctx context.Context, c common, getenv func(string) string, stdo
 		return errInvalid
 	}
 	fmt.Fprintf(stdout, "%s is valid: %d polic%s\n", path, len(cfg.Policies), plural(len(cfg.Policies), "y", "ies"))
-	for _, n := range notMounted(cfg) {
+	for _, n := range app.NotMounted(cfg) {
 		fmt.Fprintln(stdout, "note:", n)
 	}
 	return nil
-}
-
-// notMounted says which optional endpoints are off, so a user isn't surprised.
-func notMounted(cfg *config.Config) []string {
-	var out []string
-	if !cfg.API.Token.IsSet() {
-		out = append(out, "api.token is not set: /api/v1 is not mounted")
-	}
-	if cfg.Poll.Interval == 0 {
-		out = append(out, "poll.interval is 0: polling is off, only webhooks trigger updates")
-	}
-	return out
 }
 
 func plural(n int, one, many string) string {

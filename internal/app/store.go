@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"time"
@@ -10,11 +10,11 @@ import (
 	"github.com/hoist-dev/hoist/updater"
 )
 
-// records is the store of hoist's records, with the updater's plans.
-type records = store.Store[updater.Plan]
+// Store is the store of hoist's records, with the updater's plans.
+type Store = store.Store[updater.Plan]
 
-// openStore opens the store in dir (see store.Open).
-func openStore(dir string, readOnly bool) (*records, error) {
+// OpenStore opens the store in data_dir dir (see store.Open).
+func OpenStore(dir string, readOnly bool) (*Store, error) {
 	return store.Open[updater.Plan](dir, readOnly)
 }
 
@@ -25,7 +25,7 @@ func retention(k config.Keep) store.Retention {
 
 // pruneHistory drops the rollout records history.keep does not cover; serve calls it at
 // start and every minute.
-func pruneHistory(s *records, cfg *config.Config, log zerolog.Logger) {
+func pruneHistory(s *Store, cfg *config.Config, log zerolog.Logger) {
 	n, err := s.Prune(retention(cfg.History.Keep), time.Now())
 	if err != nil {
 		log.Warn().Err(err).Msg("prune rollout history")

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -10,8 +10,21 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/hoist-dev/hoist/config"
 	"github.com/hoist-dev/hoist/registry"
 )
+
+// NewRegistry builds the registry client of the registries section.
+func NewRegistry(cfg *config.Config) *registry.Client {
+	creds := make([]registry.Credential, len(cfg.Registries))
+	for i, r := range cfg.Registries {
+		creds[i] = registry.Credential{Host: r.Host, Username: r.Username, Password: r.Password.Value(), Insecure: r.Insecure}
+		if r.Timeout != nil {
+			creds[i].Timeout = r.Timeout.D()
+		}
+	}
+	return registry.New(registry.Options{Credentials: creds, RequestTimeout: config.DefaultRegistryTimeout})
+}
 
 // liveRegistry is the registry client in force: a reload that changes the registries
 // section swaps in a client built from it. A call in flight finishes on the client it

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-dev/hoist/api"
+	"github.com/hoist-dev/hoist/config"
 	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/updater"
 	"github.com/hoist-dev/hoist/webhook"
@@ -61,18 +62,20 @@ func TestReloadRegistries(t *testing.T) {
 		}
 	}
 	file("a-wrong-password-0123", "")
-	f := serveFlags{common: common{config: path}}
 	ctx := context.Background()
-	cfg, err := load(ctx, f.common, func(string) string { return "" })
+	load := func(ctx context.Context) (*config.Config, error) {
+		return config.LoadFile(ctx, path, func(string) string { return "" }, config.Limits{})
+	}
+	cfg, err := load(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, plans, intervals, err := policies(cfg)
+	set, plans, intervals, err := Policies(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := newLiveRegistry(newRegistry(cfg))
-	store, err := openStore(filepath.Join(dir, "data"), false)
+	reg := newLiveRegistry(NewRegistry(cfg))
+	store, err := OpenStore(filepath.Join(dir, "data"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ func TestReloadRegistries(t *testing.T) {
 	var live atomic.Pointer[policy.Set]
 	live.Store(set)
 	metrics := api.NewMetrics()
-	rl := newReloader(f, func(string) string { return "" }, cfg, intervals, liveParts{u: u, policies: &live,
+	rl := newReloader(path, load, cfg, intervals, liveParts{u: u, policies: &live,
 		hooks: webhook.New(cfg.Webhooks, u, zerolog.Nop()), reg: reg, notifier: newNotifier(cfg, zerolog.Nop())}, metrics, zerolog.Nop())
 
 	if _, err := reg.Resolve(ctx, ref); err == nil {

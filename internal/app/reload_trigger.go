@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -11,15 +11,15 @@ import (
 	"time"
 )
 
-// watchEvery is how often --watch-config looks at the file.
-const watchEvery = time.Second
+// WatchEvery is how often Options.WatchConfig looks at the file.
+const WatchEvery = time.Second
 
 // start reloads on each SIGHUP of hup and, with watch, when the file changes, until
 // ctx ends.
 func (r *reloader) start(ctx context.Context, hup <-chan os.Signal, watch bool) {
 	go r.onSIGHUP(ctx, hup)
 	if watch {
-		go r.watch(ctx, watchEvery)
+		go r.watch(ctx, WatchEvery)
 	}
 }
 
@@ -48,7 +48,7 @@ func notifyHUP() (hup <-chan os.Signal, stop func()) {
 // one whose target is replaced), and a file seen mid-write is read again once it has
 // stayed the same for one look.
 func (r *reloader) watch(ctx context.Context, every time.Duration) {
-	path := r.f.config
+	path := r.file
 	last := fileSum(path)
 	t := time.NewTicker(every)
 	defer t.Stop()

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/hoist-dev/hoist/config"
 	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/updater"
@@ -55,20 +54,4 @@ func (s *signatures) policy(p *policy.Verify) (*verify.Policy, error) {
 	}
 	s.compiled[k] = vp
 	return vp, nil
-}
-
-// verifyRule turns a policy's verify block into its rule's signers (nil: none).
-func verifyRule(vf *config.Verify) *policy.Verify {
-	if vf == nil {
-		return nil
-	}
-	r := &policy.Verify{TrustedRoot: vf.TrustedRoot, RequireAll: vf.Require == "all", Wait: vf.WaitOrDefault().D()}
-	for _, c := range vf.Cosign {
-		if c.Key != "" {
-			r.Keys = append(r.Keys, c.Key)
-		} else if c.Keyless != nil {
-			r.Identities = append(r.Identities, [2]string{c.Keyless.Issuer, c.Keyless.SubjectRegexp})
-		}
-	}
-	return r
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -42,8 +42,8 @@ type liveParts struct {
 // validated as at start (the same load, the same flags put over it), then put in force
 // whole, or refused whole with the running configuration kept.
 type reloader struct {
-	f       serveFlags
-	getenv  func(string) string
+	file    string
+	load    func(context.Context) (*config.Config, error)
 	log     zerolog.Logger
 	metrics *api.Metrics
 	parts   liveParts
@@ -54,13 +54,13 @@ type reloader struct {
 	status    api.ConfigStatus
 }
 
-func newReloader(f serveFlags, getenv func(string) string, cfg *config.Config, intervals map[string]time.Duration,
+func newReloader(file string, load func(context.Context) (*config.Config, error), cfg *config.Config, intervals map[string]time.Duration,
 	parts liveParts, metrics *api.Metrics, log zerolog.Logger) *reloader {
 	now := time.Now()
 	metrics.Set(reloadSuccessMetric, 1)
 	metrics.Set(reloadTimeMetric, float64(now.Unix()))
-	return &reloader{f: f, getenv: getenv, log: log, metrics: metrics, parts: parts, cfg: cfg, intervals: intervals,
-		status: api.ConfigStatus{File: f.config, Loaded: now}}
+	return &reloader{file: file, load: load, log: log, metrics: metrics, parts: parts, cfg: cfg, intervals: intervals,
+		status: api.ConfigStatus{File: file, Loaded: now}}
 }
 
 // current returns the configuration in force.
@@ -91,22 +91,19 @@ func (r *reloader) reload(ctx context.Context, trigger string) error {
 	start := time.Now()
 	res := &api.ConfigReload{At: start, Trigger: trigger}
 	r.status.LastReload = res
-	cfg, err := load(ctx, r.f.common, r.getenv)
-	if err == nil {
-		err = r.f.apply(cfg)
-	}
+	cfg, err := r.load(ctx)
 	var (
 		set       *policy.Set
 		plans     map[string]updater.Plan
 		intervals map[string]time.Duration
 	)
 	if err == nil {
-		set, plans, intervals, err = policies(cfg)
+		set, plans, intervals, err = Policies(cfg)
 	}
 	if err != nil {
 		res.Error = err.Error()
 		r.metrics.Set(reloadSuccessMetric, 0)
-		r.log.Error().Err(err).Str("file", r.f.config).Str("trigger", trigger).
+		r.log.Error().Err(err).Str("file", r.file).Str("trigger", trigger).
 			Msg("configuration not reloaded: the file has problems; the running configuration is kept")
 		return err
 	}
@@ -122,9 +119,9 @@ func (r *reloader) reload(ctx context.Context, trigger string) error {
 		restart = append(restart, "webhooks.watchtower")
 	}
 	if !reflect.DeepEqual(r.cfg.Registries, cfg.Registries) {
-		p.reg.swap(newRegistry(cfg))
+		p.reg.swap(NewRegistry(cfg))
 		if p.sigReg != nil {
-			p.sigReg.swap(newRegistry(cfg))
+			p.sigReg.swap(NewRegistry(cfg))
 		}
 	}
 	p.notifier.SetSinks(notifySinks(cfg, r.log))
@@ -134,7 +131,7 @@ func (r *reloader) reload(ctx context.Context, trigger string) error {
 	r.status.Loaded = start
 	r.metrics.Set(reloadSuccessMetric, 1)
 	r.metrics.Set(reloadTimeMetric, float64(start.Unix()))
-	r.log.Info().Str("file", r.f.config).Str("trigger", trigger).Int("policies", len(cfg.Policies)).
+	r.log.Info().Str("file", r.file).Str("trigger", trigger).Int("policies", len(cfg.Policies)).
 		Dur("took", time.Since(start)).Msg("configuration reloaded")
 	if len(restart) > 0 {
 		r.log.Warn().Strs("keys", restart).
