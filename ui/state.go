@@ -19,6 +19,7 @@ const (
 	stateDeferred   = "deferred"
 	stateApproval   = "awaiting-approval"
 	stateSignature  = "awaiting-signature"
+	statePromotion  = "awaiting-promotion"
 	stateQuarantine = "quarantined"
 	stateRolling    = "rolling-out"
 	stateError      = "error"
@@ -84,6 +85,10 @@ func rowState(st updater.Status, latest *updater.Rollout) (state, text string) {
 		return stateApproval, "awaiting approval"
 	case updater.AwaitingSignature:
 		return stateSignature, "awaiting signature"
+	case updater.AwaitingPromotion:
+		// "waiting for staging (soak 12m left)": the reason's first clause
+		text, _, _ := strings.Cut(st.Reason, "; ")
+		return statePromotion, text
 	case updater.Quarantined:
 		return stateQuarantine, "quarantined"
 	case updater.Refused:

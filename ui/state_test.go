@@ -24,6 +24,7 @@ func TestRowState(t *testing.T) {
 		{updater.Deferred, nil, stateDeferred, "deferred until 2026-12-02 22:00 UTC"},
 		{updater.AwaitingApproval, nil, stateApproval, "awaiting approval"},
 		{updater.AwaitingSignature, nil, stateSignature, "awaiting signature"},
+		{updater.AwaitingPromotion, nil, statePromotion, "waiting for staging (soak 12m left)"},
 		{updater.Quarantined, ended, stateQuarantine, "quarantined"},
 		{updater.Refused, nil, stateError, "refused"},
 		{updater.CheckError, nil, stateError, "error"},
@@ -31,7 +32,11 @@ func TestRowState(t *testing.T) {
 		{updater.WouldUpdate, running, stateRolling, "rolling out · rolling back"},
 		{updater.UpToDate, &updater.Rollout{Outcome: updater.Running}, stateRolling, "rolling out"},
 	} {
-		state, text := rowState(updater.Status{Action: tc.action, NotBefore: at}, tc.latest)
+		st := updater.Status{Action: tc.action, NotBefore: at}
+		if tc.action == updater.AwaitingPromotion {
+			st.Reason = "waiting for staging (soak 12m left)"
+		}
+		state, text := rowState(st, tc.latest)
 		if state != tc.state || text != tc.text {
 			t.Errorf("%s (latest %+v): %s %q, want %s %q", tc.action, tc.latest, state, text, tc.state, tc.text)
 		}

@@ -82,6 +82,9 @@ type Plan struct {
 	// Canary, when set, runs a few tasks (or a group's first containers) on the target
 	// for its hold before the rest follows; the hold adds to the rollout's timeout.
 	Canary *policy.Canary `json:"canary,omitempty"`
+	// Gate, when set, is the policy's metric gate: a backend may ask it during a canary's
+	// hold (gate.New(*Gate).Check(ctx); docs/promotion.md).
+	Gate *policy.Gate `json:"gate,omitempty"`
 	// Written says which rollout settings the policy wrote itself. A Swarm service that
 	// has its own update config keeps its values for the others.
 	Written PlanFields `json:"written,omitempty"`

@@ -100,6 +100,7 @@ func (h *hub) followed() bool {
 func (u *Updater) changedRollout(r Rollout) {
 	r.Logs = "" // subscribers read a record's logs from the store when they need them
 	u.changes.publish(Change{Kind: ChangeRollout, Workload: r.Workload, Rollout: &r})
+	u.stageEnded(r)
 }
 
 // changed tells subscribers that something of kind changed for workload.

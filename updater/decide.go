@@ -70,7 +70,9 @@ type Status struct {
 
 	target     Target
 	rule       *policy.Rule
-	quarantine bool // refused for its signatures: quarantine the digest when recorded
+	quarantine bool            // refused for its signatures: quarantine the digest when recorded
+	promo      *policy.Verdict // what its policy's when.after concluded (promote.go)
+	gate       string          // the metric gate's reading that let it go on, for its record
 	tag        name.Tag
 	err        error // why a check failed, when it did
 }
@@ -176,7 +178,7 @@ func (u *Updater) decide(ctx context.Context, e entry, known map[string]registry
 		st.Reason = "the running digest is unknown; the rollout pins it"
 	}
 	st.Action = WouldUpdate
-	if u.signed(ctx, &st, rule) {
+	if u.signed(ctx, &st, rule) && u.promoted(&st, rule) {
 		u.gate(&st, rule)
 	}
 	return st

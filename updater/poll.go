@@ -73,7 +73,7 @@ func (u *Updater) Poll(ctx context.Context, def time.Duration, intervals map[str
 }
 
 // actions are every Action a policy's workloads can be in, for the gauges.
-var actions = []Action{UpToDate, WouldUpdate, Deferred, AwaitingApproval, AwaitingSignature, Quarantined, WatchOnly, Equivalent, Refused, CheckError}
+var actions = []Action{UpToDate, WouldUpdate, Deferred, AwaitingApproval, AwaitingSignature, AwaitingPromotion, Quarantined, WatchOnly, Equivalent, Refused, CheckError}
 
 // gaugeActions sets hoist_workloads{policy,action} for the policies a cycle checked:
 // how many of their workloads are in each state (alert on quarantined or error).

@@ -25,6 +25,7 @@ func (u *Updater) resume(ctx context.Context) {
 	if !ok {
 		return
 	}
+	defer u.promoteOnStart()
 	byKey := map[string]Workload{}
 	for _, w := range ws {
 		byKey[w.Key()] = w

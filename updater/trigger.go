@@ -14,6 +14,7 @@ const (
 	TriggerRetry    Trigger = "retry"    // a check that failed on a registry's bad minute, a cleared quarantine
 	TriggerApprove  Trigger = "approve"
 	TriggerResume   Trigger = "resume"
+	TriggerPromote  Trigger = "promote" // a soak in an earlier stage ended, or its metric gate is due (promote.go)
 )
 
 // FromWebhook reports whether t names a registry's push notification.

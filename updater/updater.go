@@ -85,6 +85,8 @@ type Updater struct {
 	changes hub // what Subscribe hands out
 
 	sig *signing // signature checks (verify.go); nil: none wired
+
+	prom promotions // metric gates and their readings (promote.go)
 }
 
 // New builds an Updater; call Run to start it.
@@ -158,7 +160,7 @@ func (u *Updater) process(ctx context.Context, key string, trigger Trigger, sinc
 				u.recheckPush(key, st.tag, trigger)
 			}
 		default:
-			u.settle(e, st, trigger)
+			u.settle(ctx, e, st, trigger)
 		}
 	}
 	if len(group) == 0 {
@@ -169,7 +171,7 @@ func (u *Updater) process(ctx context.Context, key string, trigger Trigger, sinc
 
 // settle does what a check concluded for a workload that needs no rollout now: it
 // records what cannot or need not roll out, and arranges the re-check of what waits.
-func (u *Updater) settle(e entry, st Status, trigger Trigger) {
+func (u *Updater) settle(ctx context.Context, e entry, st Status, trigger Trigger) {
 	switch st.Action {
 	case Equivalent, Refused:
 		u.noteOnce(e.w, st, string(trigger))
@@ -181,6 +183,8 @@ func (u *Updater) settle(e entry, st Status, trigger Trigger) {
 		u.deferUntil(e, st)
 	case AwaitingApproval:
 		u.hold(e.w, st, string(trigger))
+	case AwaitingPromotion:
+		u.awaitPromotion(ctx, e, st)
 	}
 }
 
@@ -225,7 +229,7 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 			// caller's (an API request's context ends with the request).
 			u.requeue(e.key, Trigger(trigger), l.at)
 		default:
-			u.settle(e, st, Trigger(trigger))
+			u.settle(ctx, e, st, Trigger(trigger))
 		}
 	}
 	slices.SortFunc(out, func(a, b Status) int { return compareKeys(a.Workload, b.Workload) })
