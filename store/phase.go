@@ -17,6 +17,9 @@ const (
 	// PhaseSubmitted: the rollout is recorded and its change is about to be sent to the
 	// engine (it may or may not have arrived).
 	PhaseSubmitted Phase = "submitted"
+	// PhaseCanary: a few tasks (or a group's first containers) run the target for the
+	// canary's hold while the rest keep the old image.
+	PhaseCanary Phase = "canary"
 	// PhaseConverging: the engine took the change; tasks or containers are being replaced.
 	PhaseConverging Phase = "converging"
 	// PhaseWatching: everything runs the target; hoist watches it as its plan says.

@@ -14,24 +14,35 @@ import "fmt"
 // entered from every unfinished phase: nothing refuses a rollback.
 var phaseFlow = map[Phase]map[Phase]string{
 	PhaseSubmitted: {
+		PhaseCanary:      "the canary started",
 		PhaseConverging:  "the engine took the change",
 		PhaseWatching:    "resumed: the workload already runs the target",
 		PhaseRollingBack: "resumed: the engine rolled the change back, or the target failed",
 		PhaseEnded:       "the rollout was skipped, aborted or refused before the change",
 	},
+	PhaseCanary: {
+		PhaseCanary:      "resumed: the canary's hold is taken up, or started again",
+		PhaseConverging:  "the canary's hold passed: the rest follows",
+		PhaseWatching:    "resumed: the workload already runs the target",
+		PhaseRollingBack: "the canary failed",
+		PhaseEnded:       "the rollout ended before the rest followed (skipped, or handed on)",
+	},
 	PhaseConverging: {
+		PhaseCanary:      "the next service of a group starts with its canary",
 		PhaseConverging:  "resumed: the update is made or followed again",
 		PhaseWatching:    "every task or container runs the target",
 		PhaseRollingBack: "the target failed while converging",
 		PhaseEnded:       "the rollout ended (job or empty service, or judged)",
 	},
 	PhaseWatching: {
+		PhaseCanary:      "the next service of a group starts with its canary, or resumed: the canary starts again",
 		PhaseConverging:  "the next service of a group, or resumed: the update is made again",
 		PhaseWatching:    "resumed: the watch starts again in full",
 		PhaseRollingBack: "the target failed within the watch",
 		PhaseEnded:       "the watch passed",
 	},
 	PhaseRollingBack: {
+		PhaseCanary:      "resumed: the rollback had finished and the update starts again with its canary",
 		PhaseConverging:  "resumed: the rollback had finished and the update is made again",
 		PhaseWatching:    "resumed: the replacement still runs and is judged again",
 		PhaseRollingBack: "resumed, or Swarm's own rollback seen through after hoist's",
@@ -41,7 +52,7 @@ var phaseFlow = map[Phase]map[Phase]string{
 }
 
 // Phases lists the phases in the order a rollout meets them.
-var Phases = []Phase{PhaseSubmitted, PhaseConverging, PhaseWatching, PhaseRollingBack, PhaseEnded}
+var Phases = []Phase{PhaseSubmitted, PhaseCanary, PhaseConverging, PhaseWatching, PhaseRollingBack, PhaseEnded}
 
 // PhaseError is a phase change the table does not allow.
 type PhaseError struct {

@@ -8,15 +8,16 @@ import (
 
 func TestTransition(t *testing.T) {
 	const (
-		s, c, w, rb, e = PhaseSubmitted, PhaseConverging, PhaseWatching, PhaseRollingBack, PhaseEnded
+		s, k, c, w, rb, e = PhaseSubmitted, PhaseCanary, PhaseConverging, PhaseWatching, PhaseRollingBack, PhaseEnded
 	)
 	legal := map[[2]Phase]bool{
-		{s, c}: true, {s, w}: true, {s, rb}: true, {s, e}: true,
-		{c, c}: true, {c, w}: true, {c, rb}: true, {c, e}: true,
-		{w, c}: true, {w, w}: true, {w, rb}: true, {w, e}: true,
-		{rb, c}: true, {rb, w}: true, {rb, rb}: true, {rb, e}: true,
+		{s, k}: true, {s, c}: true, {s, w}: true, {s, rb}: true, {s, e}: true,
+		{k, k}: true, {k, c}: true, {k, w}: true, {k, rb}: true, {k, e}: true,
+		{c, k}: true, {c, c}: true, {c, w}: true, {c, rb}: true, {c, e}: true,
+		{w, k}: true, {w, c}: true, {w, w}: true, {w, rb}: true, {w, e}: true,
+		{rb, k}: true, {rb, c}: true, {rb, w}: true, {rb, rb}: true, {rb, e}: true,
 		// A record of a hoist that kept no phases counts as submitted.
-		{"", c}: true, {"", w}: true, {"", rb}: true, {"", e}: true,
+		{"", k}: true, {"", c}: true, {"", w}: true, {"", rb}: true, {"", e}: true,
 	}
 	from := append([]Phase{""}, Phases...)
 	to := append([]Phase{"", "paused"}, Phases...)
@@ -33,7 +34,7 @@ func TestTransition(t *testing.T) {
 		}
 	}
 	// Nothing refuses a rollback while the rollout runs.
-	for _, f := range []Phase{"", s, c, w, rb} {
+	for _, f := range []Phase{"", s, k, c, w, rb} {
 		if err := Transition(f, rb); err != nil {
 			t.Errorf("rollback from %q refused: %v", f, err)
 		}

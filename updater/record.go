@@ -29,6 +29,7 @@ const Running = store.Running
 // follow which.
 const (
 	PhaseSubmitted   = store.PhaseSubmitted
+	PhaseCanary      = store.PhaseCanary
 	PhaseConverging  = store.PhaseConverging
 	PhaseWatching    = store.PhaseWatching
 	PhaseRollingBack = store.PhaseRollingBack
