@@ -56,7 +56,7 @@ func TestDemoContainers(t *testing.T) {
 // runDemoTest runs the demo (containers: --containers --keep, then --clean) and
 // checks what every demo must show. It returns the run's figures and output.
 func runDemoTest(t *testing.T, containers bool) (demoResult, string) {
-	dc := testenv.Docker(t)
+	dc := testenv.Shared(t).Docker
 	bin := demoBinary(t)
 	name := "hoist-demo-t" + randToken()[:6]
 	dir := filepath.Join(t.TempDir(), "demo")

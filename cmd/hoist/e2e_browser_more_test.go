@@ -73,6 +73,7 @@ policies:
 // (reconnecting, then live again and still logged in without a reload), and a
 // standalone container rolled out from the page along with a service.
 func TestE2EBrowserMore(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	e := &moreEnv{b: startBrowser(t), run: "e2e-uim-" + randHex(3) + "-", top: t}
 	e.setUp(t)
@@ -94,9 +95,9 @@ func TestE2EBrowserMore(t *testing.T) {
 // setUp starts the four workloads (the services converge together), pushes later's v2,
 // closes broken's registry once its service runs, and starts hoist.
 func (e *moreEnv) setUp(t *testing.T) {
-	dc := testenv.Docker(t)
-	e.live = e.swarmApp(t, dc, "live", testenv.NewRegistry(t).Host)
-	e.later = e.swarmApp(t, dc, "later", testenv.NewRegistry(t).Host)
+	dc := testenv.Shared(t).Docker
+	e.live = e.swarmApp(t, dc, "live", testenv.Shared(t).Registry.Host)
+	e.later = e.swarmApp(t, dc, "later", testenv.Shared(t).Registry.Host)
 	gone := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(gone.Close)
 	e.brokenHost = strings.TrimPrefix(gone.URL, "http://")
@@ -139,7 +140,7 @@ func (e *moreEnv) swarmApp(t *testing.T, dc *client.Client, name, host string) *
 func newContainerApp(t *testing.T, dc *client.Client, name string) *containerApp {
 	t.Helper()
 	ctx := context.Background()
-	c := &containerApp{dc: dc, name: name, repo: testenv.NewRegistry(t).Host + "/" + name}
+	c := &containerApp{dc: dc, name: name, repo: testenv.Shared(t).Registry.Host + "/" + name}
 	testenv.PushApp(t, c.repo+":stable", testenv.App{Version: "1"})
 	pull, err := dc.ImagePull(ctx, c.repo+":stable", client.ImagePullOptions{})
 	if err != nil {

@@ -65,6 +65,7 @@ policies:
 // cross-site POST, weigh the first view, filter, log out, and read anonymously. One
 // browser for all of it, and one hoist serve (a second for anonymous reading).
 func TestE2EBrowser(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	e := &uiEnv{b: startBrowser(t), run: "e2e-ui-" + randHex(3) + "-"}
 	e.live = newSwarmApp(t, e.run+"live-", "", "stable", 1)

@@ -84,7 +84,7 @@ func composeTagProject(t *testing.T, dir, repo, proj string, env bool) (edited, 
 }
 
 func composeTagChange(t *testing.T, tc composeTagCase) {
-	dc, reg := testenv.Docker(t), testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	compose, sep := tc.composeBin(t)
 	proj := "e2ectag" + randHex(3)
 	repo := reg.Host + "/" + proj

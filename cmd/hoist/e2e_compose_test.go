@@ -119,8 +119,7 @@ type composeCase struct {
 
 func testCompose(t *testing.T, cc composeCase) {
 	bin, sep, files, restart := cc.bin, cc.sep, cc.files, cc.restart
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	name := "hc" + randHex(4)
 	repo := reg.Host + "/" + name
 	// Each version is baked with the project's name: an image of its own, not shared with
@@ -481,8 +480,7 @@ func shortIDs(ids []string) []string {
 // refused, with what to do.
 func TestE2ECheckShowsPassedOver(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	ctx := context.Background()
 	name := "e2e-po-" + randHex(3)
 	ref := reg.Host + "/" + name + ":live"

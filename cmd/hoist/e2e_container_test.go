@@ -21,8 +21,7 @@ import (
 // from is not re-applied by later polls.
 func TestE2EContainerUpgradeFinishRollback(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	ctx := context.Background()
 	name := "e2e-ct-" + randHex(3)
 	repo := reg.Host + "/" + name

@@ -224,8 +224,7 @@ func runSwarmCrash(t *testing.T, c swarmCrash) {
 // hoist brings the original container back under its name and removes the new one.
 func TestE2ECrashDuringContainerWatch(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	ctx := context.Background()
 	name := "e2e-crash-ct-" + randHex(3)
 	key := "container/" + name

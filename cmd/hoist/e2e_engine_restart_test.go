@@ -31,7 +31,7 @@ func TestE2EEngineRestartMidRollout(t *testing.T) {
 	if restart == "" {
 		testenv.Missing(t, `HOIST_ENGINE_RESTART, the command that restarts the engine (scripts/test.sh runs this test alone with HOIST_ENGINE_RESTART="scripts/engine.sh restart")`)
 	}
-	dc := testenv.Docker(t)
+	dc := testenv.Shared(t).Docker
 	ctx := context.Background()
 
 	// A service on v1, and a container on v1 with no restart policy.

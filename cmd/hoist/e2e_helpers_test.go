@@ -248,7 +248,16 @@ func waitRunning(t *testing.T, dc *client.Client, name, image string, want int, 
 	t.Fatalf("service %s: fewer than %d tasks running %s after %s", name, want, image, timeout)
 }
 
-// swarmApp is a service running v1 of the test program, pushed to its own registry.
+// shared is the engine and the registry every end-to-end test of this binary uses
+// (testenv.Shared): a test's workloads and repositories are named for it.
+func shared(t *testing.T) (*client.Client, *testenv.Registry) {
+	t.Helper()
+	e := testenv.Shared(t)
+	return e.Docker, e.Registry
+}
+
+// swarmApp is a service running v1 of the test program, pushed to the shared registry
+// under a repository named for it.
 type swarmApp struct {
 	dc   *client.Client
 	reg  *testenv.Registry
@@ -261,7 +270,8 @@ type swarmApp struct {
 // newSwarmApp pushes v1 as <registry>/<path><svc>:<tag> and runs it as a service.
 func newSwarmApp(t *testing.T, prefix, path, tag string, replicas uint64) *swarmApp {
 	t.Helper()
-	a := &swarmApp{dc: testenv.Docker(t), reg: testenv.NewRegistry(t), svc: prefix + randHex(3), tag: tag}
+	env := testenv.Shared(t)
+	a := &swarmApp{dc: env.Docker, reg: env.Registry, svc: prefix + randHex(3), tag: tag}
 	a.repo = a.reg.Host + "/" + path + a.svc
 	a.img1 = a.push(t, testenv.App{Version: "1"})
 	createService(t, a.dc, a.svc, a.img1, replicas, nil)

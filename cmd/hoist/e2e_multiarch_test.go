@@ -16,8 +16,7 @@ import (
 // refused; a real change for its platform rolls out, pinned to the index digest.
 func TestE2EMultiArch(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	svc := "e2e-multi-" + randHex(3)
 	repo := reg.Host + "/" + svc
 	amd1 := testenv.Image(t, testenv.App{Version: "1"})

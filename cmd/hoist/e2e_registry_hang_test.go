@@ -91,7 +91,7 @@ func (h *hoistProc) checkNow(t *testing.T) []updater.Status {
 // the failure was retryable, not final.
 func TestE2ERegistryHangs(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
+	dc := testenv.Shared(t).Docker
 	reg := newHangingRegistry(t)
 	svc := "e2e-hang-" + randHex(3)
 	key := "service/" + svc

@@ -15,7 +15,7 @@ import (
 // its queue keeps moving.
 func TestE2ERealRegistryNotifications(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
+	dc := testenv.Shared(t).Docker
 	svc := "e2e-realreg-" + randHex(3)
 	tok := randHex(16)
 	h := startHoist(t, "poll: { interval: 0 }\nwebhooks:\n  distribution: { token: "+tok+" }\n"+policyYAML(svc, "3s"), nil)

@@ -82,6 +82,7 @@ func (r *refusingRegistry) seen() (heads []time.Time, gets int) {
 // 4s, …). /api/v1/registries shows the failure streak. Once the registry answers
 // again, the rollout happens.
 func TestE2ERegistryRateLimited(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name       string
 		status     int
@@ -96,7 +97,7 @@ func TestE2ERegistryRateLimited(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			dc := testenv.Docker(t)
+			dc := testenv.Shared(t).Docker
 			ra := ""
 			if tc.retryAfter > 0 {
 				ra = strconv.Itoa(int(tc.retryAfter / time.Second))
@@ -277,8 +278,7 @@ func TestE2EShutdownMidRollout(t *testing.T) {
 // "up-to-date", in JSON and in the table.
 func TestE2ECheckCommand(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	id := randHex(3)
 	behind, current := "e2e-check-behind-"+id, "e2e-check-current-"+id
 	repoB, repoC := reg.Host+"/"+behind, reg.Host+"/"+current

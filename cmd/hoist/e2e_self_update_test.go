@@ -22,8 +22,7 @@ import (
 // rollback and quarantines the digest.
 func TestE2ESelfUpdate(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	cname := "e2e-self-" + randHex(3)
 	ref := reg.Host + "/" + cname + "/hoist:live"
 	base := testenv.BinaryImage(t, linuxHoist(t), []string{"/hoist", "serve", "--config", "/etc/hoist/hoist.yaml"})
@@ -95,8 +94,7 @@ func selfUpdates(t *testing.T, dc *client.Client, h *hoistProc, cname, ref strin
 // the service's tag: hoist moved the tag, as a pull would); `down` leaves nothing.
 func TestE2ESelfUpdateCompose(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	proj := "e2eself" + randHex(3)
 	ref := reg.Host + "/" + proj + "/hoist:live"
 	base := testenv.BinaryImage(t, linuxHoist(t), []string{"/hoist", "serve", "--config", "/etc/hoist/hoist.yaml"})
@@ -165,8 +163,7 @@ volumes:
 // judges the new hoist and passes it.
 func TestE2ESelfUpdateSwitcherKilled(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	cname := "e2e-selfk-" + randHex(3)
 	ref := reg.Host + "/" + cname + "/hoist:live"
 	base := testenv.BinaryImage(t, linuxHoist(t), []string{"/hoist", "serve", "--config", "/etc/hoist/hoist.yaml"})

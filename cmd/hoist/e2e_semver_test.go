@@ -14,7 +14,7 @@ import (
 // out of the range to 1.26.0-alpine; a later push in range moves it again.
 func TestE2ESemverKeepsVariant(t *testing.T) {
 	t.Parallel()
-	dc, reg := testenv.Docker(t), testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	svc := "e2e-semver-" + randHex(3)
 	repo := reg.Host + "/" + svc
 	push := func(tag string) string {

@@ -158,8 +158,7 @@ func TestE2EStopDuringContainerWatchLateCrash(t *testing.T) {
 }
 
 func runContainerStop(t *testing.T, app testenv.App, want updater.Outcome) {
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	ctx := context.Background()
 	name := "e2e-stop-ct-" + randHex(3)
 	key := "container/" + name

@@ -17,7 +17,7 @@ import (
 // refused, and the build after it rolls out.
 func TestE2ETagsNumerical(t *testing.T) {
 	t.Parallel()
-	dc, reg := testenv.Docker(t), testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	svc := "e2e-tags-" + randHex(3)
 	repo := reg.Host + "/" + svc
 	push := func(tag string, plat *v1.Platform) string {

@@ -144,6 +144,7 @@ func TestE2EPolling(t *testing.T) {
 // and the failed digest is quarantined: several poll cycles later there is still only
 // the one rollout.
 func TestE2EBadImagesRollBack(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		app  testenv.App

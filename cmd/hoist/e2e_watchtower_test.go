@@ -31,8 +31,7 @@ import (
 // and stays; the disabled one and the Watchtower container are never touched.
 func TestE2EWatchtowerImport(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Docker(t)
-	reg := testenv.NewRegistry(t)
+	dc, reg := shared(t)
 	ctx := context.Background()
 	p := "e2e-wt-" + randHex(3)
 	repo := reg.Host + "/" + p + "/app"
