@@ -37,5 +37,6 @@ func newUpdater(p parts) *updater.Updater {
 	}
 	u := updater.New(o)
 	u.SetSignatures(newSignatures(p.sigReg))
+	u.UseGates(newGate)
 	return u
 }

@@ -49,6 +49,7 @@ func Policies(cfg *config.Config) (*policy.Set, map[string]updater.Plan, map[str
 			plan.HTTPProbe = &updater.HTTPProbe{Port: h.Port, Path: h.Path}
 		}
 		plan.Canary = p.Rollout.Canary.Policy()
+		plan.Gate = r.Gate
 		plans[p.Name] = plan
 		if p.Interval != nil {
 			intervals[p.Name] = p.Interval.D()
