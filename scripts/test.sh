@@ -13,6 +13,7 @@
 #   scripts/test.sh                 # every step
 #   scripts/test.sh restart fuzz    # only these steps (vet, compose, go-test, restart,
 #                                   # cluster, fuzz, bench, image), on the same engine
+#   HOIST_TEST_PARALLEL=4 scripts/test.sh   # fewer end-to-end tests at once (default 6)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -138,10 +139,10 @@ if want cluster && [ "$(id -u)" = 0 ]; then
 fi
 
 if want go-test; then
-begin go-test "four end-to-end tests at once per package (they mostly wait on the engine)"
+begin go-test "${HOIST_TEST_PARALLEL:-6} end-to-end tests at once per package (they mostly wait on the engine)"
 # -json for the summary of the slowest tests; each package's line is printed as it ends.
 rc=0
-go test -json -count=1 -timeout 30m -p 2 -parallel 4 ./... | tee "$work/test.json" \
+go test -json -count=1 -timeout 30m -p 2 -parallel "${HOIST_TEST_PARALLEL:-6}" ./... | tee "$work/test.json" \
   | jq --unbuffered -r 'select(.Test == null and (.Action == "pass" or .Action == "fail" or .Action == "skip")) | "\(if .Action == "pass" then "ok  " elif .Action == "skip" then "skip" else "FAIL" end)\t\(.Package)\t\(.Elapsed // 0)s"' || rc=$?
 if [ "$rc" != 0 ]; then
   # The whole output of each failed test.
@@ -152,6 +153,12 @@ if [ "$rc" != 0 ]; then
 fi
 jq -r 'select((.Action == "pass" or .Action == "fail") and .Test != null and (.Test | contains("/") | not)) | "\(.Elapsed)\t\(.Package | sub(".*/hoist/"; ""))\t\(.Test)"' "$work/test.json" \
   | sort -rn | head -15 | awk -F'\t' '{printf "%7.1fs  %-18s %s\n", $1, $2, $3}' >"$work/slow" || true
+# Per package: its wall time next to the time its tests took one after another.
+jq -rs '(map(select(.Test == null and .Action == "pass")) | map({key: .Package, value: .Elapsed}) | from_entries) as $wall
+  | map(select((.Action == "pass" or .Action == "fail") and .Test != null and (.Test | contains("/") | not)))
+  | group_by(.Package) | map({p: .[0].Package, n: length, sum: (map(.Elapsed) | add)}) | sort_by(-.sum) | .[:6][]
+  | "\(.p | sub(".*/hoist/"; "")): \(.n) tests, \(.sum | floor)s one after another, \($wall[.p] // 0 | floor)s on the clock"' \
+  "$work/test.json" >>"$work/slow" || true
 end "$rc"
 fi
 if want restart; then
