@@ -25,6 +25,7 @@ type stream struct {
 
 	mu     sync.Mutex
 	wakers map[string]chan struct{} // service ID → closed at its next event
+	deaths map[string][]death       // service ID → its containers' recent deaths (deaths.go)
 }
 
 // next returns a channel closed at the next event about the service id, or at a gap in
@@ -144,6 +145,9 @@ func (b *Backend) apply(ctx context.Context, m events.Message) error {
 	switch m.Type {
 	case events.ContainerEventType:
 		if id := m.Actor.Attributes[labelServiceID]; id != "" {
+			if d, ok := deathOf(m.Actor.Attributes, time.Unix(0, m.TimeNano)); ok && m.Action == events.ActionDie {
+				b.ev.died(id, d)
+			}
 			b.ev.wake(id)
 		}
 		return nil

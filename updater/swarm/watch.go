@@ -96,7 +96,11 @@ func (r *rollout) watch(since, completedAt time.Time) (ok bool, reason string) {
 			}
 			var ts []swarm.Task
 			if ts, err = r.b.tasks(r.work, r.id); err == nil {
-				if f, bad := failedTask(ts, r.target, since); bad {
+				f, bad := failedTask(ts, r.target, since)
+				if !bad { // the event stream may know before Swarm does (deaths.go)
+					f, bad = r.b.ev.crashed(r.id, ts, r.target, since)
+				}
+				if bad {
 					return false, describe(f) + " " + when(f.Status.Timestamp, completedAt)
 				}
 				c := converged(svc.Spec, ts, r.target)
