@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/apiclient"
 	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/updater"
 )
@@ -55,11 +56,11 @@ func runCheck(ctx context.Context, c common, v checkView, getenv func(string) st
 	}
 	// A running serve holds the store; ask it, so quarantined digests show too.
 	sts, err := checkViaServer(ctx, cfg)
-	var none *noServerError
+	var none *apiclient.NoServerError
 	switch {
 	case err == nil:
-		fmt.Fprintf(stderr, "checked by the running hoist at %s\n", serverURL(cfg))
-	case errors.Is(err, errAPIOff) || errors.As(err, &none):
+		fmt.Fprintf(stderr, "checked by the running hoist at %s\n", apiclient.ServerURL(cfg))
+	case errors.Is(err, apiclient.ErrAPIOff) || errors.As(err, &none):
 		if none != nil {
 			fmt.Fprintf(stderr, "note: %v; checking in this process\n", none)
 		}
@@ -73,14 +74,14 @@ func runCheck(ctx context.Context, c common, v checkView, getenv func(string) st
 }
 
 // checkViaServer asks a running hoist serve (GET /api/v1/workloads: a check that
-// changes nothing). errAPIOff or a *noServerError say there is none to ask.
+// changes nothing). apiclient.ErrAPIOff or a *apiclient.NoServerError say there is none to ask.
 func checkViaServer(ctx context.Context, cfg *config.Config) ([]updater.Status, error) {
-	a, err := newAPIClient(cfg, "", time.Second)
+	c, err := apiclient.ForConfig(cfg, "", time.Second)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	var sts []updater.Status
-	return sts, a.get(ctx, "/api/v1/workloads", &sts)
+	return sts, c.Get(ctx, "/api/v1/workloads", &sts)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/apiclient"
 	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/internal/demo"
 	"github.com/hoist-dev/hoist/updater"
@@ -63,7 +64,7 @@ type demoOptions struct {
 	// stdin, on a terminal, lets Enter approve the held update.
 	stdin io.Reader
 	// checkpoint, when set, is called after each step while hoist still serves.
-	checkpoint func(step string, api *demoAPI)
+	checkpoint func(step string, api *apiclient.Client)
 }
 
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -378,9 +379,9 @@ func (d *demoRun) clearEarlier(ctx context.Context, say bool) error {
 	if b, err := os.ReadFile(d.cfgPath()); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if addr, ok := strings.CutPrefix(line, "listen: "); ok {
-				api := &demoAPI{url: "http://" + strings.TrimSpace(addr)}
-				if api.healthy(ctx) {
-					return fmt.Errorf("an earlier hoist demo named %s still runs (its hoist answers at %s): stop it first, or pass another --name", d.opt.name, api.url)
+				api := apiclient.New("http://"+strings.TrimSpace(addr), "", time.Second)
+				if api.Healthy(ctx) {
+					return fmt.Errorf("an earlier hoist demo named %s still runs (its hoist answers at %s): stop it first, or pass another --name", d.opt.name, api.URL())
 				}
 			}
 		}

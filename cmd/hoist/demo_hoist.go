@@ -4,23 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	neturl "net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/hoist-dev/hoist/api"
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/apiclient"
 	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/updater"
 )
@@ -42,7 +35,7 @@ const demoWatch = 10 * time.Second
 
 // demoHoist is hoist serve running in the demo's process.
 type demoHoist struct {
-	api     *demoAPI
+	api     *apiclient.Client
 	cfgPath string
 	// stop cancels serve and waits up to wait for it to return.
 	stop func(wait time.Duration) error
@@ -93,7 +86,7 @@ func (d *demoRun) startHoist(ctx context.Context, approve bool) (*demoHoist, err
 	go func() { done <- app.Serve(sctx, cfg, opts) }()
 	var result error
 	returned := false
-	h := &demoHoist{api: &demoAPI{url: "http://" + d.apiAddr, token: d.apiToken}, cfgPath: d.cfgPath()}
+	h := &demoHoist{api: apiclient.New("http://"+d.apiAddr, d.apiToken, 5*time.Second), cfgPath: d.cfgPath()}
 	h.stop = func(wait time.Duration) error {
 		cancel()
 		if returned {
@@ -109,7 +102,7 @@ func (d *demoRun) startHoist(ctx context.Context, approve bool) (*demoHoist, err
 		}
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for !h.api.healthy(ctx) {
+	for !h.api.Healthy(ctx) {
 		select {
 		case err := <-done:
 			logf.Close()
@@ -145,7 +138,8 @@ func (d *demoRun) reloadHoist(ctx context.Context) (time.Duration, error) {
 	}
 	var st api.ConfigStatus
 	err = demoWait(ctx, 10*time.Second, func() (bool, error) {
-		err := d.hoist.api.do(ctx, http.MethodGet, "/api/v1/config/status", &st)
+		var err error
+		st, err = d.hoist.api.ConfigStatus(ctx)
 		return err == nil && st.LastReload != nil && !st.LastReload.At.Before(start), nil
 	}, func() string { return "hoist reported no reload" })
 	if err != nil {
@@ -157,131 +151,18 @@ func (d *demoRun) reloadHoist(ctx context.Context) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// demoAPI reads hoist through its own API, as any client would.
-type demoAPI struct {
-	url, token string
-}
-
-// workloadState is one entry of GET /api/v1/workloads.
-type workloadState struct {
-	updater.Status
-	Quarantined []updater.Quarantine `json:"quarantined"`
-}
-
-var demoHTTP = &http.Client{Timeout: 30 * time.Second}
-
-func (a *demoAPI) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, a.url+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	resp, err := demoHTTP.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct{ Message string }
-		json.Unmarshal(b, &e)
-		return fmt.Errorf("%s %s: %s (HTTP %d)", method, path, e.Message, resp.StatusCode)
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	return nil
-}
-
-func (a *demoAPI) healthy(ctx context.Context) bool {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.url+"/healthz", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
-// rollouts returns the workload's records, newest first (limit 0: the API's default).
-func (a *demoAPI) rollouts(ctx context.Context, key string, limit int) ([]updater.Rollout, error) {
-	var rs []updater.Rollout
-	q := neturl.Values{"workload": {key}}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	err := a.do(ctx, http.MethodGet, "/api/v1/rollouts?"+q.Encode(), &rs)
-	return rs, err
-}
-
-// newest returns the workload's newest record; ok is false when there is none.
-func (a *demoAPI) newest(ctx context.Context, key string) (r updater.Rollout, ok bool, err error) {
-	rs, err := a.rollouts(ctx, key, 1)
-	if err != nil || len(rs) == 0 {
-		return updater.Rollout{}, false, err
-	}
-	return rs[0], true, nil
-}
-
-// workload returns what hoist says of one workload.
-func (a *demoAPI) workload(ctx context.Context, key string) (workloadState, error) {
-	var all []workloadState
-	if err := a.do(ctx, http.MethodGet, "/api/v1/workloads", &all); err != nil {
-		return workloadState{}, err
-	}
-	for _, w := range all {
-		if w.Workload.Key() == key {
-			return w, nil
-		}
-	}
-	return workloadState{}, fmt.Errorf("hoist does not list %s", key)
-}
-
-// approve lets the update held for key roll out, naming the digest reviewed.
-func (a *demoAPI) approve(ctx context.Context, key, digest string) (updater.Status, error) {
-	var st updater.Status
-	err := a.do(ctx, http.MethodPost, approvePath(key, neturl.QueryEscape(digest)), &st)
-	return st, err
-}
-
+// approvePath is the approval the demo shows (the digest cut, so it reads).
 func approvePath(key, digest string) string {
 	return "/api/v1/workloads/" + key + "/approve?digest=" + digest
 }
 
-// eventsAccepted reads hoist_events_total{source,result="accepted"} from /metrics.
-func (a *demoAPI) eventsAccepted(ctx context.Context, source string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.url+"/metrics", nil)
-	if err != nil {
-		return 0, err
+// newest returns the workload's newest record; ok is false when there is none.
+func newest(ctx context.Context, c *apiclient.Client, key string) (r updater.Rollout, ok bool, err error) {
+	rs, err := c.Rollouts(ctx, key, 1)
+	if err != nil || len(rs) == 0 {
+		return updater.Rollout{}, false, err
 	}
-	resp, err := demoHTTP.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return 0, fmt.Errorf("read /metrics: %w", err)
-	}
-	for _, m := range fams["hoist_events_total"].GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		if labels["source"] == source && labels["result"] == "accepted" {
-			return m.GetCounter().GetValue(), nil
-		}
-	}
-	return 0, nil
+	return rs[0], true, nil
 }
 
 // randToken is a random secret of 32 hex digits.

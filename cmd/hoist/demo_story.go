@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoist-dev/hoist/internal/apiclient"
 	"github.com/hoist-dev/hoist/internal/demo"
 	"github.com/hoist-dev/hoist/updater"
 )
@@ -112,7 +113,7 @@ func (d *demoRun) waitNotified(ctx context.Context, n int) error {
 }
 
 func (d *demoRun) newestID(ctx context.Context) (uint64, error) {
-	r, _, err := d.hoist.api.newest(ctx, d.wl.key())
+	r, _, err := newest(ctx, d.hoist.api, d.wl.key())
 	return r.ID, err
 }
 
@@ -123,7 +124,7 @@ func (d *demoRun) waitRecord(ctx context.Context, prev uint64, timeout time.Dura
 	defer d.p.Done()
 	deadline := time.Now().Add(timeout)
 	for {
-		r, ok, err := d.hoist.api.newest(ctx, d.wl.key())
+		r, ok, err := newest(ctx, d.hoist.api, d.wl.key())
 		if err != nil {
 			return r, err
 		}
@@ -210,7 +211,7 @@ func (d *demoRun) follow(ctx context.Context, r updater.Rollout) (updater.Rollou
 
 // record returns the workload's record id.
 func (d *demoRun) record(ctx context.Context, key string, id uint64) (updater.Rollout, error) {
-	rs, err := d.hoist.api.rollouts(ctx, key, 5)
+	rs, err := d.hoist.api.Rollouts(ctx, key, 5)
 	if err != nil {
 		return updater.Rollout{}, err
 	}
@@ -241,7 +242,7 @@ func (d *demoRun) sayEnd(r updater.Rollout, rollingBack time.Time) {
 
 // quarantined tells whether hoist quarantined v for the workload.
 func (d *demoRun) quarantined(ctx context.Context, v string) error {
-	st, err := d.hoist.api.workload(ctx, d.wl.key())
+	st, err := d.hoist.api.Workload(ctx, d.wl.key())
 	if err != nil {
 		return err
 	}
@@ -279,7 +280,7 @@ func (d *demoRun) pushAgain(ctx context.Context, v string) error {
 	if err != nil {
 		return err
 	}
-	st, err := d.hoist.api.workload(ctx, d.wl.key())
+	st, err := d.hoist.api.Workload(ctx, d.wl.key())
 	if err != nil {
 		return err
 	}
@@ -312,9 +313,9 @@ func (d *demoRun) approveStep(ctx context.Context, v string) error {
 	}
 	key, dg := d.wl.key(), d.digests[v]
 	d.p.Live("waiting for hoist to decide")
-	var st workloadState
+	var st apiclient.Workload
 	err = demoWait(ctx, 30*time.Second, func() (bool, error) {
-		st, err = d.hoist.api.workload(ctx, key)
+		st, err = d.hoist.api.Workload(ctx, key)
 		return err == nil && st.Action == updater.AwaitingApproval && digestOf(st.Target) == dg, nil
 	}, func() string { return fmt.Sprintf("hoist says %s: %s", st.Action, st.Reason) })
 	d.p.Done()
@@ -329,7 +330,7 @@ func (d *demoRun) approveStep(ctx context.Context, v string) error {
 	switch {
 	case d.opt.yes:
 		d.say("--yes: the demo approves it: POST %s", approvePath(key, short(dg)))
-		if _, err := d.hoist.api.approve(ctx, key, dg); err != nil {
+		if _, err := d.hoist.api.Approve(ctx, key, dg); err != nil {
 			return err
 		}
 	default:
@@ -371,7 +372,7 @@ func (d *demoRun) waitApproval(ctx context.Context, prev uint64, key, dg string)
 		case <-enter:
 			d.p.Done()
 			d.say("approved here: POST %s", approvePath(key, short(dg)))
-			if _, err := d.hoist.api.approve(ctx, key, dg); err != nil {
+			if _, err := d.hoist.api.Approve(ctx, key, dg); err != nil {
 				d.say("approval refused: %v", err)
 				return false
 			}
@@ -395,7 +396,7 @@ func (d *demoRun) summary(ctx context.Context) {
 	d.res.avail = d.sampler.Stop()
 	d.sampler = nil
 	key := d.wl.key()
-	rs, err := d.hoist.api.rollouts(ctx, key, 0)
+	rs, err := d.hoist.api.Rollouts(ctx, key, 0)
 	if err != nil {
 		d.p.Printf("  %v", err)
 	}
@@ -405,7 +406,7 @@ func (d *demoRun) summary(ctx context.Context) {
 	for _, r := range rs {
 		d.p.Printf("  #%d  %s → %s  by %-12s %-11s %5.1fs", r.ID, d.version(r.From), d.version(r.To), r.Trigger, r.Outcome, r.Ended.Sub(r.Started).Seconds())
 	}
-	if st, err := d.hoist.api.workload(ctx, key); err == nil {
+	if st, err := d.hoist.api.Workload(ctx, key); err == nil {
 		for _, q := range st.Quarantined {
 			d.p.Printf("  quarantined: %s (%s)", d.version("@"+q.Digest), short(q.Digest))
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/hoist-dev/hoist/internal/apiclient"
 	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/updater"
 )
@@ -73,7 +74,7 @@ func runDemoTest(t *testing.T, containers bool) (demoResult, string) {
 	}
 	// Checks run while hoist serves; they must not stop the run (t.Errorf, not Fatal),
 	// so the demo always gets to clean up.
-	o.checkpoint = func(step string, api *demoAPI) {
+	o.checkpoint = func(step string, api *apiclient.Client) {
 		seen[step] = true
 		checkDemoStep(t, ctx, d, api, step)
 		switch {
@@ -160,10 +161,10 @@ func TestDemoLocalEngine(t *testing.T) {
 }
 
 // checkDemoStep asserts, from hoist's API, what the step just told.
-func checkDemoStep(t *testing.T, ctx context.Context, d *demoRun, api *demoAPI, step string) {
+func checkDemoStep(t *testing.T, ctx context.Context, d *demoRun, api *apiclient.Client, step string) {
 	t.Helper()
 	key := d.wl.key()
-	rs, err := api.rollouts(ctx, key, 0)
+	rs, err := api.Rollouts(ctx, key, 0)
 	if err != nil {
 		t.Errorf("%s: %v", step, err)
 		return
@@ -195,7 +196,7 @@ func checkDemoStep(t *testing.T, ctx context.Context, d *demoRun, api *demoAPI, 
 		if to(0) != d.digests["v3"] {
 			t.Errorf("the rolled back rollout went to %s, want v3 %s", to(0), d.digests["v3"])
 		}
-		st, err := api.workload(ctx, key)
+		st, err := api.Workload(ctx, key)
 		if err != nil {
 			t.Errorf("%s: %v", step, err)
 			return

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/config"
+	"github.com/hoist-dev/hoist/internal/apiclient"
 	"github.com/hoist-dev/hoist/internal/app"
 	"github.com/hoist-dev/hoist/internal/safetext"
 	"github.com/hoist-dev/hoist/notify"
@@ -65,8 +64,8 @@ func runHistory(ctx context.Context, c common, key string, limit int, asJSON boo
 		return err
 	}
 	rs, err := historyViaServer(ctx, cfg, key, limit)
-	var none *noServerError
-	if errors.Is(err, errAPIOff) || errors.As(err, &none) {
+	var none *apiclient.NoServerError
+	if errors.Is(err, apiclient.ErrAPIOff) || errors.As(err, &none) {
 		// No server: the store is free to read.
 		store, serr := app.OpenStore(cfg.DataDir, true)
 		switch {
@@ -111,24 +110,16 @@ func runHistory(ctx context.Context, c common, key string, limit int, asJSON boo
 	return tw.Flush()
 }
 
-// historyViaServer asks a running hoist serve (GET /api/v1/rollouts). errAPIOff or a
-// *noServerError say there is none to ask.
+// historyViaServer asks a running hoist serve (GET /api/v1/rollouts).
+// apiclient.ErrAPIOff or a *apiclient.NoServerError say there is none to ask.
 func historyViaServer(ctx context.Context, cfg *config.Config, key string, limit int) ([]updater.Rollout, error) {
-	a, err := newAPIClient(cfg, "", time.Second)
+	c, err := apiclient.ForConfig(cfg, "", time.Second)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	var rs []updater.Rollout
-	q := url.Values{}
-	if key != "" {
-		q.Set("workload", key)
-	}
-	if limit > 0 { // else the server's default, 100
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	return rs, a.get(ctx, "/api/v1/rollouts?"+q.Encode(), &rs)
+	return c.Rollouts(ctx, key, limit)
 }
 
 // oneLine keeps a table row on one line, and what it shows safe on a terminal.

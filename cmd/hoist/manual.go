@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	neturl "net/url"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hoist-dev/hoist/internal/apiclient"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -80,23 +79,19 @@ func runManual(ctx context.Context, m manualAction, key string, c common, server
 	if err != nil {
 		return err
 	}
-	a, err := newAPIClient(cfg, server, 10*time.Second)
-	if errors.Is(err, errAPIOff) {
+	a, err := apiclient.ForConfig(cfg, server, 10*time.Second)
+	if errors.Is(err, apiclient.ErrAPIOff) {
 		return fmt.Errorf("api.token is not set in %s: the API is off, so %s cannot reach the server", c.config, m.name)
 	}
 	if err != nil {
 		return err
 	}
-	kind, name, _ := strings.Cut(key, "/") // splitKey checked it
-	url := "/api/v1/workloads/" + kind + "/" + neturl.PathEscape(name) + m.path
-	if digest != "" {
-		url += "?digest=" + neturl.QueryEscape(digest)
-	}
+	url := apiclient.WorkloadPath(key, m.path, digest) // splitKey checked key
 	ctx, cancel := context.WithTimeout(ctx, 11*time.Minute)
 	defer cancel()
-	b, err := a.do(ctx, m.method, url)
-	var none *noServerError
-	var refused *tokenRefusedError
+	b, err := a.Do(ctx, m.method, url)
+	var none *apiclient.NoServerError
+	var refused *apiclient.TokenRefusedError
 	switch {
 	case errors.As(err, &none):
 		return fmt.Errorf("%s %s: is hoist serve running? %w", m.name, key, err)
