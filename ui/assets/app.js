@@ -382,6 +382,7 @@
         $('#rollout-to').textContent = r.to;
         $('#rollout-reason').textContent = r.reason || '—';
         $('#rollout-order').textContent = r.order || '—';
+        $('#rollout-gate').textContent = r.gate || '—';
         $('#rollout-logs').textContent = r.logs || 'No task or container events were recorded for this rollout.';
         var ol = $('#timeline');
         ol.replaceChildren();
