@@ -25,6 +25,9 @@ type Rollout[P Plan] struct {
 	Order    string   `json:"order,omitempty"`
 	Logs     string   `json:"logs,omitempty"`
 
+	// Gate is what a metric gate answered (its query and value) when one decided.
+	Gate string `json:"gate,omitempty"`
+
 	// Phase is how far the rollout came; each change is written before hoist acts on it.
 	Phase   Phase     `json:"phase,omitempty"`
 	PhaseAt time.Time `json:"phase_at,omitzero"`
@@ -49,6 +52,9 @@ const Running Outcome = "running"
 type PhaseMark struct {
 	Phase Phase     `json:"phase"`
 	At    time.Time `json:"at"`
+	// Note says what the backend saw as it entered the phase ("canary 1/10 on node-3,
+	// held 10m, healthy → rolling the rest"), when it said anything.
+	Note string `json:"note,omitempty"`
 }
 
 // maxPhaseMarks bounds a record's phase history; a rollout resumed again and again

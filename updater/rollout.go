@@ -37,7 +37,7 @@ func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
 	now := time.Now()
 	for i, w := range ws {
 		r := Rollout{Workload: w.Key(), From: w.Image, To: t.Image(), Trigger: trigger, Started: now,
-			Plan: &plan, Deadline: now.Add(plan.TimeoutOrDefault()), SignedBy: signedBy(group[i])}
+			Plan: &plan, Deadline: now.Add(plan.TimeoutOrDefault()), SignedBy: signedBy(group[i]), Gate: group[i].gate}
 		r.Enter(PhaseSubmitted, now)
 		id, err := u.store.Begin(r)
 		if err != nil {
@@ -56,7 +56,7 @@ func (u *Updater) rollout(ctx context.Context, group []Status, trigger string) {
 // journal writes each phase the backend enters to every record of the rollout, one
 // store write per record and phase.
 func (u *Updater) journal(recs []Rollout, log zerolog.Logger) Journal {
-	return func(p Phase) {
+	return func(p Phase, notes ...string) {
 		now := time.Now()
 		for _, r := range recs {
 			stored, err := u.store.SetPhase(r.ID, p, now)
@@ -64,6 +64,7 @@ func (u *Updater) journal(recs []Rollout, log zerolog.Logger) Journal {
 				log.Error().Err(err).Str("phase", string(p)).Msg("record rollout phase")
 				continue
 			}
+			stored = u.notePhase(stored, notes, log)
 			u.changedRollout(stored)
 			if p == PhaseConverging || p == PhaseRollingBack {
 				go u.followProgress(stored, p)

@@ -14,6 +14,7 @@ import (
 // replacement holds the name, the old container waits as <name>-hoist-old), neither
 // finished nor reverted, and the next hoist's Resume judges it on its merits.
 func TestUpdateHandsOverOnStop(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		app  testenv.App
@@ -24,7 +25,6 @@ func TestUpdateHandsOverOnStop(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			t.Parallel()
 			v1 := e.push("v1", testenv.App{Version: "v1"})
 			v2 := e.push("v2", tc.app)
 			old := e.run("", v1.Tag.String(), nil, nil, nil)
@@ -35,7 +35,7 @@ func TestUpdateHandsOverOnStop(t *testing.T) {
 			defer cancel()
 			var phases []updater.Phase
 			var stoppedAt time.Time
-			j := func(ph updater.Phase) {
+			j := func(ph updater.Phase, _ ...string) {
 				phases = append(phases, ph)
 				if ph == updater.PhaseWatching {
 					time.AfterFunc(time.Second, func() { stoppedAt = time.Now(); cancel() })
@@ -80,7 +80,6 @@ func TestUpdateHandsOverOnStop(t *testing.T) {
 // A failure seen before hoist stops is still reverted, stop or not.
 func TestUpdateRevertsFailureSeenBeforeStop(t *testing.T) {
 	e := newEnv(t)
-	t.Parallel()
 	v1 := e.push("v1", testenv.App{Version: "v1"})
 	v2 := e.push("v2", testenv.App{Version: "v2", Mode: testenv.LateCrash, CrashAfter: 2 * time.Second, NoHealthcheck: true})
 	old := e.run("", v1.Tag.String(), nil, nil, nil)
@@ -89,7 +88,7 @@ func TestUpdateRevertsFailureSeenBeforeStop(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
-	j := func(ph updater.Phase) {
+	j := func(ph updater.Phase, _ ...string) {
 		if ph == updater.PhaseRollingBack {
 			cancel() // hoist stops while it reverts
 		}

@@ -49,6 +49,10 @@ func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Ro
 			return updater.Result{Outcome: updater.Aborted, Reason: err.Error()}
 		}
 	}
+	inCanary := rec.Phase == updater.PhaseCanary // the group's canary held (canary.go)
+	if inCanary {
+		p.Watch = max(p.Watch, p.Canary.HoldFor()) // a canary container is watched for the whole hold again
+	}
 	switch {
 	case hasOld && hasCur && cur.Config.Labels[LabelSwapOf] == old.ID:
 		return b.rewatch(ectx, gate, ctx, name, old, cur, p, j, log)
@@ -59,6 +63,11 @@ func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Ro
 		return updater.Result{Outcome: updater.Aborted, Reason: "the swap was cut before the replacement held the name; " + name + " runs its old container again (the target was not judged)"}
 	case hasCur && cur.Config.Image == t.Image():
 		return updater.Result{Outcome: updater.Succeeded, Reason: "the swap had finished: " + name + " runs " + t.Image()}
+	case hasCur && inCanary:
+		// One of the group's others, left on the old image while its canary held: it
+		// follows only once a check finds the digest passed the canary (it is
+		// quarantined if the canary failed).
+		return updater.Result{Outcome: updater.Aborted, Reason: "hoist stopped while the group's canary held; " + name + " was not replaced (the next check starts the group's rollout again)"}
 	case hasCur:
 		// A swap leaves names behind until it is finished: with none, nothing had
 		// changed yet (hoist stopped after its record, before or while pulling).

@@ -15,7 +15,6 @@ import (
 // it again and brings the very same old container back.
 func TestResumeCutWatch(t *testing.T) {
 	e := newEnv(t)
-	t.Parallel()
 	v1 := e.push("v1", testenv.App{Version: "v1"})
 	v2 := e.push("v2", testenv.App{Version: "v2", Mode: testenv.LateCrash, CrashAfter: 6 * time.Second, NoHealthcheck: true})
 	old := e.run("", v1.Tag.String(), nil, nil, nil)
@@ -38,7 +37,7 @@ func TestResumeCutWatch(t *testing.T) {
 	start := time.Now()
 	var phases []updater.Phase
 	res := e.b.Resume(e.ctx, updater.Workload{Kind: "container", Name: e.prefix}, found[0], v2, *found[0].Plan,
-		func(ph updater.Phase) { phases = append(phases, ph) }, e.log)
+		func(ph updater.Phase, _ ...string) { phases = append(phases, ph) }, e.log)
 	t.Logf("resume took %s: %+v; phases %v", time.Since(start).Round(time.Millisecond), res, phases)
 	if res.Outcome != updater.RolledBack || !strings.Contains(res.Reason, "exited") || !strings.Contains(res.Logs, "crashing late") {
 		t.Fatalf("outcome %s (%s), want rolled_back with the exit and its logs", res.Outcome, res.Reason)
@@ -55,7 +54,6 @@ func TestResumeCutWatch(t *testing.T) {
 // The swap had finished its watch well: Resume finishes it (old kept as previous).
 func TestResumeCutWatchHealthy(t *testing.T) {
 	e := newEnv(t)
-	t.Parallel()
 	v1 := e.push("v1", testenv.App{Version: "v1"})
 	v2 := e.push("v2", testenv.App{Version: "v2"})
 	old := e.run("", v1.Tag.String(), nil, nil, nil)

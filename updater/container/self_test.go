@@ -55,7 +55,7 @@ func selfResume(e *env, self string, target updater.Target) (updater.Result, []u
 	var phases []updater.Phase
 	rec := updater.Rollout{Workload: "container/" + e.prefix, To: target.Image(), Phase: updater.PhaseConverging}
 	res := b.Resume(e.ctx, updater.Workload{Kind: "container", Name: e.prefix}, rec, target, plan(),
-		func(p updater.Phase) { phases = append(phases, p) }, e.log)
+		func(p updater.Phase, _ ...string) { phases = append(phases, p) }, e.log)
 	return res, phases
 }
 
@@ -63,7 +63,6 @@ func selfResume(e *env, self string, target updater.Target) (updater.Result, []u
 // hoist finishes the swap and records it.
 func TestSelfSwitchGood(t *testing.T) {
 	e := newEnv(t)
-	t.Parallel()
 	v2 := e.push("v2", testenv.App{Version: "v2"})
 	old, s := selfSetup(t, e, v2)
 	sp := SwitchSpec{Name: e.prefix, Old: old.ID, New: s.newID, Watch: 3 * time.Second, Timeout: 30 * time.Second}
@@ -90,7 +89,6 @@ func TestSelfSwitchGood(t *testing.T) {
 // failed one's logs and removes what the switch left.
 func TestSelfSwitchBack(t *testing.T) {
 	e := newEnv(t)
-	t.Parallel()
 	v2 := e.push("v2", testenv.App{Version: "v2", Mode: testenv.Crash})
 	old, s := selfSetup(t, e, v2)
 	sp := SwitchSpec{Name: e.prefix, Old: old.ID, New: s.newID, Watch: 3 * time.Second, Timeout: 30 * time.Second}
@@ -124,7 +122,6 @@ func TestSelfSwitchBack(t *testing.T) {
 // called off, and the image is not blamed.
 func TestSelfSwitchCalledOff(t *testing.T) {
 	e := newEnv(t)
-	t.Parallel()
 	v2 := e.push("v2", testenv.App{Version: "v2"})
 	old, s := selfSetup(t, e, v2)
 	standInSwitcher(t, e, old.Image, false)
@@ -142,12 +139,11 @@ func TestSelfSwitchCalledOff(t *testing.T) {
 // start, and the swap is called off without blaming the new image.
 func TestSelfUpdateSwitcherFails(t *testing.T) {
 	e := newEnv(t)
-	t.Parallel()
 	v1 := e.push("v1", testenv.App{Version: "v1"})
 	v2 := e.push("v2", testenv.App{Version: "v2"})
 	old := e.run("", v1.Tag.String(), nil, nil, nil)
 	b := New(e.c, WithLogger(e.log), WithSelf(old.ID, "/no-hoist-here"))
-	res := b.Update(e.ctx, []updater.Workload{workload(old)}, v2, plan(), func(updater.Phase) {}, e.log)
+	res := b.Update(e.ctx, []updater.Workload{workload(old)}, v2, plan(), func(updater.Phase, ...string) {}, e.log)
 	if res.Outcome != updater.RolledBack || !res.NotTheImage || !strings.Contains(res.Reason, "preparing the switch") {
 		t.Fatalf("update: %s (%s), want the switch called off", res.Outcome, res.Reason)
 	}
@@ -160,7 +156,6 @@ func TestSelfUpdateSwitcherFails(t *testing.T) {
 // A manual rollback of the container hoist runs in is refused before anything stops.
 func TestSelfRollbackRefused(t *testing.T) {
 	e := newEnv(t)
-	t.Parallel()
 	v1 := e.push("v1", testenv.App{Version: "v1"})
 	c := e.run("", v1.Tag.String(), nil, nil, nil)
 	b := New(e.c, WithLogger(e.log), WithSelf(c.ID, ""))
@@ -209,14 +204,13 @@ func TestSelfPassedOver(t *testing.T) {
 // switch off.
 func TestSelfUpdateSwitcherHangs(t *testing.T) {
 	e := newEnv(t)
-	t.Parallel()
 	v1 := e.push("v1", testenv.App{Version: "v1"})
 	v2 := e.push("v2", testenv.App{Version: "v2"})
 	old := e.run("", v1.Tag.String(), nil, nil, nil)
 	b := New(e.c, WithLogger(e.log), WithGracePeriod(10*time.Second), WithSelf(old.ID, "/app"))
 	p := plan()
 	p.Timeout = 10 * time.Second
-	res := b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, func(updater.Phase) {}, e.log)
+	res := b.Update(e.ctx, []updater.Workload{workload(old)}, v2, p, func(updater.Phase, ...string) {}, e.log)
 	if res.Outcome != updater.RolledBack || !res.NotTheImage || !strings.Contains(res.Reason, "did not stop this hoist within") {
 		t.Fatalf("update: %s (%s), want the switch called off", res.Outcome, res.Reason)
 	}

@@ -47,11 +47,17 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	}
 	log.Info().Msg("image pulled")
 	res := updater.Result{Order: orders(swaps)}
-	j.Enter(updater.PhaseConverging)
+	canary := canaryCount(p, swaps) // canary.go
 	if s := b.selfSwap(swaps); s != nil { // hoist's own container (selfswap.go)
+		j.Enter(updater.PhaseConverging)
 		return b.updateSelf(ctx, ectx, swaps, s, p, res, j, log)
 	}
-	done, failed := b.replaceAll(ctx, ectx, gate, swaps, p, res, j, log)
+	if canary > 0 {
+		j.Enter(updater.PhaseCanary, fmt.Sprintf("%s on %s, hold %s", canaryWhat(swaps[:canary], len(swaps)), image, p.Canary.Hold))
+	} else {
+		j.Enter(updater.PhaseConverging)
+	}
+	done, failed := b.replaceAll(ctx, ectx, gate, swaps, canary, p, res, j, log)
 	if failed != nil {
 		return *failed
 	}
@@ -69,6 +75,9 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	}
 	res.Outcome = updater.Succeeded
 	res.Reason = fmt.Sprintf("replaced %s on %s", names(done), image)
+	if canary > 0 {
+		res.Reason = fmt.Sprintf("%s held %s, healthy; %s", canaryWhat(done[:canary], len(done)), p.Canary.Hold, res.Reason)
+	}
 	res.Reason += b.composeNotes(ectx, done, p.ComposeFile) // composefile.go
 	if note != "" {
 		res.Reason += "; " + note
@@ -134,9 +143,10 @@ func (b *Backend) checkProbe(gate context.Context, swaps []*swap, p *updater.Pla
 }
 
 // replaceAll replaces the containers batch by batch (parallelism, delay), monitoring
-// each batch. It returns the swaps made, or the result of reverting them when one
+// each batch. With a canary, its first batch is the canary's first containers, watched
+// for the hold. It returns the swaps made, or the result of reverting them when one
 // failed, or of handing them over when hoist stopped first.
-func (b *Backend) replaceAll(ctx, ectx, gate context.Context, swaps []*swap, p updater.Plan, res updater.Result, j updater.Journal, log zerolog.Logger) ([]*swap, *updater.Result) {
+func (b *Backend) replaceAll(ctx, ectx, gate context.Context, swaps []*swap, canary int, p updater.Plan, res updater.Result, j updater.Journal, log zerolog.Logger) ([]*swap, *updater.Result) {
 	batch := max(p.Parallelism, 1)
 	var done []*swap
 	for i, end := 0, 0; i < len(swaps); i = end {
@@ -151,6 +161,10 @@ func (b *Backend) replaceAll(ctx, ectx, gate context.Context, swaps []*swap, p u
 			}
 		}
 		end = batchEnd(swaps, i, batch)
+		monitor := p.Monitor
+		if i == 0 && canary > 0 {
+			end, monitor = canary, p.Canary.Hold
+		}
 		part := swaps[i:end]
 		errs := make([]error, len(part))
 		var wg sync.WaitGroup
@@ -163,9 +177,20 @@ func (b *Backend) replaceAll(ctx, ectx, gate context.Context, swaps []*swap, p u
 		// Every batch is monitored, the last one too: a container without a healthcheck
 		// passes the gate as soon as it runs, and with no watch configured a crash a
 		// second later would otherwise go unnoticed (Swarm monitors every task alike).
-		if err == nil && p.Monitor > 0 {
-			err = b.watch(gate, restartsOf(part), p.Monitor, p.HTTPProbe)
+		held := time.Now()
+		if err == nil && monitor > 0 {
+			err = b.watch(gate, restartsOf(part), monitor, p.HTTPProbe)
 			cut = stopped(ctx, err)
+		}
+		if i == 0 && canary > 0 {
+			what := canaryWhat(part, len(swaps))
+			switch {
+			case err == nil:
+				log.Info().Str("canary", names(part)).Msg("canary held; replacing the rest")
+				j.Enter(updater.PhaseConverging, fmt.Sprintf("%s held %s, healthy → replacing the rest", what, p.Canary.Hold))
+			case !cut:
+				err = &canaryError{what: what, in: time.Since(held), hold: p.Canary.Hold, err: err}
+			}
 		}
 		if err == nil {
 			continue

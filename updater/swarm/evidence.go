@@ -25,7 +25,14 @@ func (b *Backend) Unfinished(ctx context.Context, ws []updater.Workload, known f
 			continue
 		}
 		svc, err := b.inspect(ctx, w.ID)
-		if err != nil || svc.Spec.TaskTemplate.ContainerSpec == nil || svc.UpdateStatus == nil {
+		if err != nil || svc.Spec.TaskTemplate.ContainerSpec == nil {
+			continue
+		}
+		if r, ok := b.canaryEvidence(ctx, w, svc, p); ok { // canary_resume.go
+			out = append(out, r)
+			continue
+		}
+		if svc.UpdateStatus == nil {
 			continue
 		}
 		ts, err := b.tasks(ctx, w.ID)

@@ -23,7 +23,7 @@ func TestRollbackHandedOverOnStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var phases []updater.Phase
-	j := func(p updater.Phase) {
+	j := func(p updater.Phase, _ ...string) {
 		phases = append(phases, p)
 		if p == updater.PhaseRollingBack {
 			cancel() // hoist stops as it starts rolling back

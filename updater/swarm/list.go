@@ -22,8 +22,8 @@ func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
 	}
 	ws := make([]updater.Workload, 0, len(res.Items))
 	for _, s := range res.Items {
-		if s.Spec.TaskTemplate.ContainerSpec == nil {
-			continue // plugin or network-attachment services have no image to follow
+		if s.Spec.TaskTemplate.ContainerSpec == nil || isCanary(s.Spec) {
+			continue // plugin or network-attachment services have no image to follow; a canary is its service's (canary.go)
 		}
 		ws = append(ws, workload(s))
 	}

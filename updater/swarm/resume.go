@@ -43,6 +43,9 @@ func (b *Backend) Resume(ctx context.Context, w updater.Workload, rec updater.Ro
 	if r.old == "" && svc.PreviousSpec != nil && svc.PreviousSpec.TaskTemplate.ContainerSpec != nil {
 		r.old = specImage(*svc.PreviousSpec)
 	}
+	if res, handled := b.resumeCanary(ctx, w, rec, t, p, j, log, svc, r.old); handled { // canary_resume.go
+		return res
+	}
 	st := svc.UpdateStatus
 	cur := specImage(svc.Spec)
 	sent := cur == r.target

@@ -48,7 +48,7 @@ func (e *env) waitState(w updater.Workload, states ...swarm.UpdateState) swarm.S
 type phases struct{ got []updater.Phase }
 
 func (p *phases) journal() updater.Journal {
-	return func(ph updater.Phase) { p.got = append(p.got, ph) }
+	return func(ph updater.Phase, _ ...string) { p.got = append(p.got, ph) }
 }
 
 // Swarm said completed and the hoist watching died: the new tasks crash 6 s after

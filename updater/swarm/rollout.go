@@ -56,7 +56,7 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	res := updater.Result{Outcome: updater.Skipped, Reason: "no service to update", Order: string(order(p))}
 	var moved []updater.Workload
 	for _, w := range ws {
-		r := b.updateOne(ctx, w, t, p, j, log.With().Str("service", w.Name).Logger())
+		r := b.updateCanary(ctx, w, t, p, j, log.With().Str("service", w.Name).Logger()) // canary_hold.go
 		switch r.Outcome {
 		case updater.Skipped:
 			if len(moved) == 0 {

@@ -39,7 +39,7 @@ func TestUpdateSurvivesShutdown(t *testing.T) {
 			time.AfterFunc(time.Second, cancel)
 			var phases []updater.Phase
 			start := time.Now()
-			res := e.b.Update(ctx, []updater.Workload{w}, v2, fastPlan(), func(p updater.Phase) { phases = append(phases, p) }, e.log)
+			res := e.b.Update(ctx, []updater.Workload{w}, v2, fastPlan(), func(p updater.Phase, _ ...string) { phases = append(phases, p) }, e.log)
 			t.Logf("%+v after %s, phases %v", res, time.Since(start).Round(time.Millisecond), phases)
 			if res.Outcome != tc.want {
 				t.Fatalf("outcome %s (%s), want %s", res.Outcome, res.Reason, tc.want)

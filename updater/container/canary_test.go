@@ -1,0 +1,87 @@
+package container
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoist-dev/hoist/internal/testenv"
+	"github.com/hoist-dev/hoist/policy"
+	"github.com/hoist-dev/hoist/updater"
+)
+
+// canaryPlan is plan() with a canary of one container held for hold.
+func canaryPlan(hold time.Duration) updater.Plan {
+	p := plan()
+	p.Canary = &policy.Canary{Tasks: 1, Hold: hold}
+	return p
+}
+
+// A group of three, an image that crashes 4 s after start, a canary of one held 10 s:
+// the first container is replaced, fails within the hold and gets its old container
+// back; the two others are never touched.
+func TestCanaryGroupCatchesLateCrash(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "1"})
+	bad := e.push("v2", testenv.App{Version: "2", Mode: testenv.LateCrash, CrashAfter: 4 * time.Second})
+	a := e.run("-a", v1.Image(), nil, nil, nil)
+	b := e.run("-b", v1.Image(), nil, nil, nil)
+	c := e.run("-c", v1.Image(), nil, nil, nil)
+
+	var marks []string
+	j := func(p updater.Phase, notes ...string) { marks = append(marks, string(p)+" "+strings.Join(notes, "; ")) }
+	start := time.Now()
+	res := e.b.Update(e.ctx, []updater.Workload{workload(a), workload(b), workload(c)}, bad, canaryPlan(10*time.Second), j, e.log)
+	t.Logf("%s after %s: %s; phases %q", res.Outcome, time.Since(start).Round(time.Second), res.Reason, marks)
+	if res.Outcome != updater.RolledBack || !strings.Contains(res.Reason, "canary 1/3") {
+		t.Fatalf("outcome %s (%s), want rolled back by the canary", res.Outcome, res.Reason)
+	}
+	if len(marks) < 2 || !strings.HasPrefix(marks[0], "canary canary 1/3") || !strings.HasPrefix(marks[len(marks)-1], "rolling_back") {
+		t.Errorf("phases %q, want canary then rolling back", marks)
+	}
+	for _, old := range []string{b.ID, c.ID} { // never touched: same container, same start
+		now := e.inspect(old)
+		if now.Config.Image != v1.Image() || now.State.StartedAt != e.inspect(old).State.StartedAt || now.RestartCount != 0 || !now.State.Running {
+			t.Errorf("%s was touched: %s running=%v", now.Name, now.Config.Image, now.State.Running)
+		}
+	}
+	if got := e.inspect(e.prefix + "-a"); got.Config.Image != v1.Image() || !got.State.Running {
+		t.Errorf("the canary's container is not back on v1: %s running=%v", got.Config.Image, got.State.Running)
+	}
+}
+
+// A good image: the canary holds, then the others follow; none starts before the hold
+// ended.
+func TestCanaryGroupPassesThenReplacesTheRest(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "1"})
+	v2 := e.push("v2", testenv.App{Version: "2"})
+	a := e.run("-a", v1.Image(), nil, nil, nil)
+	b := e.run("-b", v1.Image(), nil, nil, nil)
+	c := e.run("-c", v1.Image(), nil, nil, nil)
+
+	const hold = 6 * time.Second
+	var marks []string
+	j := func(p updater.Phase, notes ...string) { marks = append(marks, string(p)+" "+strings.Join(notes, "; ")) }
+	res := e.b.Update(e.ctx, []updater.Workload{workload(a), workload(b), workload(c)}, v2, canaryPlan(hold), j, e.log)
+	t.Logf("%s: %s; phases %q", res.Outcome, res.Reason, marks)
+	must(t, res, updater.Succeeded)
+	if !strings.Contains(strings.Join(marks, " | "), "converging canary 1/3 (") {
+		t.Errorf("the canary's verdict is not noted with the converging phase: %q", marks)
+	}
+	first := e.inspect(e.prefix + "-a")
+	for _, s := range []string{"-a", "-b", "-c"} {
+		now := e.inspect(e.prefix + s)
+		if now.Config.Image != v2.Image() {
+			t.Errorf("%s runs %s, want v2", now.Name, now.Config.Image)
+		}
+		if s == "-a" {
+			continue
+		}
+		c1, _ := time.Parse(time.RFC3339Nano, first.State.StartedAt)
+		c2, _ := time.Parse(time.RFC3339Nano, now.State.StartedAt)
+		if c2.Sub(c1) < hold {
+			t.Errorf("%s started %s after the canary, before its hold of %s ended", now.Name, c2.Sub(c1), hold)
+		}
+	}
+}
