@@ -13,6 +13,9 @@ import (
 type mark struct {
 	Phase updater.Phase `json:"phase"`
 	At    time.Time     `json:"at"`
+	// Note is what the backend said as the rollout entered the phase ("canary 1/10 on
+	// node-3, held 10m, healthy → rolling the rest").
+	Note string `json:"note,omitempty"`
 }
 
 // maxTimelines bounds the rollouts whose phases are remembered; the oldest go first.
@@ -57,7 +60,7 @@ func (t *timelines) of(r updater.Rollout) []mark {
 	if len(r.Phases) > 0 { // the record keeps its history
 		out := make([]mark, len(r.Phases))
 		for i, m := range r.Phases {
-			out[i] = mark{Phase: m.Phase, At: m.At}
+			out[i] = mark{Phase: m.Phase, At: m.At, Note: m.Note}
 		}
 		return out
 	}

@@ -388,7 +388,9 @@
         ol.replaceChildren();
         r.timeline.forEach(function (m) {
           var label = m.phase === 'ended' ? 'ended · ' + words(r.outcome) : words(m.phase);
-          ol.appendChild(el('li', { 'data-phase': m.phase, 'data-outcome': m.phase === 'ended' ? r.outcome : null }, label, el('time', { datetime: m.at, title: m.at }, when(m.at))));
+          var li = el('li', { 'data-phase': m.phase, 'data-outcome': m.phase === 'ended' ? r.outcome : null }, label, el('time', { datetime: m.at, title: m.at }, when(m.at)));
+          if (m.note) li.appendChild(el('small', { className: 'note', text: m.note }));
+          ol.appendChild(li);
         });
         document.title = 'hoist · rollout ' + id + ' · ' + r.workload;
       }).catch(function (e) { flash('Could not read rollout ' + id + ': ' + e.message, true); });
