@@ -19,7 +19,6 @@ import (
 // listing then finds nothing to say about it.
 func TestResumeComposeFile(t *testing.T) {
 	e := newEnv(t)
-	t.Parallel()
 	v1 := e.push("1.4", testenv.App{Version: "1.4"})
 	v2 := e.push("1.5", testenv.App{Version: "1.5"})
 	dir := t.TempDir()

@@ -41,6 +41,8 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	c := testenv.Docker(t)
+	// Each test owns the names under its prefix: they run side by side.
+	t.Parallel()
 	id := make([]byte, 3)
 	rand.Read(id)
 	e := &env{

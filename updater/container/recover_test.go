@@ -8,6 +8,7 @@ import (
 
 // Recover finds a swap cut short and leaves one healthy container under the name.
 func TestRecover(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		// tookName: the replacement already holds the name (complete); otherwise it

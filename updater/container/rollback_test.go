@@ -16,6 +16,7 @@ import (
 // A failing image brings the old container back: same ID, its data, running; the failed
 // replacement is gone and its logs are kept.
 func TestUpdateRollsBack(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		app     testenv.App
