@@ -83,7 +83,11 @@ cleanup() {
     wait "$cluster_pid" 2>/dev/null || true
   fi
   [ "$summarised" = yes ] || summary
-  DOCKER_HOST=$DOCKER_HOST docker service ls -q --filter label=hoist.test 2>/dev/null | xargs -r docker service rm >/dev/null 2>&1 || true
+  # Test services a killed test left behind, on the project's own engine only (another
+  # run may be using someone else's).
+  if [ "$own" = yes ]; then
+    docker service ls -q --filter label=hoist.test 2>/dev/null | xargs -r docker service rm >/dev/null 2>&1 || true
+  fi
   if [ "$launched" = yes ]; then scripts/engine.sh stop; fi
   if [ -f "$work/cluster.started" ]; then scripts/cluster.sh stop || true; fi
   rm -rf "$work"
@@ -93,6 +97,26 @@ trap cleanup EXIT
 docker version --format 'engine {{.Server.Version}} (API {{.Server.APIVersion}})'
 echo "the project's own engine (may be restarted): $own"
 end 0
+
+# cluster runs the multi-node Swarm tests on a five-node cluster of their own.
+cluster() {
+  local t0=$SECONDS up tests rc=0
+  touch "$work/cluster.started"
+  scripts/cluster.sh start
+  eval "$(scripts/cluster.sh env)"
+  up=$((SECONDS - t0)); t0=$SECONDS
+  go test -tags cluster -count=1 -timeout 15m -v -run '^TestCluster' ./cmd/hoist >"$work/cluster.log" 2>&1 || rc=$?
+  tests=$((SECONDS - t0)); t0=$SECONDS
+  scripts/cluster.sh stop && rm -f "$work/cluster.started"
+  echo "cluster started in ${up}s, its tests took ${tests}s, stopping it $((SECONDS - t0))s"
+  return "$rc"
+}
+cluster_t0=$SECONDS
+if want cluster && [ "$(id -u)" = 0 ]; then
+  echo "== cluster: multi-node Swarm, 3 managers, 2 workers, a registry that requires credentials (scripts/cluster.sh); runs beside the next steps"
+  cluster >"$work/cluster.out" 2>&1 &
+  cluster_pid=$!
+fi
 
 if want vet; then
 begin vet
@@ -118,26 +142,6 @@ export HOIST_COMPOSE_V2="$compose_v2"
 "$HOIST_COMPOSE_V2" version
 end 0
 fi
-# cluster runs the multi-node Swarm tests on a five-node cluster of their own.
-cluster() {
-  local t0=$SECONDS up tests rc=0
-  touch "$work/cluster.started"
-  scripts/cluster.sh start
-  eval "$(scripts/cluster.sh env)"
-  up=$((SECONDS - t0)); t0=$SECONDS
-  go test -tags cluster -count=1 -timeout 15m -v -run '^TestCluster' ./cmd/hoist >"$work/cluster.log" 2>&1 || rc=$?
-  tests=$((SECONDS - t0)); t0=$SECONDS
-  scripts/cluster.sh stop && rm -f "$work/cluster.started"
-  echo "cluster started in ${up}s, its tests took ${tests}s, stopping it $((SECONDS - t0))s"
-  return "$rc"
-}
-cluster_t0=$SECONDS
-if want cluster && [ "$(id -u)" = 0 ]; then
-  echo "== cluster: multi-node Swarm, 3 managers, 2 workers, a registry that requires credentials (scripts/cluster.sh); runs beside the next steps"
-  cluster >"$work/cluster.out" 2>&1 &
-  cluster_pid=$!
-fi
-
 if want go-test; then
 begin go-test "${HOIST_TEST_PARALLEL:-6} end-to-end tests at once per package (they mostly wait on the engine)"
 # -json for the summary of the slowest tests; each package's line is printed as it ends.
