@@ -1,9 +1,14 @@
-// Package demo holds the parts of `hoist demo` that need neither the Docker engine nor
-// hoist's other packages: the small web app every demo image runs (`hoist demo-app`),
-// the images themselves (the running hoist binary is their only layer; no base image),
-// the registry on a loopback port that tells hoist of each push as Distribution's
-// notifications do, the sampler behind the availability figure, and the progress line.
+// Package demo is `hoist demo`: it shows hoist at work on the local engine in about a
+// minute. Run sets the scene (a registry on a loopback port that tells hoist of each
+// push as Distribution's notifications do, images of a small web app whose only layer
+// is the running hoist binary, a Swarm service or a container running v1, the sampler
+// behind the availability figure), runs hoist in this process through internal/app
+// with the dashboard on, tells the story step by step as hoist's API (internal/apiclient)
+// reports it — a rollout, a crash rolled back and quarantined, a policy changed by a
+// reload and an update held for approval — and removes everything, or with Keep leaves
+// hoist and its dashboard serving until Ctrl-C.
 //
-// It must not import other hoist packages or the Docker client (depcheck_test.go):
-// cmd/hoist wires it to the engine and to hoist's own serve.
+// The web app itself (`hoist demo-app`, app.go), the images (image.go), the registry
+// (registry.go), the sampler and the progress line need nothing else of hoist.
+// Only cmd/hoist imports demo (depcheck_test.go).
 package demo

@@ -25,6 +25,7 @@ var allowed = map[string][]string{
 	"updater/internal/probe": {},
 	"internal/safetext":      {},
 	"internal/problem":       {},
+	"internal/apiclient":     {"api", "config", "updater", "internal/problem", "internal/safetext"},
 	"verify":                 {},
 	"gate":                   {"policy"},
 	"api":                    {"updater", "policy", "registry", "internal/problem"},

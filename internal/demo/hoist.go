@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -58,7 +58,7 @@ webhooks:
 poll: { interval: 0 }   # the registry's webhooks say when a tag moved
 log: { level: info, format: json }
 `, d.cfgPath(), d.apiAddr, filepath.Join(d.dir, "data"), d.dockerHost, d.apiToken, d.hookToken) +
-		fmt.Sprintf(demoPolicy, d.opt.name, d.opt.name, demoWatch, approve)
+		fmt.Sprintf(demoPolicy, d.opt.Name, d.opt.Name, demoWatch, approve)
 	if err := os.WriteFile(d.cfgPath(), []byte(body), 0o600); err != nil {
 		return nil, err
 	}
@@ -80,9 +80,12 @@ func (d *demoRun) startHoist(ctx context.Context, approve bool) (*demoHoist, err
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
-	// serve reads the file again when told to reload (step 3 changes its policy so).
-	flags := serveFlags{common: common{config: d.cfgPath()}}
-	opts := flags.options(func(string) string { return "" }, app.NewLogger(cfg.Log, logf))
+	// hoist reads the file again when told to reload (step 3 changes its policy so).
+	path := d.cfgPath()
+	opts := app.Options{File: path, Version: "demo", Log: app.NewLogger(cfg.Log, logf),
+		Load: func(ctx context.Context) (*config.Config, error) {
+			return config.LoadFile(ctx, path, func(string) string { return "" }, config.Limits{})
+		}}
 	go func() { done <- app.Serve(sctx, cfg, opts) }()
 	var result error
 	returned := false

@@ -1,11 +1,15 @@
-package main
+package demo
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,19 +72,20 @@ func runDemoTest(t *testing.T, containers bool) (demoResult, string) {
 	defer cancel()
 	var d *demoRun
 	seen := map[string]bool{}
-	o := demoOptions{
-		name: name, port: demoFreePort(t), portSet: true, containers: containers, keep: containers, yes: !containers,
-		binary: bin, dir: dir, approveWait: time.Minute, out: out,
+	o := Options{
+		Name: name, Port: demoFreePort(t), PortSet: true, Containers: containers, Keep: containers, Yes: !containers,
+		Binary: bin, Dir: dir, ApproveWait: time.Minute, Out: out,
 	}
 	// Checks run while hoist serves; they must not stop the run (t.Errorf, not Fatal),
 	// so the demo always gets to clean up.
-	o.checkpoint = func(step string, api *apiclient.Client) {
+	o.Checkpoint = func(step string, api *apiclient.Client) {
 		seen[step] = true
 		checkDemoStep(t, ctx, d, api, step)
 		switch {
-		case step == "held" && !o.yes:
+		case step == "held" && !o.Yes:
 			approveAsPrinted(t, ctx, out.String())
 		case step == "keep":
+			checkDashboard(t, ctx, d)
 			cancel() // Ctrl-C
 		}
 	}
@@ -109,6 +114,7 @@ func runDemoTest(t *testing.T, containers bool) (demoResult, string) {
 		"trigger approve",
 		fmt.Sprintf("The app answered %d of %d requests", res.avail.Answered, res.avail.Sampled),
 		"First completed rollout",
+		"— log in with the API token " + d.apiToken,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the story lacks %q:\n%s", want, text)
@@ -124,6 +130,9 @@ func runDemoTest(t *testing.T, containers bool) (demoResult, string) {
 		map[bool]string{false: "Swarm", true: "container"}[containers], res.firstRollout.Seconds(), res.total.Seconds(),
 		res.avail.Answered, res.avail.Sampled, 100*res.avail.Ratio())
 
+	if containers && !strings.Contains(text, "Press Ctrl-C to stop hoist and the registry; then ") {
+		t.Errorf("--keep does not say how to stop it:\n%s", text)
+	}
 	if containers {
 		// --keep left the container, its images and the data; --clean removes them.
 		if left := demoLeft(t, dc, name); left == "" {
@@ -132,7 +141,7 @@ func runDemoTest(t *testing.T, containers bool) (demoResult, string) {
 		if _, err := os.Stat(filepath.Join(dir, "hoist.yaml")); err != nil {
 			t.Errorf("--keep left no data: %v", err)
 		}
-		clean := demoOptions{name: name, clean: true, dir: dir, binary: bin, out: out}
+		clean := Options{Name: name, Clean: true, Dir: dir, Binary: bin, Out: out}
 		if _, err := newDemoRun(clean).run(context.Background()); err != nil {
 			t.Fatalf("demo --clean: %v\n%s", err, out)
 		}
@@ -214,6 +223,31 @@ func checkDemoStep(t *testing.T, ctx context.Context, d *demoRun, api *apiclient
 	}
 }
 
+// checkDashboard logs in to the dashboard --keep left serving, at the address and with
+// the token the demo printed, as its login form does, and reads the workloads' state.
+func checkDashboard(t *testing.T, ctx context.Context, d *demoRun) {
+	t.Helper()
+	base := "http://" + d.apiAddr + "/"
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: time.Minute}
+	resp, err := c.PostForm(base+"login", neturl.Values{"token": {d.apiToken}})
+	if err != nil {
+		t.Errorf("dashboard login: %v", err)
+		return
+	}
+	resp.Body.Close()
+	state, err := c.Get(base + "state")
+	if err != nil {
+		t.Errorf("dashboard state: %v", err)
+		return
+	}
+	body, _ := io.ReadAll(state.Body)
+	state.Body.Close()
+	if state.StatusCode != http.StatusOK || !strings.Contains(string(body), d.opt.Name) {
+		t.Errorf("dashboard state after logging in with the printed token: %d\n%.300s", state.StatusCode, body)
+	}
+}
+
 // approveAsPrinted runs the approve command the demo printed, as one would in another
 // terminal.
 func approveAsPrinted(t *testing.T, ctx context.Context, out string) {
@@ -230,7 +264,9 @@ func approveAsPrinted(t *testing.T, ctx context.Context, out string) {
 		return
 	}
 	var stdout, stderr bytes.Buffer
-	if err := run(ctx, args[1:], func(string) string { return "" }, &stdout, &stderr); err != nil {
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
 		t.Errorf("%s: %v\n%s%s", strings.Join(args, " "), err, &stdout, &stderr)
 	}
 }
@@ -298,13 +334,15 @@ func demoBinary(t *testing.T) string {
 			return
 		}
 		sum := sha256.Sum256([]byte(wd))
+		// The hoist binary's package, from this one's directory.
+		main := filepath.Join(wd, "..", "..", "cmd", "hoist")
 		dir := filepath.Join(os.TempDir(), fmt.Sprintf("hoist-demo-bin-%x", sum[:6]))
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			demoBinErr = err
 			return
 		}
 		tmp := filepath.Join(dir, "hoist-"+randToken()[:8])
-		cmd := exec.Command("go", "build", "-o", tmp, ".")
+		cmd := exec.Command("go", "build", "-o", tmp, main)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			os.Remove(tmp)

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bufio"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hoist-dev/hoist/internal/apiclient"
-	"github.com/hoist-dev/hoist/internal/demo"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -67,7 +66,7 @@ func (d *demoRun) pushAndFollow(ctx context.Context, v string) (updater.Rollout,
 // push and before t: the webhook is only a hint.
 func (d *demoRun) sayAsked(t time.Time) {
 	for _, n := range d.reg.Notes(d.pushNote) {
-		if n.Kind == demo.TagAsked && !strings.Contains(n.Agent, demo.PushAgent) && !n.At.After(t) {
+		if n.Kind == TagAsked && !strings.Contains(n.Agent, PushAgent) && !n.At.After(t) {
 			d.sayAt(n.At, "hoist asked the registry itself what %q points at (HEAD /v2/%s/manifests/%s)", n.Ref, n.Repo, n.Ref)
 			return
 		}
@@ -78,7 +77,7 @@ func (d *demoRun) sayAsked(t time.Time) {
 func (d *demoRun) push(ctx context.Context, v string) error {
 	notes := len(d.reg.Notes(0))
 	d.pushNote = notes
-	dg, err := demo.Push(ctx, d.ref(), d.images[v])
+	dg, err := Push(ctx, d.ref(), d.images[v])
 	if err != nil {
 		return err
 	}
@@ -93,7 +92,7 @@ func (d *demoRun) waitNotified(ctx context.Context, n int) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		for _, note := range d.reg.Notes(n) {
-			if note.Kind != demo.Notified {
+			if note.Kind != Notified {
 				continue
 			}
 			if note.Status < 200 || note.Status > 299 {
@@ -263,7 +262,7 @@ func (d *demoRun) pushAgain(ctx context.Context, v string) error {
 		return err
 	}
 	notes := len(d.reg.Notes(0))
-	if err := demo.Repush(ctx, d.ref(), d.images[v]); err != nil {
+	if err := Repush(ctx, d.ref(), d.images[v]); err != nil {
 		return err
 	}
 	d.say("pushed %s again (the same image, so the same digest)", v)
@@ -324,11 +323,11 @@ func (d *demoRun) approveStep(ctx context.Context, v string) error {
 	}
 	d.sayAsked(time.Now())
 	d.say("held: %s waits for approval (GET /api/v1/workloads: %s)", v, st.Action)
-	d.p.Printf("           approve it with:\n             %s approve %s --config %s \\\n               --digest %s", d.opt.binary, key, d.cfgPath(), dg)
+	d.p.Printf("           approve it with:\n             %s approve %s --config %s \\\n               --digest %s", d.opt.Binary, key, d.cfgPath(), dg)
 	d.checkpoint("held")
 
 	switch {
-	case d.opt.yes:
+	case d.opt.Yes:
 		d.say("--yes: the demo approves it: POST %s", approvePath(key, short(dg)))
 		if _, err := d.hoist.api.Approve(ctx, key, dg); err != nil {
 			return err
@@ -355,18 +354,18 @@ func (d *demoRun) approveStep(ctx context.Context, v string) error {
 func (d *demoRun) waitApproval(ctx context.Context, prev uint64, key, dg string) bool {
 	enter := make(chan struct{}, 1)
 	hint := "run that command in another terminal"
-	if d.opt.stdin != nil && demo.IsTerminal(d.opt.stdin) {
+	if d.opt.Stdin != nil && IsTerminal(d.opt.Stdin) {
 		hint = "press Enter to approve it from here, or " + hint
 		go func() {
-			if _, err := bufio.NewReader(d.opt.stdin).ReadString('\n'); err == nil {
+			if _, err := bufio.NewReader(d.opt.Stdin).ReadString('\n'); err == nil {
 				enter <- struct{}{}
 			}
 		}()
 	}
-	d.p.Printf("           %s (waiting up to %s)", hint, strings.TrimSuffix(d.opt.approveWait.String(), "0s"))
+	d.p.Printf("           %s (waiting up to %s)", hint, strings.TrimSuffix(d.opt.ApproveWait.String(), "0s"))
 	d.p.Live("waiting for your approval")
 	defer d.p.Done()
-	deadline := time.Now().Add(d.opt.approveWait)
+	deadline := time.Now().Add(d.opt.ApproveWait)
 	for time.Now().Before(deadline) {
 		select {
 		case <-enter:
@@ -387,7 +386,7 @@ func (d *demoRun) waitApproval(ctx context.Context, prev uint64, key, dg string)
 			return true
 		}
 	}
-	d.say("not approved within %s; it stays held", d.opt.approveWait)
+	d.say("not approved within %s; it stays held", d.opt.ApproveWait)
 	return false
 }
 
@@ -420,7 +419,7 @@ func (d *demoRun) summary(ctx context.Context) {
 
 // missSpans names when requests went unanswered, in runs of misses less than a
 // second apart.
-func (d *demoRun) missSpans(a demo.Availability) string {
+func (d *demoRun) missSpans(a Availability) string {
 	if len(a.Misses) == 0 {
 		return ""
 	}
