@@ -34,18 +34,19 @@ type promotions struct {
 	makeGate func(policy.Gate) (Gate, error)
 	gates    map[policy.Gate]Gate
 	readings map[string]reading // by policy@digest
-	// succeeded caches, by workload then digest, when the newest rollout of the digest
-	// to the workload succeeded (reading it scans the records: 70 ms over 10,000 on a
-	// loaded machine); a record of the workload that ends drops its entries.
+	// succeeded caches, by workload then digest, whether the newest record of the digest
+	// on the workload is a success (reading it scans the records: 70 ms over 10,000 on a
+	// loaded machine); a record of the workload written drops its entries.
 	succeeded map[string]map[string]success
-	// ended counts the records that ended: an answer read while one ended is not kept.
+	// ended counts the records written: an answer read while one was is not kept.
 	ended uint64
 }
 
 // success is a cached answer of succeededOn.
 type success struct {
-	at time.Time
-	ok bool
+	at       time.Time
+	ok       bool
+	recorded bool // a record of the digest exists (running, ended however)
 }
 
 // maxSucceeded bounds the workloads whose answers are cached.
@@ -119,13 +120,15 @@ func (u *Updater) stageOf(name, digest string, now time.Time) policy.Stage {
 		if why := u.failedOn(k, digest); why != "" && s.Failed == "" {
 			s.Failed = k + ": " + why
 		}
-		if at, ok := u.succeededOn(k, digest); ok {
-			s.Since[k] = at
+		sc := u.succeededOn(k, digest)
+		if sc.ok {
+			s.Since[k] = sc.at
 			continue
 		}
-		if digestOf(e.w, e.pinned) == digest {
+		if !sc.recorded && digestOf(e.w, e.pinned) == digest {
 			// Running it without a record of hoist's (deployed so, or the record is
-			// gone): the soak counts from when hoist first saw it run there.
+			// gone): the soak counts from when hoist first saw it run there. One
+			// under way (or ended otherwise) counts only once it succeeded.
 			at, err := u.store.FirstSeen("stage "+k+"@"+digest, now)
 			if err != nil {
 				u.log.Warn().Err(err).Str("workload", k).Msg("remember when a workload was first seen running a digest")
@@ -154,31 +157,32 @@ func (u *Updater) failedOn(workload, digest string) string {
 // rollout of a digest.
 const stageLookback = 50
 
-// succeededOn returns when the newest rollout of digest to workload succeeded.
-func (u *Updater) succeededOn(workload, digest string) (time.Time, bool) {
+// succeededOn says whether the newest record of digest on workload is a success, and
+// when it ended.
+func (u *Updater) succeededOn(workload, digest string) success {
 	p := &u.prom
 	p.mu.Lock()
 	if s, ok := p.succeeded[workload][digest]; ok {
 		p.mu.Unlock()
-		return s.at, s.ok
+		return s
 	}
 	gen := p.ended
 	p.mu.Unlock()
 	rs, err := u.store.Rollouts(workload, stageLookback)
 	if err != nil {
-		return time.Time{}, false
+		return success{recorded: true} // unknown: neither a success nor a sighting
 	}
 	var s success
 	for _, r := range rs {
-		if strings.HasSuffix(r.To, "@"+digest) && r.Outcome == Succeeded {
-			s = success{at: r.Ended, ok: true}
+		if strings.HasSuffix(r.To, "@"+digest) {
+			s = success{at: r.Ended, ok: r.Outcome == Succeeded, recorded: true}
 			break
 		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if gen != p.ended {
-		return s.at, s.ok
+		return s
 	}
 	if p.succeeded == nil || len(p.succeeded) >= maxSucceeded {
 		p.succeeded = map[string]map[string]success{}
@@ -187,7 +191,7 @@ func (u *Updater) succeededOn(workload, digest string) (time.Time, bool) {
 		p.succeeded[workload] = map[string]success{}
 	}
 	p.succeeded[workload][digest] = s
-	return s.at, s.ok
+	return s
 }
 
 // awaitPromotion is what a job does for a workload awaiting promotion: while the soak
@@ -307,12 +311,10 @@ func (u *Updater) gateCrossed(w Workload, st Status, r reading) {
 // checked again once a rollout of it ended: a success may start their soak, a failure
 // refuses the digest there too.
 func (u *Updater) stageEnded(r Rollout) {
-	if r.Outcome != Running && r.Outcome != "" {
-		u.prom.mu.Lock()
-		delete(u.prom.succeeded, r.Workload)
-		u.prom.ended++
-		u.prom.mu.Unlock()
-	}
+	u.prom.mu.Lock() // any record of the workload written: read its records again
+	delete(u.prom.succeeded, r.Workload)
+	u.prom.ended++
+	u.prom.mu.Unlock()
 	switch r.Outcome {
 	case Succeeded, RolledBack, Failed:
 	default:

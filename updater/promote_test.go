@@ -23,7 +23,8 @@ import (
 type stagedEngine struct {
 	mu      sync.Mutex
 	ws      []Workload
-	updated chan string // the names of the services updated
+	updated chan string   // the names of the services updated
+	hold    chan struct{} // when set, an update's end waits for it (the engine runs the target meanwhile)
 }
 
 func (e *stagedEngine) Kind() policy.Kind { return policy.Service }
@@ -43,9 +44,13 @@ func (e *stagedEngine) Update(ctx context.Context, ws []Workload, t Target, p Pl
 			}
 		}
 	}
+	hold := e.hold
 	e.mu.Unlock()
 	for _, w := range ws {
 		e.updated <- w.Name
+	}
+	if hold != nil {
+		<-hold
 	}
 	return Result{Outcome: Succeeded}
 }
@@ -120,7 +125,11 @@ func TestPromotionThenApproval(t *testing.T) {
 	if got := <-eng.updated; got != "stg" {
 		t.Fatalf("updated %s first, want stg", got)
 	}
-	st := statusOf(t, u, "awaiting-promotion", func(st Status) bool { return st.Action == AwaitingPromotion })
+	// While staging's rollout runs, its workload does not count yet; once it succeeded,
+	// the soak runs.
+	st := statusOf(t, u, "awaiting-promotion, soaking", func(st Status) bool {
+		return st.Action == AwaitingPromotion && strings.Contains(st.Reason, "(soak ")
+	})
 	if !strings.HasPrefix(st.Reason, "waiting for staging (soak ") || !strings.HasSuffix(st.Target, d2) {
 		t.Fatalf("production: %q → %s", st.Reason, st.Target)
 	}
@@ -167,3 +176,31 @@ func (refusing) Check(ctx context.Context) (bool, string, error) {
 }
 
 var errRefused = errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
+
+// A staging workload whose rollout is under way (its service already runs the target)
+// does not count until the rollout succeeded: a soak shorter than staging's watch must
+// not let production go first.
+func TestPromotionWaitsForStagingRollout(t *testing.T) {
+	after := &policy.After{Policy: "staging", Soak: time.Millisecond}
+	u, eng, ref := stagedUpdater(t, policy.When{After: after}, nil)
+	eng.mu.Lock()
+	eng.hold = make(chan struct{})
+	eng.mu.Unlock()
+	pushStaged(t, u, ref, "2")
+	if got := <-eng.updated; got != "stg" {
+		t.Fatalf("updated %s first, want stg", got)
+	}
+	st := statusOf(t, u, "waiting for staging's rollout", func(st Status) bool { return st.Action == AwaitingPromotion })
+	if !strings.Contains(st.Reason, "0 of 1 workloads run it") {
+		t.Fatalf("production while staging's rollout runs: %q", st.Reason)
+	}
+	select {
+	case got := <-eng.updated:
+		t.Fatalf("%s updated while staging's rollout ran", got)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(eng.hold)
+	if got := <-eng.updated; got != "prd" {
+		t.Fatalf("updated %s after staging's success, want prd", got)
+	}
+}
