@@ -217,6 +217,12 @@ func TestCanaryResumedAfterStopDuringHold(t *testing.T) {
 	if _, found, _ := e.b.findCanary(context.Background(), w.Name); !found {
 		t.Fatal("the canary service is gone with the hoist that stopped")
 	}
+	// A hoist whose store was lost finds the rollout from the canary service alone.
+	found := New(e.c).Unfinished(context.Background(), []updater.Workload{w}, func(string) bool { return false },
+		func(updater.Workload) (updater.Plan, bool) { return plan, true })
+	if len(found) != 1 || found[0].Phase != updater.PhaseCanary || found[0].From != v1.Image() || found[0].To != bad.Image() {
+		t.Errorf("from the engine alone: %+v, want one rollout v1 → bad in the canary phase", found)
+	}
 
 	next := New(e.c) // the next hoist
 	resumed := time.Now()

@@ -100,7 +100,11 @@ func (b *Backend) canary(ctx context.Context, w updater.Workload, t updater.Targ
 		r.log.Info().Msg(note)
 		return note, res, true
 	case r.handOver:
-		return "", updater.Result{Outcome: updater.HandedOver, Reason: why}, false
+		why = "hoist stopped while holding the canary"
+		if r.progress != "" {
+			why += " (" + r.progress + ")"
+		}
+		return "", updater.Result{Outcome: updater.HandedOver, Reason: why + "; the canary runs on and the next hoist takes up its hold"}, false
 	}
 	return "", r.failCanary(cs, n, total, b.nodesOf(r.work, ran), why), false
 }

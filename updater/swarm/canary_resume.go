@@ -13,8 +13,8 @@ import (
 // resumeCanary takes over a rollout a stopped hoist left in its canary stage, from what
 // Swarm shows; handled is false when Resume's usual reading applies:
 //
-//   - the service runs the target: the rest was under way; a canary service left over
-//     is removed and Resume follows the update;
+//   - the service runs the target, or the plan has no canary (any more): a canary
+//     service left over is removed and Resume reads the service as usual;
 //   - the record says the canary failed (rolling back after the canary): the canary
 //     service, if still there, is removed, and the rollout ends rolled back — it is
 //     never judged a second time;
@@ -29,7 +29,15 @@ func (b *Backend) resumeCanary(ctx context.Context, w updater.Workload, rec upda
 		}
 		return res, false
 	}
-	if p.Canary == nil || cur != old {
+	if p.Canary == nil {
+		// The policy lost its canary meanwhile: a canary left over goes, and the
+		// update is made (or followed) as without one.
+		if err := b.dropCanary(context.WithoutCancel(ctx), w.Name, log); err != nil {
+			log.Warn().Err(err).Msg("removing a canary service left over")
+		}
+		return res, false
+	}
+	if cur != old {
 		return res, false
 	}
 	cs, found, err := b.findCanary(ctx, w.Name)
