@@ -82,6 +82,10 @@ cleanup() {
     kill "$cluster_pid" 2>/dev/null || true
     wait "$cluster_pid" 2>/dev/null || true
   fi
+  if [ -n "${cpu_pid:-}" ] && kill -0 "$cpu_pid" 2>/dev/null; then
+    pkill -TERM -P "$cpu_pid" 2>/dev/null || true
+    kill "$cpu_pid" 2>/dev/null || true
+  fi
   [ "$summarised" = yes ] || summary
   # Test services a killed test left behind, on the project's own engine only (another
   # run may be using someone else's).
@@ -165,19 +169,10 @@ jq -rs '(map(select(.Test == null and .Action == "pass")) | map({key: .Package, 
   "$work/test.json" >>"$work/slow" || true
 end "$rc"
 fi
-if want restart; then
-begin restart "engine restart mid-rollout (restarts the engine, so it runs alone)"
-rc=0
-if [ "$own" = yes ]; then
-  HOIST_ENGINE_RESTART="$PWD/scripts/engine.sh restart" \
-    go test -tags enginerestart -count=1 -timeout 10m -run '^TestE2EEngineRestartMidRollout$' ./cmd/hoist || rc=$?
-elif [ "$CI" = true ]; then
-  echo "FAIL: the engine-restart test needs the project's own engine (started by scripts/engine.sh, as test.sh and run.sh do); $DOCKER_HOST is someone else's (HOIST_ENGINE_PRIVATE=1 starts a private one)"; rc=1
-else
-  echo "not run: it would restart an engine scripts/engine.sh did not start ($DOCKER_HOST)"
-fi
-end "$rc"
-fi
+# fuzz and bench need no engine: they run beside the engine-restart test and the image
+# build, and report their steps when those are done.
+cpu_steps() {
+timings=() failed=()
 if want fuzz; then
 begin fuzz "short runs of every parser's fuzzer"
 # A failing input is written to testdata/fuzz and fails the run. Runs are counted in
@@ -188,7 +183,7 @@ rc=0
 fuzzlog="$work/fuzz.log"
 for pkg in webhook config; do
   bin="$work/$pkg.fuzz"
-  go test -c -fuzz=. -o "$bin" "./$pkg"
+  go test -c -fuzz=. -o "$bin" "./$pkg" || { echo "FAIL: build the fuzzers of $pkg"; rc=1; continue; }
   cache="$(go env GOCACHE)/fuzz/$(go list "./$pkg")"
   for f in $("$bin" -test.list '^Fuzz' | grep '^Fuzz' || true); do
     ok=no
@@ -209,10 +204,42 @@ begin bench "poll benchmark (one cycle, ratio against the cheapest go-containerr
 rc=0; scripts/bench-poll.sh -n 100,2000 -reps 3 || rc=$?
 end "$rc"
 fi
+printf '%s\n' "${timings[@]}" >"$work/cpu.timings"
+printf '%s\n' "${failed[@]}" >"$work/cpu.failed"
+}
+cpu_pid=""
+if want fuzz || want bench; then
+  echo "== fuzz, bench: beside the next steps"
+  cpu_steps >"$work/cpu.out" 2>&1 &
+  cpu_pid=$!
+fi
+
+if want restart; then
+begin restart "engine restart mid-rollout (restarts the engine, so it runs alone)"
+rc=0
+if [ "$own" = yes ]; then
+  HOIST_ENGINE_RESTART="$PWD/scripts/engine.sh restart" \
+    go test -tags enginerestart -count=1 -timeout 10m -run '^TestE2EEngineRestartMidRollout$' ./cmd/hoist || rc=$?
+elif [ "$CI" = true ]; then
+  echo "FAIL: the engine-restart test needs the project's own engine (started by scripts/engine.sh, as test.sh and run.sh do); $DOCKER_HOST is someone else's (HOIST_ENGINE_PRIVATE=1 starts a private one)"; rc=1
+else
+  echo "not run: it would restart an engine scripts/engine.sh did not start ($DOCKER_HOST)"
+fi
+end "$rc"
+fi
 if want image; then
 begin image "container image"
 rc=0; { scripts/build-image.sh hoist:test && docker run --rm hoist:test version; } || rc=$?
 end "$rc"
+fi
+if [ -n "$cpu_pid" ]; then
+  echo "== fuzz, bench (waiting for them)"
+  wait "$cpu_pid" || true
+  cpu_pid=""
+  cat "$work/cpu.out"
+  [ -f "$work/cpu.timings" ] || { echo "FAIL: fuzz and bench stopped early"; failed+=(fuzz/bench); }
+  while IFS= read -r l; do [ -z "$l" ] || timings+=("$l"); done < <(cat "$work/cpu.timings" 2>/dev/null)
+  while IFS= read -r l; do [ -z "$l" ] || failed+=("$l"); done < <(cat "$work/cpu.failed" 2>/dev/null)
 fi
 if [ -n "$cluster_pid" ]; then
   step_name=cluster step_t0=$cluster_t0
