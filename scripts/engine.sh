@@ -70,6 +70,7 @@ restart() {
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$root/dockerd.pid" "$marker"
   containerd_gone
+  shims_gone
   launch
 }
 
@@ -83,6 +84,17 @@ containerd_gone() {
   [ -n "$cpid" ] || return 0
   for _ in $(seq 1 60); do kill -0 "$cpid" 2>/dev/null || return 0; sleep 0.5; done
   kill -9 "$cpid" 2>/dev/null || true
+}
+
+# shims_gone kills what a reboot would take too and the stopped engine left: the shims
+# of this engine's containerd (dockerd stops the running containers itself; a shim left
+# is one of a container it was still starting). The next containerd cleans up after them
+# instead of keeping their tasks, which would refuse every later start of the container.
+shims_gone() {
+  local p
+  for p in $(pgrep -f -- "-address $root/exec/containerd/containerd.sock" || true); do
+    kill -9 "$p" 2>/dev/null || true
+  done
 }
 
 # owned: the engine at DOCKER_HOST (default: this script's socket) is one this script
