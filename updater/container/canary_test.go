@@ -1,7 +1,11 @@
 package container
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,5 +87,42 @@ func TestCanaryGroupPassesThenReplacesTheRest(t *testing.T) {
 		if c2.Sub(c1) < hold {
 			t.Errorf("%s started %s after the canary, before its hold of %s ended", now.Name, c2.Sub(c1), hold)
 		}
+	}
+}
+
+// The policy's metric gate crosses its threshold during the group's hold: the canary
+// container gets its old one back, the reason names the query, the other is untouched.
+func TestCanaryGroupMetricGate(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "1"})
+	v2 := e.push("v2", testenv.App{Version: "2"})
+	a := e.run("-a", v1.Image(), nil, nil, nil)
+	b := e.run("-b", v1.Image(), nil, nil, nil)
+
+	var ratio atomic.Value
+	ratio.Store("0")
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[%d,"%s"]}]}}`, time.Now().Unix(), ratio.Load())
+	}))
+	defer prom.Close()
+	p := canaryPlan(20 * time.Second)
+	p.Gate = &policy.Gate{URL: prom.URL, Query: "errors_ratio", Below: 0.05, Every: time.Second}
+	j := func(ph updater.Phase, _ ...string) {
+		if ph == updater.PhaseCanary {
+			time.AfterFunc(5*time.Second, func() { ratio.Store("0.2") })
+		}
+	}
+	start := time.Now()
+	res := e.b.Update(e.ctx, []updater.Workload{workload(a), workload(b)}, v2, p, j, e.log)
+	t.Logf("%s after %s: %s", res.Outcome, time.Since(start).Round(time.Second), res.Reason)
+	if res.Outcome != updater.RolledBack || !strings.Contains(res.Reason, "canary 1/2") || !strings.Contains(res.Reason, "metric gate crossed: query `errors_ratio` = 0.2, not below 0.05") {
+		t.Fatalf("outcome %s (%s), want rolled back by the gate", res.Outcome, res.Reason)
+	}
+	if now := e.inspect(b.ID); now.Config.Image != v1.Image() || !now.State.Running || now.State.StartedAt != b.State.StartedAt {
+		t.Errorf("%s was touched", now.Name)
+	}
+	if got := e.inspect(e.prefix + "-a"); got.Config.Image != v1.Image() {
+		t.Errorf("the canary's container is not back on v1: %s", got.Config.Image)
 	}
 }

@@ -178,7 +178,11 @@ func (b *Backend) replaceAll(ctx, ectx, gate context.Context, swaps []*swap, can
 		// passes the gate as soon as it runs, and with no watch configured a crash a
 		// second later would otherwise go unnoticed (Swarm monitors every task alike).
 		held := time.Now()
-		if err == nil && monitor > 0 {
+		switch {
+		case err == nil && i == 0 && canary > 0: // the canary's hold, with the metric gate (canary_gate.go)
+			err = holdGated(gate, p.Gate, log, func(c context.Context) error { return b.watch(c, restartsOf(part), monitor, p.HTTPProbe) })
+			cut = stopped(ctx, err)
+		case err == nil && monitor > 0:
 			err = b.watch(gate, restartsOf(part), monitor, p.HTTPProbe)
 			cut = stopped(ctx, err)
 		}
