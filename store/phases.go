@@ -51,8 +51,8 @@ var phaseFlow = map[Phase]map[Phase]string{
 	PhaseEnded: {},
 }
 
-// Phases lists the phases in the order a rollout meets them.
-var Phases = []Phase{PhaseSubmitted, PhaseCanary, PhaseConverging, PhaseWatching, PhaseRollingBack, PhaseEnded}
+// phaseOrder lists the phases in the order a rollout meets them.
+var phaseOrder = []Phase{PhaseSubmitted, PhaseCanary, PhaseConverging, PhaseWatching, PhaseRollingBack, PhaseEnded}
 
 // PhaseError is a phase change the table does not allow.
 type PhaseError struct {

@@ -19,8 +19,8 @@ func TestTransition(t *testing.T) {
 		// A record of a hoist that kept no phases counts as submitted.
 		{"", k}: true, {"", c}: true, {"", w}: true, {"", rb}: true, {"", e}: true,
 	}
-	from := append([]Phase{""}, Phases...)
-	to := append([]Phase{"", "paused"}, Phases...)
+	from := append([]Phase{""}, phaseOrder...)
+	to := append([]Phase{"", "paused"}, phaseOrder...)
 	for _, f := range from {
 		for _, n := range to {
 			err := Transition(f, n)
@@ -40,7 +40,7 @@ func TestTransition(t *testing.T) {
 		}
 	}
 	// Every phase has its row, each legal change its reason.
-	for _, f := range Phases {
+	for _, f := range phaseOrder {
 		row, ok := phaseFlow[f]
 		if !ok {
 			t.Errorf("no row for %s", f)
