@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -123,6 +124,48 @@ func TestCanaryGroupMetricGate(t *testing.T) {
 		t.Errorf("%s was touched", now.Name)
 	}
 	if got := e.inspect(e.prefix + "-a"); got.Config.Image != v1.Image() {
+		t.Errorf("the canary's container is not back on v1: %s", got.Config.Image)
+	}
+}
+
+// hoist stops 3 s into a group's hold on an image that crashes 8 s after start. The next
+// hoist resumes each record: the canary container is judged again for the hold and
+// rolled back; the other, never replaced, is not replaced on resume either.
+func TestCanaryGroupResumedAfterStop(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.push("v1", testenv.App{Version: "1"})
+	bad := e.push("v2", testenv.App{Version: "2", Mode: testenv.LateCrash, CrashAfter: 8 * time.Second})
+	a := e.run("-a", v1.Image(), nil, nil, nil)
+	b := e.run("-b", v1.Image(), nil, nil, nil)
+	p := canaryPlan(20 * time.Second)
+
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	var rec updater.Rollout
+	rec.Enter(updater.PhaseSubmitted, time.Now())
+	j := func(ph updater.Phase, _ ...string) {
+		rec.Enter(ph, time.Now())
+		if ph == updater.PhaseCanary {
+			time.AfterFunc(3*time.Second, cancel)
+		}
+	}
+	res := e.b.Update(ctx, []updater.Workload{workload(a), workload(b)}, bad, p, j, e.log)
+	t.Logf("first hoist: %s (%s)", res.Outcome, res.Reason)
+	if res.Outcome != updater.HandedOver || rec.Phase != updater.PhaseCanary {
+		t.Fatalf("%s in phase %s, want handed over in the canary", res.Outcome, rec.Phase)
+	}
+	next := New(e.c, WithLogger(e.log), WithGracePeriod(30*time.Second),
+		WithScope(func(name string, _ map[string]string) bool { return strings.HasPrefix(name, e.prefix) }))
+	ra := next.Resume(e.ctx, updater.Workload{Kind: "container", Name: e.prefix + "-a"}, rec, bad, p, nil, e.log)
+	rb := next.Resume(e.ctx, updater.Workload{Kind: "container", Name: e.prefix + "-b"}, rec, bad, p, nil, e.log)
+	t.Logf("resumed: canary %s (%s); other %s (%s)", ra.Outcome, ra.Reason, rb.Outcome, rb.Reason)
+	if ra.Outcome != updater.RolledBack || rb.Outcome != updater.Aborted {
+		t.Errorf("canary %s, other %s; want rolled back and aborted", ra.Outcome, rb.Outcome)
+	}
+	if now := e.inspect(b.ID); now.Config.Image != v1.Image() || now.State.StartedAt != b.State.StartedAt || !now.State.Running {
+		t.Errorf("%s was touched", now.Name)
+	}
+	if got := e.inspect(e.prefix + "-a"); got.Config.Image != v1.Image() || !got.State.Running {
 		t.Errorf("the canary's container is not back on v1: %s", got.Config.Image)
 	}
 }

@@ -47,7 +47,7 @@ func (b *Backend) Update(ctx context.Context, ws []updater.Workload, t updater.T
 	}
 	log.Info().Msg("image pulled")
 	res := updater.Result{Order: orders(swaps)}
-	canary := canaryCount(p, swaps) // canary.go
+	canary := canaryCount(p, swaps)       // canary.go
 	if s := b.selfSwap(swaps); s != nil { // hoist's own container (selfswap.go)
 		j.Enter(updater.PhaseConverging)
 		return b.updateSelf(ctx, ectx, swaps, s, p, res, j, log)
