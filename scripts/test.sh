@@ -56,23 +56,19 @@ summary() {
   if [ -s "$work/slow" ]; then echo "== slowest tests"; cat "$work/slow"; fi
 }
 
-# launched: this script started the engine (it stops it at the end). own: the engine is
-# the project's own, so the engine-restart test may restart it: one scripts/engine.sh
-# started (now, or earlier for scripts/run.sh, which leaves it running), or the private
-# one when HOIST_ENGINE_PRIVATE=1 says so.
-private_sock=unix://${HOIST_ENGINE_DIR:-/tmp/hoist-engine}/docker.sock
-reachable() { DOCKER_HOST=$1 timeout 10 docker version >/dev/null 2>&1; }
-launched=no own=no
-if [ "${HOIST_ENGINE_PRIVATE:-}" = 1 ]; then
-  own=yes
-  reachable "$private_sock" || launched=yes
-elif ! reachable "${DOCKER_HOST:-unix:///var/run/docker.sock}" && ! reachable "$private_sock"; then
-  launched=yes
-fi
+# launched: this script started the engine (it stops it at the end): scripts/engine.sh
+# marked a new one. own: the engine is the project's own, so the engine-restart test may
+# restart it: one scripts/engine.sh started (now, or earlier for scripts/run.sh, which
+# leaves it running), or the private one when HOIST_ENGINE_PRIVATE=1 says so.
+marker=${HOIST_ENGINE_DIR:-/tmp/hoist-engine}/started-by-engine.sh
+marked_before=$(cat "$marker" 2>/dev/null || true)
 begin engine
 eval "$(scripts/engine.sh start)"
 export DOCKER_HOST
-if [ "$launched" = yes ] || scripts/engine.sh owned; then own=yes; fi
+launched=no own=no
+marked_now=$(cat "$marker" 2>/dev/null || true)
+if [ -n "$marked_now" ] && [ "$marked_now" != "$marked_before" ]; then launched=yes; fi
+if [ "${HOIST_ENGINE_PRIVATE:-}" = 1 ] || scripts/engine.sh owned; then own=yes; fi
 summarised=no
 cluster_pid=""
 cleanup() {
