@@ -264,7 +264,8 @@ func (c *common) bind(cmd *cobra.Command, getenv func(string) string) {
 	cmd.Flags().Var(&c.maxSize, "max-config-size", "largest configuration file read, such as 512KiB or 2MiB")
 }
 
-// byteSize is a flag holding a size in bytes, written 4096, 512KiB, 2MiB or 1GiB.
+// byteSize is a flag holding a size in bytes, written as the file writes sizes
+// (config.ParseByteSize): 4096, 512KiB, 2MiB, 1GiB or 1MB.
 type byteSize int64
 
 func (b *byteSize) String() string {
@@ -280,22 +281,11 @@ func (b *byteSize) String() string {
 }
 
 func (b *byteSize) Set(s string) error {
-	mult := int64(1)
-	num := s
-	for _, u := range []struct {
-		unit string
-		n    int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
-		if v, ok := strings.CutSuffix(s, u.unit); ok {
-			num, mult = v, u.n
-			break
-		}
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n <= 0 || n > (1<<40)/mult {
+	n, err := config.ParseByteSize(s)
+	if err != nil || n <= 0 {
 		return fmt.Errorf("%q: write a size such as 4096, 512KiB or 2MiB", s)
 	}
-	*b = byteSize(n * mult)
+	*b = byteSize(n)
 	return nil
 }
 
