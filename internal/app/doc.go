@@ -4,6 +4,6 @@
 // `hoist serve`, `hoist check` and `hoist demo` run hoist through it; the updater is
 // built in one place (newUpdater).
 //
-// app imports every hoist package it wires and the Docker client; only cmd/hoist and
-// tests import app.
+// app imports every hoist package it wires and the Docker client; only cmd/hoist,
+// internal/demo (which runs hoist in its process) and tests import app.
 package app
