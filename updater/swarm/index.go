@@ -35,8 +35,8 @@ func (x *index) put(s swarm.Service) {
 }
 
 func (x *index) putLocked(s swarm.Service) bool {
-	if s.Spec.TaskTemplate.ContainerSpec == nil {
-		return false // plugin or network-attachment services have no image to follow
+	if s.Spec.TaskTemplate.ContainerSpec == nil || isCanary(s.Spec) {
+		return false // plugin or network-attachment services have no image to follow; a canary is its service's (canary.go)
 	}
 	if x.byID == nil {
 		x.byID = map[string]indexed{}
