@@ -60,7 +60,7 @@ type reading struct {
 	err    error  // the gate could not be asked
 }
 
-// UseGates sets how a policy's gate spec becomes a Gate (cmd/hoist: package gate).
+// UseGates sets how a policy's gate spec becomes a Gate (internal/app: package gate).
 // Without it, a policy with a gate holds its promotions, saying why.
 func (u *Updater) UseGates(mk func(policy.Gate) (Gate, error)) {
 	u.prom.mu.Lock()

@@ -14,7 +14,7 @@ import (
 	"github.com/hoist-dev/hoist/registry"
 )
 
-// Signatures checks whether a digest is signed as a policy requires (cmd/hoist wires
+// Signatures checks whether a digest is signed as a policy requires (internal/app wires
 // the verify package). An error means the registry could not be read: no verdict.
 type Signatures interface {
 	Verify(ctx context.Context, signers *policy.Verify, repo name.Repository, digest v1.Hash) (Signature, error)
