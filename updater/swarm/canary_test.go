@@ -75,3 +75,22 @@ func TestCanaryFailed(t *testing.T) {
 		}
 	}
 }
+
+// A canary service is never a workload of its own: neither the index nor List has it.
+func TestCanaryNotIndexed(t *testing.T) {
+	one := uint64(1)
+	parent := swarm.Service{ID: "svc1", Spec: swarm.ServiceSpec{
+		Annotations:  swarm.Annotations{Name: "web"},
+		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "reg/web:1@sha256:a"}},
+		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
+	}}
+	var x index
+	x.put(swarm.Service{ID: "c1", Spec: canarySpec(parent, "reg/web:2@sha256:b", 1)})
+	if len(x.byID) != 0 {
+		t.Errorf("the canary service is indexed: %+v", x.byID)
+	}
+	x.put(parent)
+	if len(x.byID) != 1 {
+		t.Errorf("the service is not indexed")
+	}
+}
