@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-dev/hoist/updater"
@@ -75,11 +76,28 @@ func canaryFailed(rec updater.Rollout) bool {
 	return false
 }
 
-// canaryEvidence reads a canary service of w for a hoist whose store lost the rollout:
-// a record in the canary stage, from the image the service runs to the canary's.
-func (b *Backend) canaryEvidence(ctx context.Context, w updater.Workload, svc swarm.Service, p updater.Plan) (updater.Rollout, bool) {
-	cs, found, err := b.findCanary(ctx, w.Name)
-	if err != nil || !found || cs.Spec.Labels[LabelCanaryOf] != svc.ID {
+// canaries lists the canary services there are, by the ID of their service (none when
+// the engine does not answer: a canary is then found when its service is resumed).
+func (b *Backend) canaries(ctx context.Context) map[string]swarm.Service {
+	ctx, cancel := context.WithTimeout(ctx, b.call)
+	defer cancel()
+	res, err := b.c.ServiceList(ctx, client.ServiceListOptions{Filters: make(client.Filters).Add("label", LabelCanaryOf)})
+	if err != nil {
+		return nil
+	}
+	out := map[string]swarm.Service{}
+	for _, s := range res.Items {
+		out[s.Spec.Labels[LabelCanaryOf]] = s
+	}
+	return out
+}
+
+// canaryEvidence reads the canary service of w, if it has one, for a hoist whose store
+// lost the rollout: a record in the canary stage, from the image the service runs to
+// the canary's.
+func canaryEvidence(w updater.Workload, svc swarm.Service, p updater.Plan, canaries map[string]swarm.Service) (updater.Rollout, bool) {
+	cs, found := canaries[svc.ID]
+	if !found || cs.Spec.Name != canaryName(svc.Spec.Name) {
 		return updater.Rollout{}, false
 	}
 	to := cs.Spec.Labels[LabelCanaryImage]

@@ -16,6 +16,7 @@ import (
 // roll out again a digest Swarm rolled back from. What it reads is in evidence.
 func (b *Backend) Unfinished(ctx context.Context, ws []updater.Workload, known func(string) bool, plans func(updater.Workload) (updater.Plan, bool)) []updater.Rollout {
 	var out []updater.Rollout
+	canaries := b.canaries(ctx) // canary_resume.go
 	for _, w := range ws {
 		if w.Kind != policy.Service || known(w.Key()) {
 			continue
@@ -28,7 +29,7 @@ func (b *Backend) Unfinished(ctx context.Context, ws []updater.Workload, known f
 		if err != nil || svc.Spec.TaskTemplate.ContainerSpec == nil {
 			continue
 		}
-		if r, ok := b.canaryEvidence(ctx, w, svc, p); ok { // canary_resume.go
+		if r, ok := canaryEvidence(w, svc, p, canaries); ok { // canary_resume.go
 			out = append(out, r)
 			continue
 		}
