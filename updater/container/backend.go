@@ -62,6 +62,9 @@ type Backend struct {
 	pruneImages bool
 	// self is the ID of the container hoist runs in, selfExe its binary there (self.go).
 	self, selfExe string
+	// ev follows the engine's container events: the listing they keep current, and
+	// what wakes the health gate and the watch before their next poll (events.go).
+	ev stream
 }
 
 // inScope reports whether Recover and Prune may touch the container called name.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,7 +93,7 @@ func (b *Backend) waitHealthy(ctx context.Context, id string, probe *updater.HTT
 		if done && (probe == nil || b.probe(ctx, c, probe) == nil) {
 			return restarts, nil
 		}
-		if err := sleep(ctx, pollEvery); err != nil {
+		if err := b.ev.sleep(ctx, pollEvery, id); err != nil { // woken by its events (wake.go)
 			perr := ""
 			if done && probe != nil {
 				perr = ": " + b.probe(ctx, c, probe).Error()
@@ -141,7 +143,7 @@ func (b *Backend) watch(ctx context.Context, ids map[string]int, d time.Duration
 		if !time.Now().Before(end) {
 			return nil
 		}
-		if err := sleep(ctx, min(pollEvery, time.Until(end))); err != nil {
+		if err := b.ev.sleep(ctx, min(pollEvery, time.Until(end)), slices.Collect(maps.Keys(ids))...); err != nil {
 			return fmt.Errorf("watch cut short: %w", err)
 		}
 	}
