@@ -2,7 +2,8 @@
 // go-containerregistry: it resolves a tag to the digest the registry serves now (a
 // HEAD request, never a pull), lists tags, compares multi-arch indexes platform by
 // platform, and polls. It owns [PushEvent], the "this tag may have moved" hint that
-// webhooks and the poller both produce.
+// webhooks and the poller both produce, and [Pinned], the image pinned to a digest
+// ("repo:tag@sha256:…") that a rollout hands to the engine and a record keeps.
 //
 // Per registry it keeps one remembered ping, one authenticated transport (one per
 // repository when the registry hands out Bearer tokens), a limiter that reads the
