@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -148,9 +149,7 @@ func runCycle(mode, host string, services, conc, cycles int, out io.Writer) erro
 		wall, cpu = wall+w, cpu+c
 	}
 	r.WallMS, r.CPUMS = ms(wall)/float64(cycles), ms(cpu)/float64(cycles)
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	r.MaxRSS = ru.Maxrss
+	r.MaxRSS = peakRSS()
 	var m runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m)
@@ -211,4 +210,22 @@ func runCycleChild(mode, host string, services, conc, cycles int) (cycleResult, 
 		return cycleResult{}, fmt.Errorf("%s client output %q: %w", mode, b, err)
 	}
 	return r, nil
+}
+
+// peakRSS is the process's peak resident set size in KiB since it started its program
+// (VmHWM): getrusage's maxrss also counts what the parent held when it forked the child.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				if n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
+					return n
+				}
+			}
+		}
+	}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Maxrss
 }

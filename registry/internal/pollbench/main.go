@@ -337,7 +337,7 @@ func runChild(mode, host string, n, conc int, out io.Writer) error {
 	wall := time.Since(start)
 	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
 	cpu := tv(after.Utime) + tv(after.Stime) - tv(before.Utime) - tv(before.Stime)
-	return json.NewEncoder(out).Encode(result{Mode: mode, WallMS: ms(wall), CPUMS: ms(cpu), MaxRSS: after.Maxrss,
+	return json.NewEncoder(out).Encode(result{Mode: mode, WallMS: ms(wall), CPUMS: ms(cpu), MaxRSS: peakRSS(),
 		Errors: errCount, Refs: n, Workers: conc})
 }
 
