@@ -20,8 +20,8 @@ var allowed = map[string][]string{
 	"webhook":                {"config", "registry", "internal/problem"},
 	"store":                  {},
 	"updater":                {"policy", "registry", "store"},
-	"updater/swarm":          {"updater", "policy", "updater/internal/probe", "gate"},
-	"updater/container":      {"updater", "policy", "updater/internal/probe", "composefile", "gate"},
+	"updater/swarm":          {"updater", "policy", "registry", "updater/internal/probe", "gate"},
+	"updater/container":      {"updater", "policy", "registry", "updater/internal/probe", "composefile", "gate"},
 	"updater/internal/probe": {},
 	"internal/safetext":      {},
 	"internal/problem":       {},
@@ -29,7 +29,7 @@ var allowed = map[string][]string{
 	"verify":                 {},
 	"gate":                   {"policy"},
 	"api":                    {"updater", "policy", "registry", "internal/problem"},
-	"ui":                     {"updater", "api", "internal/problem"},
+	"ui":                     {"updater", "api", "registry", "internal/problem"},
 }
 
 // dockerOK are the only packages that may import the Docker client.

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/hoist-dev/hoist/policy"
+	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -145,7 +146,7 @@ func passedOver(s container.Summary, name string, byName map[string]container.Su
 // repoDigest is the registry digest of the image a container runs, taken from the
 // image's RepoDigests for the container's repository; "" when unknown.
 func (b *Backend) repoDigest(ctx context.Context, imageID, ref string) string {
-	if _, d, ok := strings.Cut(ref, "@"); ok {
+	if d := registry.DigestOf(ref); d != "" {
 		return d
 	}
 	named, err := reference.ParseNormalizedNamed(ref)
@@ -157,12 +158,12 @@ func (b *Backend) repoDigest(ctx context.Context, imageID, ref string) string {
 		return ""
 	}
 	for _, rd := range img.RepoDigests {
-		repo, d, ok := strings.Cut(rd, "@")
-		if !ok {
+		p, err := registry.ParsePinned(rd)
+		if err != nil {
 			continue
 		}
-		if rn, err := reference.ParseNormalizedNamed(repo); err == nil && rn.Name() == named.Name() {
-			return d
+		if rn, err := reference.ParseNormalizedNamed(p.Name()); err == nil && rn.Name() == named.Name() {
+			return p.Digest()
 		}
 	}
 	return ""

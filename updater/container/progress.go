@@ -2,8 +2,8 @@ package container
 
 import (
 	"context"
-	"strings"
 
+	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -18,8 +18,8 @@ func (b *Backend) Progress(ctx context.Context, w updater.Workload, image string
 	if err != nil {
 		return 0, 1, err
 	}
-	_, digest, pinned := strings.Cut(image, "@")
-	if running(c) && (c.Config.Image == image || pinned && b.repoDigest(ctx, c.Image, c.Config.Image) == digest) {
+	digest := registry.DigestOf(image)
+	if running(c) && (c.Config.Image == image || digest != "" && b.repoDigest(ctx, c.Image, c.Config.Image) == digest) {
 		return 1, 1, nil
 	}
 	return 0, 1, nil
