@@ -65,7 +65,13 @@ func TestE2EEngineRestartMidRollout(t *testing.T) {
 `, nil)
 	late := testenv.App{Mode: testenv.LateCrash, CrashAfter: 12 * time.Second, NoHealthcheck: true, Version: "2"}
 	img2 := a.push(t, late)
-	testenv.PushApp(t, ctRepo+":stable", late)
+	// The engine's restart stops the container's replacement (no restart policy), which
+	// fails it. Its own crash comes later than any restart: one that came while the old
+	// engine was still shutting down (Swarm's manager can take 8 s to stop) would have
+	// hoist revert on that engine, which then stops the old container too.
+	ctLate := late
+	ctLate.CrashAfter = 2 * time.Minute
+	testenv.PushApp(t, ctRepo+":stable", ctLate)
 
 	svcKey, ctKey := "service/"+a.svc, "container/"+ctName
 	waitPhase := func(key string) {
