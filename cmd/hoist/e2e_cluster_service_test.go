@@ -6,9 +6,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -30,22 +27,11 @@ type hoistService struct {
 	token string
 }
 
-// staticHoist builds cmd/hoist without cgo (the image has nothing but the binary) and
-// returns its path.
+// staticHoist is cmd/hoist built without cgo (the image has nothing but the binary),
+// once per test process (hoistBinary).
 func staticHoist(t *testing.T) string {
 	t.Helper()
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "hoist")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./cmd/hoist")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build hoist: %v\n%s", err, b)
-	}
-	return out
+	return hoistBinary(t)
 }
 
 // startHoistService runs hoist as a one-replica service on the managers, watching svc.

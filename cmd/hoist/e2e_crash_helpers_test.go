@@ -36,7 +36,9 @@ var (
 
 // hoistBinary builds cmd/hoist once per test process and returns the binary's path.
 // The binary lives in one directory per checkout under the temp dir, replaced by each
-// build with a rename (a concurrent test process keeps running its own copy).
+// build with a rename (a concurrent test process keeps running its own copy). It is
+// static, so it is also the one layer of the images of hoist the self-update and
+// cluster tests run (linuxHoist, staticHoist): one build serves them all.
 func hoistBinary(t *testing.T) string {
 	t.Helper()
 	hoistBinOnce.Do(func() {
@@ -52,8 +54,9 @@ func hoistBinary(t *testing.T) string {
 			return
 		}
 		tmp := filepath.Join(dir, "hoist-"+randHex(4))
-		cmd := exec.Command("go", "build", "-o", tmp, "./cmd/hoist")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, "./cmd/hoist")
 		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			os.Remove(tmp)
 			hoistBinErr = fmt.Errorf("go build ./cmd/hoist: %v\n%s", err, b)

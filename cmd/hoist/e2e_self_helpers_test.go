@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,21 +28,11 @@ import (
 
 // Helpers of the e2e tests of hoist updating its own container.
 
-// linuxHoist builds a static hoist binary for the engine's images.
+// linuxHoist is the static hoist binary for the engine's images, built once per test
+// process (hoistBinary).
 func linuxHoist(t *testing.T) string {
 	t.Helper()
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "hoist")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./cmd/hoist")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build hoist: %v\n%s", err, b)
-	}
-	return out
+	return hoistBinary(t)
 }
 
 // selfConfig writes hoist's config for a container on the host network: its API on a
