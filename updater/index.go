@@ -49,9 +49,12 @@ type part struct {
 
 // current returns the part of backend b for a listing begun at began that must be no
 // older than since (zero: younger than the TTL): the live index's snapshot, the
-// previous part when it is recent enough, or a new listing from the engine.
+// previous part when it is recent enough, or a new listing from the engine. After an
+// invalidation (hoist changed a workload itself: a rollout ended, a manual action) the
+// engine is listed once, as without an index: the events of that change may still be
+// on their way to the index.
 func (u *Updater) current(ctx context.Context, b Backend, prev part, began, since time.Time) (part, bool, error) {
-	if ix, ok := b.(Index); ok {
+	if ix, ok := b.(Index); ok && !prev.at.IsZero() {
 		if s, live := ix.Current(); live {
 			return part{ws: s.Workloads, revs: s.Revs, gen: s.Gen, at: began}, prev.revs == nil || prev.gen != s.Gen, nil
 		}
