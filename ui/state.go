@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -122,9 +123,7 @@ func buildState(sts []updater.Status, recent []updater.Rollout, qs []updater.Qua
 		w := st.Workload
 		r := row{Key: w.Key(), Kind: string(w.Kind), Name: w.Name, Policy: st.Policy, Image: w.Image,
 			Current: st.Current, Target: st.Target, Reason: st.Reason, Compose: w.Compose, HasPrevious: w.HasPrevious, Quarantined: qn[w.Key()]}
-		if _, d, ok := strings.Cut(st.Target, "@"); ok {
-			r.TargetDigest = d
-		}
+		r.TargetDigest = registry.DigestOf(st.Target)
 		if sig := st.Signature; sig != nil && sig.State == updater.SignatureVerified {
 			r.SignedBy = sig.By
 		}
