@@ -44,7 +44,7 @@ func (u *Updater) followProgress(rec Rollout, phase Phase) {
 	defer tick.Stop()
 	for range tick.C {
 		r, err := u.store.Get(rec.ID)
-		if err != nil || r.Outcome != Running || r.Phase != phase || u.isStopped() {
+		if err != nil || r.Outcome != Running || r.Phase != phase || u.queue.isStopped() {
 			return
 		}
 		if !u.changes.followed() {
@@ -62,11 +62,4 @@ func (u *Updater) followProgress(rec Rollout, phase Phase) {
 			u.changes.publish(Change{Kind: ChangeProgress, Workload: rec.Workload, Progress: &p})
 		}
 	}
-}
-
-// isStopped reports whether Run has returned or is returning.
-func (u *Updater) isStopped() bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.stopped
 }

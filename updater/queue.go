@@ -2,10 +2,31 @@ package updater
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/hoist-dev/hoist/registry"
 )
+
+// queue holds what waits for the dispatcher and the jobs that run: events coalesced by
+// repo:tag, jobs requeued by key, and one slot per job key (workload, or container
+// group). A job runs run (Updater.process); at most one runs per key.
+type queue struct {
+	run func(ctx context.Context, key string, t Trigger, since time.Time)
+
+	mu       sync.Mutex
+	pending  map[string]registry.PushEvent // coalesced by repo:tag
+	requeued map[string]requeued           // jobs requeued by key
+	wake     chan struct{}
+	jobs     map[string]*job // by job key
+	running  sync.WaitGroup
+	stopped  bool // Run has returned or is returning: start starts nothing
+}
+
+func newQueue(run func(ctx context.Context, key string, t Trigger, since time.Time)) *queue {
+	return &queue{run: run, pending: map[string]registry.PushEvent{}, requeued: map[string]requeued{},
+		wake: make(chan struct{}, 1), jobs: map[string]*job{}}
+}
 
 // job is the queue's slot of one job key: at most one runs per key, and requests that
 // come while it runs coalesce into one more run.
@@ -29,10 +50,11 @@ func (u *Updater) Enqueue(ev registry.PushEvent) bool {
 		return false
 	}
 	u.count("hoist_events_total", "source", ev.Source, "result", "accepted")
-	u.mu.Lock()
-	u.pending[ev.Key()] = ev
-	u.mu.Unlock()
-	u.wakeDispatcher()
+	q := u.queue
+	q.mu.Lock()
+	q.pending[ev.Key()] = ev
+	q.mu.Unlock()
+	q.wakeUp()
 	return true
 }
 
@@ -43,23 +65,27 @@ type requeued struct {
 	since   time.Time
 }
 
+// requeue has the job of key run again with trigger t (queue.requeue).
+func (u *Updater) requeue(key string, t Trigger, since time.Time) { u.queue.requeue(key, t, since) }
+
 // requeue has the job of key run again with trigger t, on a listing made at or after
 // since: the way every internal re-check (an approval, a retry, a manual action, a
 // timer) comes back. It never blocks, and jobs requeued before Run starts run once it
 // does.
-func (u *Updater) requeue(key string, t Trigger, since time.Time) {
-	u.mu.Lock()
-	if r, ok := u.requeued[key]; ok && r.since.After(since) {
+func (q *queue) requeue(key string, t Trigger, since time.Time) {
+	q.mu.Lock()
+	if r, ok := q.requeued[key]; ok && r.since.After(since) {
 		since = r.since
 	}
-	u.requeued[key] = requeued{trigger: t, since: since}
-	u.mu.Unlock()
-	u.wakeDispatcher()
+	q.requeued[key] = requeued{trigger: t, since: since}
+	q.mu.Unlock()
+	q.wakeUp()
 }
 
-func (u *Updater) wakeDispatcher() {
+// wakeUp has the dispatcher look at the queue; it never blocks.
+func (q *queue) wakeUp() {
 	select {
-	case u.wake <- struct{}{}:
+	case q.wake <- struct{}{}:
 	default:
 	}
 }
@@ -74,13 +100,11 @@ func (u *Updater) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			u.mu.Lock()
-			u.stopped = true
-			u.mu.Unlock()
-			u.stopRechecks()
-			u.running.Wait()
+			u.queue.stop()
+			u.timers.stop()
+			u.queue.running.Wait()
 			return nil
-		case <-u.wake:
+		case <-u.queue.wake:
 			u.dispatch(ctx)
 		}
 	}
@@ -90,12 +114,13 @@ func (u *Updater) Run(ctx context.Context) error {
 // event names, read from one listing's entries.
 func (u *Updater) dispatch(ctx context.Context) {
 	start := time.Now()
-	u.mu.Lock()
-	evs, keys := u.pending, u.requeued
-	u.pending, u.requeued = map[string]registry.PushEvent{}, map[string]requeued{}
-	u.mu.Unlock()
+	q := u.queue
+	q.mu.Lock()
+	evs, keys := q.pending, q.requeued
+	q.pending, q.requeued = map[string]registry.PushEvent{}, map[string]requeued{}
+	q.mu.Unlock()
 	for key, r := range keys {
-		u.schedule(ctx, key, r.trigger, r.since)
+		q.start(ctx, key, r.trigger, r.since, nil)
 	}
 	if len(evs) == 0 {
 		return
@@ -105,14 +130,14 @@ func (u *Updater) dispatch(ctx context.Context) {
 		// The engine did not answer: keep the events (newer ones for the same tag win)
 		// and try again shortly, rather than lose a push until the next one.
 		u.log.Error().Err(err).Int("events", len(evs)).Dur("retry_in", retryList).Msg("list workloads; events kept for a retry")
-		u.mu.Lock()
+		q.mu.Lock()
 		for k, ev := range evs {
-			if _, newer := u.pending[k]; !newer {
-				u.pending[k] = ev
+			if _, newer := q.pending[k]; !newer {
+				q.pending[k] = ev
 			}
 		}
-		u.mu.Unlock()
-		time.AfterFunc(retryList, u.wakeDispatcher)
+		q.mu.Unlock()
+		time.AfterFunc(retryList, q.wakeUp)
 		return
 	}
 	for _, ev := range evs {
@@ -126,7 +151,7 @@ func (u *Updater) dispatch(ctx context.Context) {
 			if ev.Tag != "" && ev.Tag != e.tag.TagStr() && !e.rule.ListsTags() {
 				continue
 			}
-			u.schedule(ctx, e.key, Trigger(ev.Source), start)
+			q.start(ctx, e.key, Trigger(ev.Source), start, nil)
 			started[e.key] = true
 		}
 		u.log.Debug().Str("event", ev.Key()).Str("source", ev.Source).Int("jobs", len(started)).Msg("event dispatched")
@@ -136,26 +161,17 @@ func (u *Updater) dispatch(ctx context.Context) {
 // retryList is how long events wait when listing workloads failed.
 const retryList = 5 * time.Second
 
-// schedule runs the job for key unless it is running, in which case it runs once more
+// start runs the job for key unless it is running, in which case it runs once more
 // afterwards (events during a rollout coalesce into one re-check). The run reads a
-// listing made at or after since.
-func (u *Updater) schedule(ctx context.Context, key string, t Trigger, since time.Time) {
-	u.start(ctx, key, t, since, nil)
-}
-
-// startJob is schedule with first, when not nil, run in place of the job's first
-// check (a resumed rollout); the workload is checked once more after it.
-func (u *Updater) startJob(ctx context.Context, key string, t Trigger, first func()) {
-	u.start(ctx, key, t, time.Now(), first)
-}
-
-func (u *Updater) start(ctx context.Context, key string, t Trigger, since time.Time, first func()) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.stopped {
+// listing made at or after since. first, when not nil, runs in place of the job's
+// first check (a resumed rollout); the workload is checked once more after it.
+func (q *queue) start(ctx context.Context, key string, t Trigger, since time.Time, first func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.stopped {
 		return // Run is waiting for the rollouts in flight; no new one starts
 	}
-	if j, ok := u.jobs[key]; ok {
+	if j, ok := q.jobs[key]; ok {
 		j.again, j.trigger = true, t
 		if since.After(j.since) {
 			j.since = since
@@ -163,28 +179,71 @@ func (u *Updater) start(ctx context.Context, key string, t Trigger, since time.T
 		return
 	}
 	j := &job{trigger: t, again: first != nil, since: since}
-	u.jobs[key] = j
-	u.running.Add(1)
+	q.jobs[key] = j
+	q.running.Add(1)
 	go func() {
-		defer u.running.Done()
+		defer q.running.Done()
 		for {
-			u.mu.Lock()
+			q.mu.Lock()
 			t, since := j.trigger, j.since
-			u.mu.Unlock()
+			q.mu.Unlock()
 			if first != nil {
 				first()
 				first = nil
 			} else {
-				u.process(ctx, key, t, since)
+				q.run(ctx, key, t, since)
 			}
-			u.mu.Lock()
+			q.mu.Lock()
 			if !j.again || ctx.Err() != nil {
-				delete(u.jobs, key)
-				u.mu.Unlock()
+				delete(q.jobs, key)
+				q.mu.Unlock()
 				return
 			}
 			j.again = false
-			u.mu.Unlock()
+			q.mu.Unlock()
 		}
 	}()
+}
+
+// claim takes key's slot for work done outside the queue (a manual action); false
+// when a job holds it. release frees the slot, and requeues the job when requests for
+// it came meanwhile: it then runs under Run's context, not the claimer's.
+func (q *queue) claim(key string) (release func(), ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, busy := q.jobs[key]; busy {
+		return nil, false
+	}
+	j := &job{}
+	q.jobs[key] = j
+	return func() {
+		q.mu.Lock()
+		delete(q.jobs, key)
+		again, t := j.again, j.trigger
+		q.mu.Unlock()
+		if again {
+			q.requeue(key, t, time.Now())
+		}
+	}, true
+}
+
+// stop has start start nothing any more (Run is returning).
+func (q *queue) stop() {
+	q.mu.Lock()
+	q.stopped = true
+	q.mu.Unlock()
+}
+
+// isStopped reports whether Run has returned or is returning.
+func (q *queue) isStopped() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.stopped
+}
+
+// idle reports whether no job runs and nothing is queued.
+func (q *queue) idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.jobs) == 0 && len(q.pending) == 0 && len(q.requeued) == 0
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/registry"
 )
 
 // resume takes over what a previous hoist process left: every record still running in
@@ -34,7 +36,7 @@ func (u *Updater) resume(ctx context.Context) {
 	for _, r := range recs {
 		// A manual action (to "(previous)") is not resumed: what it left half-done in
 		// the engine is the backend's to recover, as if the store had no record.
-		if _, _, pinned := strings.Cut(r.To, "@"); pinned {
+		if _, err := registry.ParsePinned(r.To); err == nil {
 			known[r.Workload] = true
 		}
 	}
@@ -63,7 +65,7 @@ func (u *Updater) resume(ctx context.Context) {
 	}
 	for _, key := range order {
 		items := jobs[key]
-		u.startJob(ctx, key, "resume", func() {
+		u.queue.start(ctx, key, "resume", time.Now(), func() {
 			for _, it := range items {
 				u.resumeOne(ctx, it.w, it.r)
 			}
@@ -106,8 +108,7 @@ func (u *Updater) engineEvidence(ctx context.Context, ws []Workload, known map[s
 			continue
 		}
 		for _, r := range res.Unfinished(ctx, ws, func(key string) bool { return known[key] }, plans) {
-			_, digest, _ := strings.Cut(r.To, "@")
-			if q, err := u.store.IsQuarantined(r.Workload, digest); err != nil || q || u.recorded(r) {
+			if q, err := u.store.IsQuarantined(r.Workload, registry.DigestOf(r.To)); err != nil || q || u.recorded(r) {
 				continue
 			}
 			r.Outcome = Running
@@ -174,9 +175,13 @@ func (u *Updater) resumeOne(ctx context.Context, w Workload, r Rollout) {
 }
 
 func (u *Updater) resumeResult(ctx context.Context, w Workload, r Rollout, log zerolog.Logger) Result {
-	if _, _, pinned := strings.Cut(r.To, "@"); !pinned {
+	pinned, err := registry.ParsePinned(r.To)
+	switch {
+	case err != nil && strings.HasPrefix(r.Trigger, "manual "):
 		return Result{Outcome: Aborted, Reason: "a manual " + strings.TrimPrefix(r.Trigger, "manual ") +
 			" was cut short; what it left half-done was recovered from the engine at start"}
+	case err != nil:
+		return Result{Outcome: Aborted, Reason: fmt.Sprintf("the record's target: %v", err)}
 	}
 	b, ok := u.backends[w.Kind]
 	res, can := b.(Resumer)
@@ -189,11 +194,10 @@ func (u *Updater) resumeResult(ctx context.Context, w Workload, r Rollout, log z
 	} else if rule, _ := u.policies().For(w.Kind, w.Name, w.Labels); rule != nil {
 		plan = u.plan(rule.Name)
 	}
-	left, digest, _ := strings.Cut(r.To, "@")
-	tag, err := name.NewTag(left, name.WeakValidation)
+	tag, err := name.NewTag(pinned.Name(), name.WeakValidation)
 	if err == nil {
 		var h v1.Hash
-		if h, err = v1.NewHash(digest); err == nil {
+		if h, err = v1.NewHash(pinned.Digest()); err == nil {
 			t = Target{Tag: tag, Digest: h}
 		}
 	}

@@ -58,22 +58,16 @@ type Updater struct {
 	now         func() time.Time
 	onRecord    func(Rollout)
 
-	// The queue (queue.go): events by repo:tag and jobs requeued by key, coalesced
-	// until the dispatcher takes them; the jobs running.
-	mu       sync.Mutex
-	pending  map[string]registry.PushEvent // coalesced by repo:tag
-	requeued map[string]requeued           // jobs requeued by key
-	wake     chan struct{}
-	jobs     map[string]*job // by job key (workload, or container group)
-	running  sync.WaitGroup
-	stopped  bool // Run has returned or is returning: schedule starts nothing
+	// queue (queue.go): events by repo:tag and jobs requeued by key, coalesced until
+	// the dispatcher takes them; the jobs running, one per job key.
+	queue *queue
+	// timers (recheck.go): every re-check hoist makes of itself, one timer per key.
+	timers *timers
 
 	checkRetry time.Duration // see the constant
 
-	noted   map[string]bool   // workload@digest already recorded as equivalent/refused
-	wakeups map[string]wakeup // job key → its pending re-check (recheck.go)
-	// rechecks counts the re-checks of a job a webhook found up to date (recheck.go).
-	rechecks map[string]recheck
+	mu    sync.Mutex
+	noted map[string]bool // workload@digest already recorded as equivalent/refused
 
 	// listMu serialises listings; what the last one found is swapped into listed, which
 	// Enqueue reads without waiting on the engine.
@@ -94,14 +88,14 @@ func New(o Options) *Updater {
 	u := &Updater{
 		backends: map[policy.Kind]Backend{},
 		resolver: o.Resolver, store: o.Store, log: o.Log, concurrency: o.Concurrency, listTTL: o.ListTTL,
-		pending: map[string]registry.PushEvent{}, requeued: map[string]requeued{}, wake: make(chan struct{}, 1), jobs: map[string]*job{},
-		count: o.Count, noted: map[string]bool{}, now: o.Now, onRecord: o.OnRecord,
-		wakeups: map[string]wakeup{}, rechecks: map[string]recheck{}, checkRetry: checkRetry,
+		count: o.Count, noted: map[string]bool{}, now: o.Now, onRecord: o.OnRecord, checkRetry: checkRetry,
 	}
 	u.rules.Store(&ruleset{policies: o.Policies, plans: o.Plans})
 	if u.now == nil {
 		u.now = time.Now
 	}
+	u.queue = newQueue(u.process)
+	u.timers = newTimers(u.now, u.queue.requeue, u.log)
 	if u.onRecord == nil {
 		u.onRecord = func(Rollout) {}
 	}
@@ -146,7 +140,7 @@ func (u *Updater) process(ctx context.Context, key string, trigger Trigger, sinc
 		switch st.Action {
 		case WouldUpdate:
 			group = append(group, st)
-			u.pushFound(key)
+			u.timers.pushFound(key)
 		case CheckError:
 			ev := u.log.Warn().Str("workload", e.w.Key()).Str("trigger", string(trigger))
 			if registry.IsRetryable(st.err) {
@@ -157,7 +151,7 @@ func (u *Updater) process(ctx context.Context, key string, trigger Trigger, sinc
 			ev.Msg("check failed: " + st.Reason)
 		case UpToDate:
 			if trigger.FromWebhook() {
-				u.recheckPush(key, st.tag, trigger)
+				u.timers.recheckPush(key, st.tag, trigger)
 			}
 		default:
 			u.settle(ctx, e, st, trigger)
@@ -348,27 +342,13 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 			return fmt.Errorf("%w: %s", ErrNothingKept, key)
 		}
 		b := u.backends[w.Kind]
-		// Hold the workload's rollout slot so no rollout runs meanwhile.
-		jk := e.key
-		u.mu.Lock()
-		if _, busy := u.jobs[jk]; busy {
-			u.mu.Unlock()
+		// Hold the workload's rollout slot so no rollout runs meanwhile; events that
+		// came in meanwhile requeue the job when it is released.
+		release, ok := u.queue.claim(e.key)
+		if !ok {
 			return fmt.Errorf("%w: %s", ErrBusy, key)
 		}
-		j := &job{}
-		u.jobs[jk] = j
-		u.mu.Unlock()
-		defer func() {
-			u.mu.Lock()
-			delete(u.jobs, jk)
-			again, trigger := j.again, j.trigger
-			u.mu.Unlock()
-			// Events that came in meanwhile requeue the job, which runs under Run's
-			// context (ctx here is the caller's).
-			if again {
-				u.requeue(jk, trigger, time.Now())
-			}
-		}()
+		defer release()
 		start := time.Now()
 		id, err := u.store.Begin(Rollout{Workload: key, From: w.Image, To: "(previous)", Trigger: "manual " + what, Started: start})
 		if err != nil {
