@@ -80,7 +80,10 @@ type Status struct {
 // imageRef splits an engine image string ("repo:tag@sha256:…", "repo:tag", "repo")
 // into the tag it follows and the digest it is pinned to ("" when not pinned).
 func imageRef(r Resolver, image string) (name.Tag, string, error) {
-	left, digest, _ := strings.Cut(image, "@")
+	left, digest := image, ""
+	if p, err := registry.ParsePinned(image); err == nil {
+		left, digest = p.Name(), p.Digest()
+	}
 	ref, err := r.ParseReference(left)
 	if err != nil {
 		return name.Tag{}, "", err
