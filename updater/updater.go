@@ -64,8 +64,7 @@ type Updater struct {
 
 	checkRetry time.Duration // see the constant
 
-	mu    sync.Mutex
-	noted map[string]bool // workload@digest already recorded as equivalent/refused
+	noted onceSet // workload@digest already told (notes.go)
 
 	// listMu serialises listings; what the last one found is swapped into listed, which
 	// Enqueue reads without waiting on the engine.
@@ -86,7 +85,7 @@ func New(o Options) *Updater {
 	u := &Updater{
 		backends: map[policy.Kind]Backend{},
 		resolver: o.Resolver, store: o.Store, log: o.Log, concurrency: o.Concurrency, listTTL: o.ListTTL,
-		count: o.Count, noted: map[string]bool{}, now: o.Now, onRecord: o.OnRecord, checkRetry: checkRetry,
+		count: o.Count, now: o.Now, onRecord: o.OnRecord, checkRetry: checkRetry,
 	}
 	u.rules.Store(&ruleset{policies: o.Policies, plans: o.Plans})
 	if u.now == nil {
@@ -228,61 +227,8 @@ func (u *Updater) check(ctx context.Context, apply bool, trigger string, due fun
 	return out, nil
 }
 
-// deferUntil arranges a re-check of a deferred update when its policy allows it, so it
-// starts on time even with polling off. It logs the deferral once per digest.
-func (u *Updater) deferUntil(e entry, st Status) {
-	at := st.NotBefore.Add(100 * time.Millisecond) // the clock must read NotBefore or later
-	if u.firstTime("deferred/" + e.w.Key() + "@" + st.target.Digest.String()) {
-		u.log.Info().Str("workload", e.w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Time("not_before", st.NotBefore).Msg(st.Reason)
-	}
-	u.recheckAt(e.key, at, TriggerSchedule)
-}
-
-// hold tells, once per workload and digest, that an update waits for approval.
-func (u *Updater) hold(w Workload, st Status, trigger string) {
-	if !u.firstTime("approval/" + w.Key() + "@" + st.target.Digest.String()) {
-		return
-	}
-	u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
-	now := u.now()
-	u.onRecord(Rollout{Workload: w.Key(), From: w.Image, To: st.Target, Trigger: trigger, Started: now, Ended: now,
-		Outcome: AwaitingApprovalOutcome, Reason: st.Reason})
-	u.changed(ChangeApproval, w.Key())
-}
-
 // Store returns the read half of the store.
 func (u *Updater) Store() RolloutReader { return u.store }
 
 // Workloads lists workloads with what a check would do; it changes nothing.
 func (u *Updater) Workloads(ctx context.Context) ([]Status, error) { return u.Check(ctx, false, "") }
-
-// firstTime reports whether k is seen for the first time (and remembers it).
-func (u *Updater) firstTime(k string) bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	seen := u.noted[k]
-	u.noted[k] = true
-	return !seen
-}
-
-// noteOnce records a digest that needs no rollout (equivalent) or cannot have one
-// (refused) once per workload, so the history says why nothing happened.
-func (u *Updater) noteOnce(w Workload, st Status, trigger string) {
-	if !u.firstTime(w.Key() + "@" + st.target.Digest.String()) {
-		return
-	}
-	u.log.Info().Str("workload", w.Key()).Str("target", st.Target).Str("action", string(st.Action)).Msg(st.Reason)
-	now := u.now()
-	r := Rollout{Workload: w.Key(), From: w.Image, To: st.Target, Trigger: trigger, Started: now, Ended: now, Outcome: Skipped, Reason: st.Reason}
-	if st.Action == Refused {
-		r.Outcome = RefusedOutcome
-	}
-	id, err := u.store.Add(r)
-	if err != nil {
-		u.log.Error().Err(err).Msg("record")
-	}
-	r.ID = id
-	u.quarantineRefused(r, st)
-	u.onRecord(r)
-	u.changedRollout(r)
-}
