@@ -3,6 +3,10 @@ package updater
 import (
 	"context"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/policy"
 )
 
 // Progresser is a backend that can say how far a rollout has come.
@@ -26,12 +30,22 @@ const progressEvery = time.Second
 // progressTimeout bounds one reading (an engine under load can take seconds).
 const progressTimeout = 10 * time.Second
 
-// followProgress reads the progress of rec's rollout every progressEvery while its
-// record stays in phase, and tells subscribers each time it changes. It costs nothing
-// while nobody is subscribed, and ends with the phase, the rollout, or Run.
-func (u *Updater) followProgress(rec Rollout, phase Phase) {
+// progressFeed tells subscribers how far converging and rolling-back rollouts have
+// come, read from their backends.
+type progressFeed struct {
+	backends map[policy.Kind]Backend
+	record   func(id uint64) (Rollout, error) // the store's Get
+	stopped  func() bool                      // Run has returned or is returning
+	changes  *hub
+	log      zerolog.Logger
+}
+
+// follow reads the progress of rec's rollout every progressEvery while its record
+// stays in phase, and tells subscribers each time it changes. It costs nothing while
+// nobody is subscribed, and ends with the phase, the rollout, or Run.
+func (f *progressFeed) follow(rec Rollout, phase Phase) {
 	w := keyWorkload(rec.Workload)
-	b, ok := u.backends[w.Kind].(Progresser)
+	b, ok := f.backends[w.Kind].(Progresser)
 	if !ok {
 		return
 	}
@@ -43,23 +57,23 @@ func (u *Updater) followProgress(rec Rollout, phase Phase) {
 	tick := time.NewTicker(progressEvery)
 	defer tick.Stop()
 	for range tick.C {
-		r, err := u.store.Get(rec.ID)
-		if err != nil || r.Outcome != Running || r.Phase != phase || u.queue.isStopped() {
+		r, err := f.record(rec.ID)
+		if err != nil || r.Outcome != Running || r.Phase != phase || f.stopped() {
 			return
 		}
-		if !u.changes.followed() {
+		if !f.changes.followed() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), progressTimeout)
 		done, want, err := b.Progress(ctx, w, image)
 		cancel()
 		if err != nil {
-			u.log.Debug().Err(err).Str("workload", rec.Workload).Msg("rollout progress not read")
+			f.log.Debug().Err(err).Str("workload", rec.Workload).Msg("rollout progress not read")
 			continue
 		}
 		if p := (Progress{Done: done, Want: want}); p != last {
 			last = p
-			u.changes.publish(Change{Kind: ChangeProgress, Workload: rec.Workload, Progress: &p})
+			f.changes.publish(Change{Kind: ChangeProgress, Workload: rec.Workload, Progress: &p})
 		}
 	}
 }

@@ -3,10 +3,11 @@ package updater
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/hoist-dev/hoist/registry"
 )
 
 // rollout runs one backend update for statuses that share a target, and records it:
@@ -67,7 +68,7 @@ func (u *Updater) journal(recs []Rollout, log zerolog.Logger) Journal {
 			stored = u.notePhase(stored, notes, log)
 			u.changedRollout(stored)
 			if p == PhaseConverging || p == PhaseRollingBack {
-				go u.followProgress(stored, p)
+				go u.progress.follow(stored, p)
 			}
 		}
 		log.Debug().Str("phase", string(p)).Msg("rollout phase")
@@ -105,7 +106,7 @@ func (u *Updater) end(recs []Rollout, res Result, log zerolog.Logger) {
 		r.Enter(PhaseEnded, end)
 		var q *Quarantine
 		if res.Outcome == RolledBack || res.Outcome == Failed {
-			q = u.quarantine(&r, res, end)
+			q = quarantineOf(u.store, &r, res, end)
 		}
 		if err := u.store.PutQuarantined(r, q); err != nil {
 			log.Error().Err(err).Msg("record rollout end (and quarantine its digest)")
@@ -121,13 +122,13 @@ func (u *Updater) end(recs []Rollout, res Result, log zerolog.Logger) {
 // make a loop of rollouts.
 const maxSpared = 2
 
-// quarantine returns the quarantine of the digest r failed on, or nil when it is
+// quarantineOf returns the quarantine of the digest r failed on, or nil when it is
 // spared: the backend said the failure was not the image's, and it has not been rolled
-// back maxSpared times already. r's reason says which.
-func (u *Updater) quarantine(r *Rollout, res Result, at time.Time) *Quarantine {
+// back maxSpared times already (as the records of rs say). r's reason says which.
+func quarantineOf(rs RolloutReader, r *Rollout, res Result, at time.Time) *Quarantine {
 	if res.NotTheImage {
 		n := 0
-		earlier, err := u.store.Rollouts(r.Workload, 100)
+		earlier, err := rs.Rollouts(r.Workload, 100)
 		for _, e := range earlier {
 			if e.ID != r.ID && e.To == r.To && e.Outcome == RolledBack {
 				n++
@@ -139,8 +140,7 @@ func (u *Updater) quarantine(r *Rollout, res Result, at time.Time) *Quarantine {
 		}
 		r.Reason += fmt.Sprintf("; quarantined all the same: rolled back %d times before", n)
 	}
-	_, digest, _ := strings.Cut(r.To, "@")
-	return &Quarantine{Workload: r.Workload, Digest: digest, Since: at, Reason: r.Reason, Rollout: r.ID}
+	return &Quarantine{Workload: r.Workload, Digest: registry.DigestOf(r.To), Since: at, Reason: r.Reason, Rollout: r.ID}
 }
 
 // kindOf is the kind part of a workload key ("service/web" → "service").

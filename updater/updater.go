@@ -73,7 +73,8 @@ type Updater struct {
 	// matches counts policy matches of listed workloads (entries.go), for tests.
 	matches atomic.Int64
 
-	changes hub // what Subscribe hands out
+	changes  hub // what Subscribe hands out
+	progress *progressFeed
 
 	sig *signing // signature checks (verify.go); nil: none wired
 
@@ -115,6 +116,8 @@ func New(o Options) *Updater {
 	for _, b := range o.Backends {
 		u.backends[b.Kind()] = b
 	}
+	u.progress = &progressFeed{backends: u.backends, stopped: u.queue.isStopped, changes: &u.changes, log: u.log,
+		record: func(id uint64) (Rollout, error) { return u.store.Get(id) }}
 	return u
 }
 
