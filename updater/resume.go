@@ -108,7 +108,7 @@ func (u *Updater) engineEvidence(ctx context.Context, ws []Workload, known map[s
 			continue
 		}
 		for _, r := range res.Unfinished(ctx, ws, func(key string) bool { return known[key] }, plans) {
-			if q, err := u.store.IsQuarantined(r.Workload, registry.DigestOf(r.To)); err != nil || q || u.recorded(r) {
+			if q, err := u.store.IsQuarantined(r.Workload, registry.DigestOf(r.To)); err != nil || q || recorded(u.store, r) {
 				continue
 			}
 			r.Outcome = Running
@@ -130,8 +130,8 @@ func (u *Updater) engineEvidence(ctx context.Context, ws []Workload, known map[s
 // recorded reports whether the store already has a record of r's rollout (it ended:
 // the engine still shows its traces for a while, a restart soon after must not take it
 // up again).
-func (u *Updater) recorded(r Rollout) bool {
-	rs, err := u.store.Rollouts(r.Workload, 0)
+func recorded(store RolloutReader, r Rollout) bool {
+	rs, err := store.Rollouts(r.Workload, 0)
 	if err != nil {
 		return true // cannot tell: do not make a second record
 	}
