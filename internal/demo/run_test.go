@@ -22,6 +22,7 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/apiclient"
 	"github.com/hoist-dev/hoist/internal/testenv"
+	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -195,7 +196,7 @@ func checkDemoStep(t *testing.T, ctx context.Context, d *demoRun, api *apiclient
 		t.Errorf("after step %s: outcomes newest first %v, want %v: %+v", step, got, want, rs)
 		return
 	}
-	to := func(i int) string { return digestOf(rs[i].To) }
+	to := func(i int) string { return registry.DigestOf(rs[i].To) }
 	switch step {
 	case "rollout":
 		if rs[0].Trigger != "distribution" || to(0) != d.digests["v2"] {
@@ -213,7 +214,7 @@ func checkDemoStep(t *testing.T, ctx context.Context, d *demoRun, api *apiclient
 		if len(st.Quarantined) != 1 || st.Quarantined[0].Digest != d.digests["v3"] {
 			t.Errorf("quarantined %+v, want v3 %s", st.Quarantined, d.digests["v3"])
 		}
-		if step == "held" && (st.Action != updater.AwaitingApproval || digestOf(st.Target) != d.digests["v4"]) {
+		if step == "held" && (st.Action != updater.AwaitingApproval || registry.DigestOf(st.Target) != d.digests["v4"]) {
 			t.Errorf("held: %s → %s (%s), want awaiting-approval of v4 %s", st.Action, st.Target, st.Reason, d.digests["v4"])
 		}
 	case "approved":

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hoist-dev/hoist/internal/apiclient"
+	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -140,7 +141,7 @@ func (d *demoRun) waitRecord(ctx context.Context, prev uint64, timeout time.Dura
 }
 
 func (d *demoRun) sayStart(r updater.Rollout) {
-	d.sayAt(r.Started, "rollout #%d started: %s → %s (trigger %s, resolved by hoist: %s)", r.ID, d.version(r.From), d.version(r.To), r.Trigger, short(digestOf(r.To)))
+	d.sayAt(r.Started, "rollout #%d started: %s → %s (trigger %s, resolved by hoist: %s)", r.ID, d.version(r.From), d.version(r.To), r.Trigger, short(registry.DigestOf(r.To)))
 	if r.Order != "" {
 		d.sayAt(r.Started, "order: %s", r.Order)
 	}
@@ -315,7 +316,7 @@ func (d *demoRun) approveStep(ctx context.Context, v string) error {
 	var st apiclient.Workload
 	err = demoWait(ctx, 30*time.Second, func() (bool, error) {
 		st, err = d.hoist.api.Workload(ctx, key)
-		return err == nil && st.Action == updater.AwaitingApproval && digestOf(st.Target) == dg, nil
+		return err == nil && st.Action == updater.AwaitingApproval && registry.DigestOf(st.Target) == dg, nil
 	}, func() string { return fmt.Sprintf("hoist says %s: %s", st.Action, st.Reason) })
 	d.p.Done()
 	if err != nil {
@@ -407,7 +408,7 @@ func (d *demoRun) summary(ctx context.Context) {
 	}
 	if st, err := d.hoist.api.Workload(ctx, key); err == nil {
 		for _, q := range st.Quarantined {
-			d.p.Printf("  quarantined: %s (%s)", d.version("@"+q.Digest), short(q.Digest))
+			d.p.Printf("  quarantined: %s (%s)", d.versionOf(q.Digest), short(q.Digest))
 		}
 	}
 	a := d.res.avail
@@ -448,18 +449,17 @@ func (d *demoRun) version(image string) string {
 	if image == d.ref() {
 		return "v1" // the container was started from the tag while it was v1
 	}
-	dg := digestOf(image)
+	return d.versionOf(registry.DigestOf(image))
+}
+
+// versionOf names the demo version a digest is ("v2"), or shows the digest short.
+func (d *demoRun) versionOf(dg string) string {
 	for v, x := range d.digests {
 		if x == dg {
 			return v
 		}
 	}
 	return short(dg)
-}
-
-func digestOf(image string) string {
-	_, dg, _ := strings.Cut(image, "@")
-	return dg
 }
 
 // short is a digest cut to its first 12 hex digits.
