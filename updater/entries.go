@@ -3,6 +3,7 @@ package updater
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,10 +79,11 @@ func (u *Updater) listing(ctx context.Context, since time.Time) (*listing, error
 			continue
 		}
 		var was part
+		var refresh []string
 		if prev != nil {
-			was = prev.parts[k]
+			was, refresh = prev.parts[k], prev.refresh[k]
 		}
-		p, moved, err := u.current(ctx, b, was, began, since)
+		p, moved, err := u.current(ctx, b, was, began, since, refresh)
 		if err != nil {
 			return nil, fmt.Errorf("list %ss: %w", k, err)
 		}
@@ -89,7 +91,7 @@ func (u *Updater) listing(ctx context.Context, since time.Time) (*listing, error
 	}
 	if !changed { // the same workloads under the same rules: the match stands
 		l := *prev
-		l.parts, l.at = parts, oldest(parts)
+		l.parts, l.at, l.refresh = parts, oldest(parts), nil
 		u.listed.Store(&l)
 		return &l, nil
 	}
@@ -177,8 +179,10 @@ func (l *listing) following(repo string) []entry {
 	return es
 }
 
-// invalidate has the next caller list again (an index is read again anyway).
-func (u *Updater) invalidate() {
+// invalidate has the next caller list again (an index is read again anyway). keys
+// name the workloads hoist changed itself (kind/name), which an index reads from the
+// engine first.
+func (u *Updater) invalidate(keys ...string) {
 	if l := u.listed.Load(); l != nil {
 		stale := *l
 		stale.at = time.Time{}
@@ -187,8 +191,25 @@ func (u *Updater) invalidate() {
 			p.at = time.Time{}
 			stale.parts[k] = p
 		}
+		stale.refresh = make(map[policy.Kind][]string, len(l.refresh)+1)
+		for k, ns := range l.refresh {
+			stale.refresh[k] = slices.Clone(ns)
+		}
+		for _, key := range keys {
+			w := keyWorkload(key)
+			stale.refresh[w.Kind] = append(stale.refresh[w.Kind], w.Name)
+		}
 		u.listed.Store(&stale)
 	}
+}
+
+// rolloutKeys are the workloads of recs.
+func rolloutKeys(recs []Rollout) []string {
+	keys := make([]string, len(recs))
+	for i, r := range recs {
+		keys[i] = r.Workload
+	}
+	return keys
 }
 
 // find returns the entry of the workload named key (kind/name) in l.

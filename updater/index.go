@@ -16,6 +16,10 @@ type Index interface {
 	// Current is the index as it stands. ok is false while it is not live: before its
 	// first listing, and from a gap in the stream until the listing that follows it.
 	Current() (snap Snapshot, ok bool)
+	// Refresh reads the workloads named (by name) from the engine into the index now:
+	// hoist changed them itself, and the events of that change may still be on their
+	// way.
+	Refresh(ctx context.Context, names []string) error
 }
 
 // Snapshot is an index's workloads at one moment; never changed once handed out.
@@ -49,13 +53,16 @@ type part struct {
 
 // current returns the part of backend b for a listing begun at began that must be no
 // older than since (zero: younger than the TTL): the live index's snapshot, the
-// previous part when it is recent enough, or a new listing from the engine. After an
-// invalidation (hoist changed a workload itself: a rollout ended, a manual action) the
-// engine is listed once, as without an index: the events of that change may still be
-// on their way to the index.
-func (u *Updater) current(ctx context.Context, b Backend, prev part, began, since time.Time) (part, bool, error) {
-	if ix, ok := b.(Index); ok && !prev.at.IsZero() {
-		if s, live := ix.Current(); live {
+// previous part when it is recent enough, or a new listing from the engine. refresh
+// names the workloads hoist changed itself since the last listing: a live index reads
+// them again first.
+func (u *Updater) current(ctx context.Context, b Backend, prev part, began, since time.Time, refresh []string) (part, bool, error) {
+	if ix, ok := b.(Index); ok {
+		err := error(nil)
+		if len(refresh) > 0 {
+			err = ix.Refresh(ctx, refresh)
+		}
+		if s, live := ix.Current(); live && err == nil {
 			return part{ws: s.Workloads, revs: s.Revs, gen: s.Gen, at: began}, prev.revs == nil || prev.gen != s.Gen, nil
 		}
 	}

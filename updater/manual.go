@@ -140,7 +140,7 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 		}
 		u.onRecord(r)
 		u.changedRollout(r)
-		u.invalidate()
+		u.invalidate(key)
 		u.log.Info().Str("workload", key).Str("action", what).AnErr("error", err).Msg("manual " + what)
 		return err
 	}

@@ -114,7 +114,7 @@ func (u *Updater) end(recs []Rollout, res Result, log zerolog.Logger) {
 		u.onRecord(r)
 		u.changedRollout(r)
 	}
-	u.invalidate()
+	u.invalidate(rolloutKeys(recs)...)
 }
 
 // maxSpared is how many rollbacks of one digest that were not its image's fault (a

@@ -24,6 +24,9 @@ type listing struct {
 	rules  *ruleset             // the rules the entries were matched under
 	byRev  map[uint64]int       // an indexed workload's revision → its entry
 	byRepo map[string][]int     // a followed repository → the entries that follow it
+	// refresh names, by kind, the workloads hoist changed itself since this listing
+	// (invalidate): an index reads them from the engine before the next listing.
+	refresh map[policy.Kind][]string
 }
 
 // policies returns the policy set in force.

@@ -181,4 +181,13 @@ func (b *Backend) Current() (updater.Snapshot, bool) {
 	return b.ev.snap, true
 }
 
+// Refresh lists the containers again: hoist changed some itself (a swap renames and
+// replaces containers), and the stream may not have told it yet.
+func (b *Backend) Refresh(ctx context.Context, _ []string) error {
+	if !b.ev.live.Load() {
+		return nil // the updater lists through List
+	}
+	return b.relist(ctx)
+}
+
 var _ updater.Index = (*Backend)(nil)

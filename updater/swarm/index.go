@@ -1,11 +1,15 @@
 package swarm
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
 
 	"github.com/hoist-dev/hoist/updater"
 )
@@ -41,14 +45,27 @@ func (x *index) putLocked(s swarm.Service) bool {
 	if x.byID == nil {
 		x.byID = map[string]indexed{}
 	}
-	if old, ok := x.byID[s.ID]; ok && old.version == s.Version.Index {
-		return false
+	if old, ok := x.byID[s.ID]; ok && old.version >= s.Version.Index {
+		return false // the same, or older than what the index holds (a slower read)
 	}
 	x.rev++
 	x.byID[s.ID] = indexed{w: workload(s), version: s.Version.Index, rev: x.rev}
 	x.gen++
 	x.snap = nil
 	return true
+}
+
+// removeName drops the service called name.
+func (x *index) removeName(name string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for id, e := range x.byID {
+		if e.w.Name == name {
+			delete(x.byID, id)
+			x.gen++
+			x.snap = nil
+		}
+	}
 }
 
 // remove drops the service id.
@@ -106,6 +123,25 @@ func (b *Backend) Current() (updater.Snapshot, bool) {
 		return updater.Snapshot{}, false
 	}
 	return b.ev.idx.snapshot(), true
+}
+
+// Refresh reads the services named from the engine into the index: hoist changed them
+// itself, and the stream may not have told it yet.
+func (b *Backend) Refresh(ctx context.Context, names []string) error {
+	for _, n := range names {
+		ictx, cancel := context.WithTimeout(ctx, b.call)
+		res, err := b.c.ServiceInspect(ictx, n, client.ServiceInspectOptions{})
+		cancel()
+		switch {
+		case cerrdefs.IsNotFound(err):
+			b.ev.idx.removeName(n)
+		case err != nil:
+			return fmt.Errorf("refresh service %s: %w", n, err)
+		default:
+			b.ev.idx.put(res.Service)
+		}
+	}
+	return nil
 }
 
 var _ updater.Index = (*Backend)(nil)

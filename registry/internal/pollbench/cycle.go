@@ -69,7 +69,11 @@ func (b *benchBackend) Finish(context.Context, updater.Workload) error   { retur
 // indexedBackend is benchBackend with a live index that never changes.
 type indexedBackend struct{ *benchBackend }
 
-func (b indexedBackend) Follow(context.Context) {}
+func (b indexedBackend) Follow(context.Context)                  {}
+func (b indexedBackend) Refresh(context.Context, []string) error { return nil }
+
+var _ updater.Index = indexedBackend{}
+
 func (b indexedBackend) Current() (updater.Snapshot, bool) {
 	return updater.Snapshot{Workloads: b.ws, Revs: b.revs, Gen: 1}, true
 }
