@@ -181,7 +181,7 @@ func (u *Updater) decide(ctx context.Context, e entry, known map[string]registry
 		st.Reason = "the running digest is unknown; the rollout pins it"
 	}
 	st.Action = WouldUpdate
-	if u.signed(ctx, &st, rule) && u.promoted(&st, rule) {
+	if u.sig.signed(ctx, &st, rule) && u.promoted(&st, rule) {
 		u.gate(&st, rule)
 	}
 	return st

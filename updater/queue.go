@@ -40,7 +40,7 @@ type job struct {
 // coalesce until the dispatcher takes them. It returns false when no workload uses the
 // repository (the event is dropped).
 func (u *Updater) Enqueue(ev registry.PushEvent) bool {
-	ev = u.sigPushed(ev)
+	ev = u.sig.pushed(ev)
 	// Drop events for unused repositories only while the listing is fresh; otherwise
 	// the dispatcher re-lists (at most once per ListTTL) and decides. The listing is a
 	// snapshot: a listing in flight never holds an event up.

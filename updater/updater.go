@@ -93,7 +93,7 @@ func New(o Options) *Updater {
 		u.now = time.Now
 	}
 	u.queue = newQueue(u.process)
-	u.timers = newTimers(u.now, u.queue.requeue, u.log)
+	u.timers = newTimers(func() time.Time { return u.now() }, u.queue.requeue, u.log) // u.now is read at each call
 	if u.onRecord == nil {
 		u.onRecord = func(Rollout) {}
 	}

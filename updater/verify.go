@@ -42,10 +42,14 @@ const (
 // policy's verify.wait has passed.
 const AwaitingSignature Action = "awaiting-signature"
 
-// signing is the updater's part of verification: the checker and the digests waiting
-// for a signature, by their classic signature tag, so a push of that tag wakes them.
+// signing is the updater's part of verification: the checker, when each digest was
+// first seen (how long it has waited), and the digests waiting for a signature, by
+// their classic signature tag, so a push of that tag wakes them. A nil *signing is a
+// hoist that cannot verify.
 type signing struct {
 	check    Signatures
+	seen     Gatekeeper
+	now      func() time.Time
 	mu       sync.Mutex
 	awaiting map[string]name.Tag // "repo:sha256-<hex>.sig" → the tag the workload follows
 }
@@ -53,23 +57,23 @@ type signing struct {
 // SetSignatures makes the updater check signatures for policies that ask for it.
 // Call before Run.
 func (u *Updater) SetSignatures(s Signatures) {
-	u.sig = &signing{check: s, awaiting: map[string]name.Tag{}}
+	u.sig = &signing{check: s, seen: u.store, now: func() time.Time { return u.now() }, awaiting: map[string]name.Tag{}}
 }
 
 // signed settles st when its target may not roll out for want of a signature:
 // unsigned (held, re-checked on a backoff until verify.wait, then refused) or invalid
 // (refused and quarantined). It runs before anything reaches the engine, whatever the
 // trigger, since every rollout is decided here.
-func (u *Updater) signed(ctx context.Context, st *Status, rule *policy.Rule) bool {
+func (s *signing) signed(ctx context.Context, st *Status, rule *policy.Rule) bool {
 	if rule.Verify == nil {
 		return true
 	}
-	if u.sig == nil {
+	if s == nil {
 		st.Action, st.Reason = CheckError, "policy "+rule.Name+" requires signatures, but this hoist cannot verify them"
 		return false
 	}
 	t := st.target
-	sig, err := u.sig.check.Verify(ctx, rule.Verify, t.Tag.Context(), t.Digest)
+	sig, err := s.check.Verify(ctx, rule.Verify, t.Tag.Context(), t.Digest)
 	if err != nil {
 		st.Action, st.Reason, st.err = CheckError, err.Error(), err
 		return false
@@ -77,28 +81,28 @@ func (u *Updater) signed(ctx context.Context, st *Status, rule *policy.Rule) boo
 	st.Signature = &sig
 	switch sig.State {
 	case SignatureVerified:
-		u.sig.forget(t)
+		s.forget(t)
 		return true
 	case SignatureInvalid:
-		u.sig.forget(t)
+		s.forget(t)
 		st.Action, st.quarantine = Refused, true
 		st.Reason = "refused: invalid signature: " + sig.Reason
 		return false
 	}
-	now := u.now()
+	now := s.now()
 	ref := t.Tag.Context().Name() + "@" + t.Digest.String()
-	seen, err := u.store.FirstSeen(ref, now)
+	seen, err := s.seen.FirstSeen(ref, now)
 	if err != nil {
 		seen = now
 	}
 	wait := rule.Verify.Wait
 	if deadline := seen.Add(wait); !now.Before(deadline) {
-		u.sig.forget(t)
+		s.forget(t)
 		st.Action, st.quarantine = Refused, true
 		st.Reason = fmt.Sprintf("refused: not signed within %s (policy %s's verify.wait): %s", wait, rule.Name, sig.Reason)
 		return false
 	}
-	u.sig.await(t)
+	s.await(t)
 	st.Action = AwaitingSignature
 	st.NotBefore = now.Add(signatureBackoff(now.Sub(seen)))
 	if d := seen.Add(wait); st.NotBefore.After(d) {
@@ -130,15 +134,15 @@ func (s *signing) forget(t Target) {
 	s.mu.Unlock()
 }
 
-// sigPushed turns a push of a waiting digest's signature tag into a push of the tag
+// pushed turns a push of a waiting digest's signature tag into a push of the tag
 // its workload follows, so the digest is looked at again at once.
-func (u *Updater) sigPushed(ev registry.PushEvent) registry.PushEvent {
-	if u.sig == nil || !strings.HasSuffix(ev.Tag, ".sig") {
+func (s *signing) pushed(ev registry.PushEvent) registry.PushEvent {
+	if s == nil || !strings.HasSuffix(ev.Tag, ".sig") {
 		return ev
 	}
-	u.sig.mu.Lock()
-	tag, ok := u.sig.awaiting[ev.Repo.Name()+":"+ev.Tag]
-	u.sig.mu.Unlock()
+	s.mu.Lock()
+	tag, ok := s.awaiting[ev.Repo.Name()+":"+ev.Tag]
+	s.mu.Unlock()
 	if ok {
 		ev.Tag = tag.TagStr()
 	}

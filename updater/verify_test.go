@@ -68,7 +68,7 @@ func TestSignatureGate(t *testing.T) {
 	}
 	// A push of its .sig tag is taken for a push of the tag the workload follows.
 	tag, _ := name.NewTag(ref)
-	ev := u.sigPushed(registry.PushEvent{Repo: tag.Context(), Tag: "sha256-" + d2.Hex + ".sig"})
+	ev := u.sig.pushed(registry.PushEvent{Repo: tag.Context(), Tag: "sha256-" + d2.Hex + ".sig"})
 	if ev.Tag != "stable" {
 		t.Errorf("a push of the .sig tag became a push of %q, want stable", ev.Tag)
 	}
