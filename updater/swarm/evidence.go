@@ -8,6 +8,7 @@ import (
 	"github.com/moby/moby/api/types/swarm"
 
 	"github.com/hoist-dev/hoist/policy"
+	"github.com/hoist-dev/hoist/registry"
 	"github.com/hoist-dev/hoist/updater"
 )
 
@@ -109,7 +110,7 @@ func rolledBackFrom(ts []swarm.Task, cur string) (swarm.Task, bool) {
 	ok := false
 	for _, t := range ts {
 		img := taskImage(t)
-		if img == cur || repoOf(img) != repo || !strings.Contains(img, "@") || lostWithNode(t, ts) {
+		if _, err := registry.ParsePinned(img); err != nil || img == cur || repoOf(img) != repo || lostWithNode(t, ts) {
 			continue
 		}
 		switch t.Status.State {
@@ -129,7 +130,9 @@ func rolledBackFrom(ts []swarm.Task, cur string) (swarm.Task, bool) {
 // repoOf is an image string without its digest and tag: "reg:5000/app:v1@sha256:…" →
 // "reg:5000/app".
 func repoOf(image string) string {
-	image, _, _ = strings.Cut(image, "@")
+	if p, err := registry.ParsePinned(image); err == nil {
+		image = p.Name()
+	}
 	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
 		image = image[:i]
 	}
