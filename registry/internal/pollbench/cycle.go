@@ -144,6 +144,12 @@ func runCycle(mode, host string, services, conc, cycles int, out io.Writer) erro
 		return err
 	}
 	r.FirstMS = ms(first)
+	if path := os.Getenv("POLLBENCH_CPU"); path != "" && mode == "cycle-index" { // a CPU profile of the cycles
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	var wall, cpu time.Duration
 	for range cycles {
 		w, c, err := one()
