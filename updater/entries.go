@@ -57,7 +57,11 @@ func (u *Updater) workloads(ctx context.Context, fresh bool) ([]Workload, error)
 	if err != nil {
 		return nil, err
 	}
-	return l.all, nil
+	ws := make([]Workload, len(l.entries))
+	for i, e := range l.entries {
+		ws[i] = e.w
+	}
+	return ws, nil
 }
 
 // listing returns a listing begun at or after since (zero: any listing younger than
@@ -122,7 +126,7 @@ func (u *Updater) matchAll(parts map[policy.Kind]part, prev *listing, rules *rul
 		n += len(p.ws)
 	}
 	l := &listing{
-		all: make([]Workload, 0, n), at: oldest(parts), watched: map[string]bool{}, entries: make([]entry, 0, n),
+		at: oldest(parts), watched: map[string]bool{}, entries: make([]entry, 0, n),
 		parts: parts, rules: rules, byRev: map[uint64]int{}, byRepo: map[string][]int{},
 	}
 	reuse := prev != nil && prev.rules == rules
@@ -148,7 +152,6 @@ func (u *Updater) matchAll(parts map[policy.Kind]part, prev *listing, rules *rul
 
 // add appends e to l and indexes it by the repository it follows.
 func (l *listing) add(e entry) {
-	l.all = append(l.all, e.w)
 	if e.rule != nil && e.tagErr == nil {
 		repo := e.tag.Context().Name()
 		l.watched[repo] = true

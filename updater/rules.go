@@ -15,10 +15,9 @@ type ruleset struct {
 // listing is what the last listing of the workloads found: a snapshot, never changed
 // once stored.
 type listing struct {
-	all     []Workload
 	at      time.Time       // zero: stale, the next caller lists again
 	watched map[string]bool // canonical names of the repositories a policy follows
-	entries []entry         // all, each matched once (entries.go)
+	entries []entry         // every workload listed, each matched once (entries.go)
 
 	parts  map[policy.Kind]part // each backend's share, as listed or read from its index
 	rules  *ruleset             // the rules the entries were matched under
