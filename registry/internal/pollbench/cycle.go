@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,6 +40,7 @@ type cycleResult struct {
 	MaxRSS   int64   // KiB, peak over the process's life
 	HeapMiB  float64 // live heap after the last cycle
 	Statuses int
+	HEADs    float64 // per cycle, as the registry counted them
 }
 
 // benchBackend serves a fixed set of services; indexed says whether it also keeps a
@@ -174,34 +176,124 @@ func runCycle(mode, host string, services, conc, cycles int, out io.Writer) erro
 	return json.NewEncoder(out).Encode(r)
 }
 
-// driveCycles runs, for each number of services, a child whose updater reads a live
-// index and one that lists anew each cycle, then the cheapest loop over the same
-// unique references, and prints them side by side.
-func driveCycles(sizes []int, conc, cycles int, host string, cnt *counter, out io.Writer) error {
-	for _, s := range sizes {
-		refs := max(s/2, 1)
-		fmt.Fprintf(out, "\nS=%d services over %d references, %d cycles after a first one\n%-12s %9s %9s %11s %8s %7s %10s\n",
-			s, refs, cycles, "client", "wall", "cpu", "first cpu", "maxrss", "heap", "HEAD/cycle")
-		var idx cycleResult
-		for _, m := range []string{"cycle-list", "cycle-index"} {
-			r, err := runCycleChild(m, host, s, conc, cycles)
-			if err != nil {
-				return err
-			}
-			c := cnt.take()
-			fmt.Fprintf(out, "%-12s %7.0fms %7.0fms %9.0fms %6dMiB %5.1fMiB %10.0f\n", m, r.WallMS, r.CPUMS, r.FirstMS,
-				r.MaxRSS/1024, r.HeapMiB, float64(c.Head)/float64(cycles+1))
-			idx = r
-		}
-		cheap, err := runOne("cheap", host, refs, conc, cnt)
+// runCheapCycles is the "cycle-cheap" child: the cheapest go-containerregistry loop
+// over the same unique references as a poll cycle, measured as runCycle measures the
+// updater (a first cycle with the ping, then cycles more over the same transport,
+// Puller and connections, each on its own CPU time).
+func runCheapCycles(host string, services, conc, cycles int, out io.Writer) error {
+	ctx := context.Background()
+	refs := make([]name.Reference, max(services/2, 1))
+	for i := range refs {
+		r, err := name.ParseReference(fmt.Sprintf("%s/bench/r%04d:latest", host, i))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%-12s %7.0fms %7.0fms %9s %6dMiB %8s %10d\n", "cheap", cheap.WallMS, cheap.CPUMS, "", cheap.MaxRSS/1024, "", cheap.Counts.Head)
-		fmt.Fprintf(out, "poll cycle (index) / cheapest ggcr loop over the same %d references: wall %.2f, cpu %.2f\n",
-			refs, idx.WallMS/cheap.WallMS, idx.CPUMS/cheap.CPUMS)
+		refs[i] = r
+	}
+	head, err := cheapest(ctx, refs[0])
+	if err != nil {
+		return err
+	}
+	r := cycleResult{Mode: "cycle-cheap", Services: services, Refs: len(refs), Cycles: cycles}
+	one := func() (time.Duration, time.Duration, error) {
+		var before, after syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+		start := time.Now()
+		n := loop(refs, conc, head)
+		wall := time.Since(start)
+		syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+		if n > 0 {
+			return 0, 0, fmt.Errorf("%d digest checks failed", n)
+		}
+		return wall, tv(after.Utime) + tv(after.Stime) - tv(before.Utime) - tv(before.Stime), nil
+	}
+	_, first, err := one()
+	if err != nil {
+		return err
+	}
+	r.FirstMS = ms(first)
+	var wall, cpu time.Duration
+	for range cycles {
+		w, c, err := one()
+		if err != nil {
+			return err
+		}
+		wall, cpu = wall+w, cpu+c
+	}
+	r.WallMS, r.CPUMS = ms(wall)/float64(cycles), ms(cpu)/float64(cycles)
+	r.MaxRSS = peakRSS()
+	return json.NewEncoder(out).Encode(r)
+}
+
+// driveCycles runs, for each number of services, reps rounds of: a child whose updater
+// reads a live index and a child running the cheapest loop over the same unique
+// references the same way (alternating which goes first); then one child that lists
+// anew each cycle. It prints the medians side by side.
+func driveCycles(sizes []int, conc, cycles, reps int, host string, cnt *counter, out io.Writer) error {
+	for _, s := range sizes {
+		refs := max(s/2, 1)
+		fmt.Fprintf(out, "\nS=%d services over %d references, %d cycles after a first one, %d runs (median)\n%-12s %9s %9s %11s %8s %7s %10s\n",
+			s, refs, cycles, reps, "client", "wall", "cpu", "first cpu", "maxrss", "heap", "HEAD/cycle")
+		runs := map[string][]cycleResult{}
+		var wr, cr []float64 // per-run ratios
+		for i := range reps {
+			order := []string{"cycle-index", "cycle-cheap"}
+			if i%2 == 1 {
+				order = []string{"cycle-cheap", "cycle-index"}
+			}
+			for _, m := range order {
+				r, err := runCycleChild(m, host, s, conc, cycles)
+				if err != nil {
+					return err
+				}
+				r.HEADs = float64(cnt.take().Head) / float64(cycles+1)
+				runs[m] = append(runs[m], r)
+			}
+			idx, ch := runs["cycle-index"][i], runs["cycle-cheap"][i]
+			wr, cr = append(wr, idx.WallMS/ch.WallMS), append(cr, idx.CPUMS/ch.CPUMS)
+		}
+		r, err := runCycleChild("cycle-list", host, s, conc, cycles)
+		if err != nil {
+			return err
+		}
+		r.HEADs = float64(cnt.take().Head) / float64(cycles+1)
+		runs["cycle-list"] = []cycleResult{r}
+		med := map[string]cycleResult{}
+		for _, m := range []string{"cycle-list", "cycle-index", "cycle-cheap"} {
+			r := medianCycle(runs[m])
+			med[m] = r
+			fmt.Fprintf(out, "%-12s %7.0fms %7.0fms %9.0fms %6dMiB %5.1fMiB %10.0f\n", m, r.WallMS, r.CPUMS, r.FirstMS,
+				r.MaxRSS/1024, r.HeapMiB, r.HEADs)
+		}
+		idx, ch := med["cycle-index"], med["cycle-cheap"]
+		fmt.Fprintf(out, "poll cycle (index) / cheapest ggcr loop over the same %d references, medians: wall %.2f, cpu %.2f; per run: wall %s, cpu %s\n",
+			refs, idx.WallMS/ch.WallMS, idx.CPUMS/ch.CPUMS, spread(wr), spread(cr))
 	}
 	return nil
+}
+
+// medianCycle is the median of each figure on its own.
+func medianCycle(rs []cycleResult) cycleResult {
+	m := rs[len(rs)/2]
+	pick := func(f func(cycleResult) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	m.WallMS = pick(func(r cycleResult) float64 { return r.WallMS })
+	m.CPUMS = pick(func(r cycleResult) float64 { return r.CPUMS })
+	m.FirstMS = pick(func(r cycleResult) float64 { return r.FirstMS })
+	m.HeapMiB = pick(func(r cycleResult) float64 { return r.HeapMiB })
+	m.MaxRSS = int64(pick(func(r cycleResult) float64 { return float64(r.MaxRSS) }))
+	return m
+}
+
+// spread prints the lowest and highest of per-run ratios.
+func spread(v []float64) string {
+	return fmt.Sprintf("%.2f–%.2f", slices.Min(v), slices.Max(v))
 }
 
 func runCycleChild(mode, host string, services, conc, cycles int) (cycleResult, error) {

@@ -1,7 +1,8 @@
 // Command pollbench measures one poll cycle of registry.Client.ResolveMany against an
 // in-process registry, next to the cheapest loop go-containerregistry can run over the
-// same references (ping once, then remote.Head with that transport) and the naive one
-// (remote.Head alone). Each client runs in its own child process, so its CPU time and
+// same references (ping once, one Puller over that transport, Puller.Head per
+// reference) and the naive one (remote.Head alone). With -services it also measures
+// whole poll cycles of the updater next to that cheapest loop run the same way. Each client runs in its own child process, so its CPU time and
 // peak RSS (getrusage) are its own; the registry counts the requests it receives.
 //
 // Run it through scripts/bench-poll.sh.
@@ -54,11 +55,15 @@ func run(args []string, stdout io.Writer) error {
 	n := fs.Int("count", 0, "internal: repositories")
 	cycleSizes := fs.String("services", "", "numbers of services for whole poll cycles (Updater.Check), comma-separated; two services per reference")
 	cycles := fs.Int("cycles", 3, "poll cycles per client after the first")
+	cycleRuns := fs.Int("cycle-runs", 3, "runs of the index and cheapest cycle clients per number of services (median reported)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *child == "cycle-index" || *child == "cycle-list" {
+	switch *child {
+	case "cycle-index", "cycle-list":
 		return runCycle(*child, *host, *n, *conc, *cycles, stdout)
+	case "cycle-cheap":
+		return runCheapCycles(*host, *n, *conc, *cycles, stdout)
 	}
 	if *child != "" {
 		return runChild(*child, *host, *n, *conc, stdout)
@@ -71,7 +76,7 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return drive(ns, svcs, *conc, *reps, *cycles, stdout)
+	return drive(ns, svcs, *conc, *reps, *cycles, max(*cycleRuns, 1), stdout)
 }
 
 // sizesOf parses a comma-separated list of positive numbers ("" is none).
@@ -133,7 +138,7 @@ type result struct {
 	Workers int
 }
 
-func drive(ns, svcs []int, conc, reps, cycles int, out io.Writer) error {
+func drive(ns, svcs []int, conc, reps, cycles, cycleRuns int, out io.Writer) error {
 	var cnt counter
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -155,7 +160,7 @@ func drive(ns, svcs []int, conc, reps, cycles int, out io.Writer) error {
 	fmt.Fprintf(out, "registry %s: %d repositories of one tiny image written in %v; concurrency %d, %d runs per client (median)\n",
 		host, most, time.Since(start).Round(time.Millisecond), conc, reps)
 	cnt.take()
-	if err := driveCycles(svcs, conc, cycles, host, &cnt, out); err != nil {
+	if err := driveCycles(svcs, conc, cycles, cycleRuns, host, &cnt, out); err != nil {
 		return err
 	}
 
@@ -317,15 +322,11 @@ func runChild(mode, host string, n, conc int, out io.Writer) error {
 			}
 		}
 	case "cheap":
-		t, err := transport.NewWithContext(ctx, refs[0].Context().Registry, authn.Anonymous,
-			remote.DefaultTransport, []string{refs[0].Scope(transport.PullScope)})
+		head, err := cheapest(ctx, refs[0])
 		if err != nil {
 			return err
 		}
-		errCount = loop(refs, conc, func(r name.Reference) error {
-			_, err := remote.Head(r, remote.WithContext(ctx), remote.WithTransport(t))
-			return err
-		})
+		errCount = loop(refs, conc, head)
 	case "naive":
 		errCount = loop(refs, conc, func(r name.Reference) error {
 			_, err := remote.Head(r, remote.WithContext(ctx))
@@ -339,6 +340,25 @@ func runChild(mode, host string, n, conc int, out io.Writer) error {
 	cpu := tv(after.Utime) + tv(after.Stime) - tv(before.Utime) - tv(before.Stime)
 	return json.NewEncoder(out).Encode(result{Mode: mode, WallMS: ms(wall), CPUMS: ms(cpu), MaxRSS: peakRSS(),
 		Errors: errCount, Refs: n, Workers: conc})
+}
+
+// cheapest is the cheapest digest check go-containerregistry offers over many
+// references: one ping (transport.NewWithContext), one Puller over that transport built
+// once, Puller.Head per reference.
+func cheapest(ctx context.Context, ref name.Reference) (func(name.Reference) error, error) {
+	t, err := transport.NewWithContext(ctx, ref.Context().Registry, authn.Anonymous,
+		remote.DefaultTransport, []string{ref.Scope(transport.PullScope)})
+	if err != nil {
+		return nil, err
+	}
+	p, err := remote.NewPuller(remote.WithTransport(t))
+	if err != nil {
+		return nil, err
+	}
+	return func(r name.Reference) error {
+		_, err := p.Head(ctx, r)
+		return err
+	}, nil
 }
 
 func loop(refs []name.Reference, conc int, head func(name.Reference) error) int {
