@@ -188,20 +188,24 @@ func (c *Client) transport(ctx context.Context, repo name.Repository) (*host, ht
 // digest, the same one Swarm pins. It never falls back to a GET: a failed HEAD is an
 // error (retryable or not, see IsRetryable).
 func (c *Client) Resolve(ctx context.Context, ref name.Reference) (v1.Descriptor, error) {
-	h := c.host(ref.Context().Registry)
-	release, err := h.acquire(ctx)
-	if err != nil {
+	return c.resolve(ctx, c.host(ref.Context().Registry), ref)
+}
+
+// resolve is Resolve on the registry's host h.
+func (c *Client) resolve(ctx context.Context, h *host, ref name.Reference) (v1.Descriptor, error) {
+	repo := ref.Context()
+	if err := h.acquire(ctx); err != nil {
 		return v1.Descriptor{}, fmt.Errorf("resolve %s: %w", ref, classify(err))
 	}
-	defer release()
+	defer h.release()
 	if pe := h.lim.check(); pe != nil && (pe.NoAnswer || time.Until(pe.Until) > c.policy.maxWait) {
 		return v1.Descriptor{}, fmt.Errorf("resolve %s: %w", ref, classify(pe)) // skipped: no request
 	}
-	t, err := h.transport(ctx, c.keychain, ref.Context())
+	e, err := h.entry(ctx, c.keychain, repo)
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("resolve %s: %w", ref, classify(err))
 	}
-	d, err := remote.Head(ref, remote.WithContext(ctx), remote.WithTransport(t))
+	d, err := e.p.Head(ctx, ref)
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("resolve %s: %w", ref, classify(err))
 	}

@@ -59,6 +59,10 @@ func (d *deadline) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
+	if resp.Body == http.NoBody { // a HEAD's answer: complete already
+		cancel()
+		return resp, nil
+	}
 	resp.Body = &deadlineBody{rc: resp.Body, ctx: ctx, cancel: cancel, d: d, req: req, start: start}
 	return resp, nil
 }

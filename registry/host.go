@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -31,11 +33,13 @@ type host struct {
 	probing chan struct{}     // closed when the first build ends
 	shared  bool              // anonymous or basic: one transport for all
 	entries map[string]*entry // by repository ("" when shared)
+	all     atomic.Pointer[entry] // the shared entry, once built: read without the lock
 }
 
 type entry struct {
 	ready chan struct{}
 	t     http.RoundTripper
+	p     *remote.Puller // built once over t: a HEAD does not rebuild ggcr's options
 	err   error
 	exp   time.Time // zero: never
 }
@@ -64,6 +68,18 @@ func (c *Client) host(reg name.Registry) *host {
 // transport returns a pinged, authenticated transport for repo. It pings the registry
 // at most once (per ping TTL) and fetches at most one token per repository at a time.
 func (h *host) transport(ctx context.Context, kc authn.Keychain, repo name.Repository) (http.RoundTripper, error) {
+	e, err := h.entry(ctx, kc, repo)
+	if err != nil {
+		return nil, err
+	}
+	return e.t, nil
+}
+
+// entry returns the built transport (and its Puller) for repo, building it if needed.
+func (h *host) entry(ctx context.Context, kc authn.Keychain, repo name.Repository) (*entry, error) {
+	if e := h.all.Load(); e != nil {
+		return e, nil
+	}
 	h.mu.Lock()
 	// Until the registry has answered once, one caller builds and the others wait, so
 	// the ping (and ggcr's https probe of a plain-http registry) happens once.
@@ -94,7 +110,7 @@ func (h *host) transport(ctx context.Context, kc authn.Keychain, repo name.Repos
 		h.mu.Unlock()
 		select {
 		case <-e.ready:
-			return e.t, e.err
+			return e, e.err
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -104,6 +120,9 @@ func (h *host) transport(ctx context.Context, kc authn.Keychain, repo name.Repos
 	h.mu.Unlock()
 
 	e.t, e.err = h.build(ctx, kc, repo)
+	if e.err == nil {
+		e.p, e.err = remote.NewPuller(remote.WithTransport(e.t))
+	}
 
 	h.mu.Lock()
 	switch {
@@ -115,6 +134,7 @@ func (h *host) transport(ctx context.Context, kc authn.Keychain, repo name.Repos
 	default:
 		h.known, h.shared = true, true
 		h.entries = map[string]*entry{"": e}
+		defer h.all.Store(e) // once e is ready
 	}
 	if probe != nil {
 		h.probing = nil
@@ -122,7 +142,7 @@ func (h *host) transport(ctx context.Context, kc authn.Keychain, repo name.Repos
 	}
 	h.mu.Unlock()
 	close(e.ready)
-	return e.t, e.err
+	return e, e.err
 }
 
 func (h *host) build(ctx context.Context, kc authn.Keychain, repo name.Repository) (http.RoundTripper, error) {
@@ -137,12 +157,14 @@ func (h *host) build(ctx context.Context, kc authn.Keychain, repo name.Repositor
 	return t, nil
 }
 
-// acquire takes one of the registry's concurrency slots.
-func (h *host) acquire(ctx context.Context) (release func(), err error) {
+// acquire takes one of the registry's concurrency slots; release gives it back.
+func (h *host) acquire(ctx context.Context) error {
 	select {
 	case h.sem <- struct{}{}:
-		return func() { <-h.sem }, nil
+		return nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
+
+func (h *host) release() { <-h.sem }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,6 +55,9 @@ type limiter struct {
 	p        limitPolicy
 	now      func() time.Time
 	probe    chan struct{} // one request in flight while failing
+	// calm: not paused, no failure streak, budget not at the reserve. While it holds,
+	// a request and its plain answer (no budget header, no 429/5xx) take no lock.
+	calm atomic.Bool
 
 	mu        sync.Mutex
 	remaining int
@@ -100,6 +104,9 @@ func (l *limiter) RoundTrip(req *http.Request) (*http.Response, error) {
 // the registry is failing lets one request through at a time. release must be called
 // when the answer is observed.
 func (l *limiter) admit(ctx context.Context) (release func(), err error) {
+	if l.calm.Load() {
+		return func() {}, nil
+	}
 	for {
 		pe, failing := l.state()
 		if pe != nil {
@@ -127,6 +134,9 @@ func (l *limiter) admit(ctx context.Context) (release func(), err error) {
 
 // check returns why the registry is paused, nil when it is not.
 func (l *limiter) check() *pauseError {
+	if l.calm.Load() {
+		return nil
+	}
 	pe, _ := l.state()
 	return pe
 }
@@ -136,7 +146,11 @@ func (l *limiter) check() *pauseError {
 func (l *limiter) state() (*pauseError, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.pausedLocked(), l.failures > 0
+	pe := l.pausedLocked()
+	if pe == nil && l.failures == 0 && (l.remaining < 0 || l.remaining > l.p.reserve) {
+		l.calm.Store(true)
+	}
+	return pe, l.failures > 0
 }
 
 func (l *limiter) pausedLocked() *pauseError {
@@ -174,6 +188,10 @@ func (l *limiter) observe(start time.Time, resp *http.Response, err error) bool 
 	if err != nil {
 		return false // network failures are classified by the caller, not paused on
 	}
+	s := resp.StatusCode
+	if l.calm.Load() && s != http.StatusTooManyRequests && s < 500 && resp.Header.Get("Ratelimit-Remaining") == "" {
+		return false // nothing to record, no streak to end
+	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -185,8 +203,10 @@ func (l *limiter) observe(start time.Time, resp *http.Response, err error) bool 
 		if lim, _, ok := parseRateLimit(resp.Header.Get("Ratelimit-Limit")); ok {
 			l.limit = lim
 		}
+		if rem <= l.p.reserve {
+			l.calm.Store(false)
+		}
 	}
-	s := resp.StatusCode
 	if s != http.StatusTooManyRequests && s < 500 {
 		// Only an answer to a request sent after the last failure says the registry
 		// has recovered; one that was already in flight says nothing.
@@ -220,6 +240,7 @@ func (l *limiter) noAnswer(start time.Time, err *noAnswerError) {
 // failLocked counts a failure and pauses the registry for the backoff, or for atLeast
 // (a Retry-After, a deadline) when longer. Caller holds mu.
 func (l *limiter) failLocked(now time.Time, atLeast time.Duration) {
+	l.calm.Store(false)
 	l.failures++
 	l.failedAt = now
 	d := jitter(l.p.backoffBase << min(l.failures-1, 20))

@@ -48,6 +48,7 @@ func (c *Client) ResolveMany(ctx context.Context, refs []name.Reference, concurr
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, concurrency)
 	for _, keys := range byHost {
+		h := c.host(uniq[keys[0]].Context().Registry)
 		work := make(chan string, len(keys))
 		for _, k := range keys {
 			work <- k
@@ -57,7 +58,7 @@ func (c *Client) ResolveMany(ctx context.Context, refs []name.Reference, concurr
 			wg.Go(func() {
 				for k := range work {
 					slots <- struct{}{}
-					d, err := c.Resolve(ctx, uniq[k])
+					d, err := c.resolve(ctx, h, uniq[k])
 					<-slots
 					mu.Lock()
 					out[k] = Resolution{Desc: d, Err: err}

@@ -73,11 +73,10 @@ func (c *Client) platformManifests(ctx context.Context, repo name.Repository, di
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", ref, err)
 	}
-	release, err := h.acquire(ctx)
-	if err != nil {
+	if err := h.acquire(ctx); err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", ref, classify(err))
 	}
-	defer release()
+	defer h.release()
 	desc, err := remote.Get(ref, remote.WithContext(ctx), remote.WithTransport(t))
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", ref, classify(err))

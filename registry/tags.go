@@ -30,11 +30,10 @@ func (c *Client) ListTags(ctx context.Context, repo name.Repository) ([]string, 
 	if err != nil {
 		return nil, fmt.Errorf("list tags of %s: %w", repo, err)
 	}
-	release, err := h.acquire(ctx)
-	if err != nil {
+	if err := h.acquire(ctx); err != nil {
 		return nil, fmt.Errorf("list tags of %s: %w", repo, classify(err))
 	}
-	defer release()
+	defer h.release()
 	tags, err := remote.List(repo, remote.WithContext(ctx), remote.WithTransport(t))
 	if err != nil {
 		return nil, fmt.Errorf("list tags of %s: %w", repo, classify(err))
