@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,22 +47,54 @@ type deadline struct {
 	// pingFallback: ggcr pings this registry over https and over http, so an https
 	// ping that gets no answer says nothing yet; the http one decides.
 	pingFallback bool
+
+	cur atomic.Pointer[sharedDeadline]
+}
+
+// sharedDeadline is one deadline that the requests starting within one slice (1/32) of
+// the timeout under the same caller's context share: a poll cycle's thousands of HEADs
+// need not each build and stop a timer. It ends one timeout after its slice ends, so
+// each request still gets at least the whole timeout (and at most 1/32 more).
+type sharedDeadline struct {
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelFunc // not called: it ends by itself, or with its parent
+	until  time.Time          // requests starting before this may share it
+}
+
+// context returns the deadline context for a request started at start, and the cancel
+// to call when it is done (nil when the context is shared).
+func (d *deadline) context(parent context.Context, start time.Time) (context.Context, context.CancelFunc) {
+	slice := d.after / 32
+	if slice <= 0 || !reflect.TypeOf(parent).Comparable() {
+		return context.WithDeadlineCause(parent, start.Add(d.after), errDeadline)
+	}
+	if s := d.cur.Load(); s != nil && s.parent == parent && start.Before(s.until) {
+		return s.ctx, nil
+	}
+	ctx, cancel := context.WithDeadlineCause(parent, start.Add(slice+d.after), errDeadline)
+	d.cur.Store(&sharedDeadline{parent: parent, ctx: ctx, cancel: cancel, until: start.Add(slice)})
+	return ctx, nil
 }
 
 func (d *deadline) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithTimeoutCause(req.Context(), d.after, errDeadline)
 	start := time.Now()
+	ctx, cancel := d.context(req.Context(), start)
 	resp, err := d.inner.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		missed := context.Cause(ctx) == errDeadline
-		cancel()
+		if cancel != nil {
+			cancel()
+		}
 		if missed {
 			return nil, d.missed(req, start)
 		}
 		return nil, err
 	}
 	if resp.Body == http.NoBody { // a HEAD's answer: complete already
-		cancel()
+		if cancel != nil {
+			cancel()
+		}
 		return resp, nil
 	}
 	resp.Body = &deadlineBody{rc: resp.Body, ctx: ctx, cancel: cancel, d: d, req: req, start: start}
@@ -81,7 +115,7 @@ func (d *deadline) missed(req *http.Request, start time.Time) error {
 type deadlineBody struct {
 	rc     io.ReadCloser
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelFunc // nil when the context is shared
 	d      *deadline
 	req    *http.Request
 	start  time.Time
@@ -101,6 +135,8 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 
 func (b *deadlineBody) Close() error {
 	err := b.rc.Close()
-	b.cancel()
+	if b.cancel != nil {
+		b.cancel()
+	}
 	return err
 }

@@ -29,10 +29,10 @@ type host struct {
 	ttl  time.Duration // default token lifetime
 
 	mu      sync.Mutex
-	known   bool              // the first transport was built: shared or not is known
-	probing chan struct{}     // closed when the first build ends
-	shared  bool              // anonymous or basic: one transport for all
-	entries map[string]*entry // by repository ("" when shared)
+	known   bool                  // the first transport was built: shared or not is known
+	probing chan struct{}         // closed when the first build ends
+	shared  bool                  // anonymous or basic: one transport for all
+	entries map[string]*entry     // by repository ("" when shared)
 	all     atomic.Pointer[entry] // the shared entry, once built: read without the lock
 }
 
