@@ -54,7 +54,7 @@ func (c *Client) host(reg name.Registry) *host {
 	dl := &deadline{
 		registry:     key,
 		after:        or(c.timeouts[key], c.timeout),
-		inner:        plainHTTPGuard{inner: c.base, insecure: c.insecure},
+		inner:        guardFor(c.base, c.insecure, key),
 		pingFallback: reg.Scheme() == "http" || c.insecure[key], // ggcr pings it over http too
 	}
 	lim := newLimiter(key, dl, c.policy)

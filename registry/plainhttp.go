@@ -20,10 +20,22 @@ var errPlainHTTP = errors.New("refusing plain HTTP")
 type plainHTTPGuard struct {
 	inner    http.RoundTripper
 	insecure map[string]bool // configured registries[].insecure hosts, host[:port]
+	// self is the registry's own host[:port] when plain HTTP to it is allowed (decided
+	// once), so its requests skip the check.
+	self string
+}
+
+// guardFor is the guard of one registry's transport.
+func guardFor(inner http.RoundTripper, insecure map[string]bool, registry string) plainHTTPGuard {
+	g := plainHTTPGuard{inner: inner, insecure: insecure}
+	if g.allowed(registry) {
+		g.self = registry
+	}
+	return g
 }
 
 func (g plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" && !g.allowed(req.URL.Host) {
+	if req.URL.Scheme == "http" && (g.self == "" || req.URL.Host != g.self) && !g.allowed(req.URL.Host) {
 		if req.Body != nil {
 			req.Body.Close()
 		}

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -309,6 +310,12 @@ func runChild(mode, host string, n, conc int, out io.Writer) error {
 		refs[i] = r
 	}
 	ctx := context.Background()
+	if path := os.Getenv("POLLBENCH_CPU"); path != "" { // <path>.hoist, <path>.cheap: CPU profiles of the cycle
+		if f, err := os.Create(path + "." + mode); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	var before, after syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	start := time.Now()
