@@ -127,7 +127,7 @@ func (u *Updater) matchAll(parts map[policy.Kind]part, prev *listing, rules *rul
 	}
 	l := &listing{
 		at: oldest(parts), watched: map[string]bool{}, entries: make([]entry, 0, n),
-		parts: parts, rules: rules, byRev: map[uint64]int{}, byRepo: map[string][]int{},
+		parts: parts, rules: rules, byRev: map[rev]int{}, byRepo: map[string][]int{},
 	}
 	reuse := prev != nil && prev.rules == rules
 	for _, k := range kinds {
@@ -136,10 +136,10 @@ func (u *Updater) matchAll(parts map[policy.Kind]part, prev *listing, rules *rul
 			var e entry
 			found := false
 			if p.revs != nil {
-				if j, ok := prev.revEntry(p.revs[i]); ok && reuse {
+				if j, ok := prev.revEntry(rev{k, p.revs[i]}); ok && reuse {
 					e, found = j, true
 				}
-				l.byRev[p.revs[i]] = len(l.entries)
+				l.byRev[rev{k, p.revs[i]}] = len(l.entries)
 			}
 			if !found {
 				e = u.match(w)
@@ -160,12 +160,18 @@ func (l *listing) add(e entry) {
 	l.entries = append(l.entries, e)
 }
 
+// rev names an indexed workload's revision: each backend's index counts its own.
+type rev struct {
+	kind policy.Kind
+	n    uint64
+}
+
 // revEntry is the entry l holds for an indexed workload's revision.
-func (l *listing) revEntry(rev uint64) (entry, bool) {
+func (l *listing) revEntry(r rev) (entry, bool) {
 	if l == nil {
 		return entry{}, false
 	}
-	i, ok := l.byRev[rev]
+	i, ok := l.byRev[r]
 	if !ok {
 		return entry{}, false
 	}

@@ -21,7 +21,7 @@ type listing struct {
 
 	parts  map[policy.Kind]part // each backend's share, as listed or read from its index
 	rules  *ruleset             // the rules the entries were matched under
-	byRev  map[uint64]int       // an indexed workload's revision → its entry
+	byRev  map[rev]int          // an indexed workload's revision (per backend) → its entry
 	byRepo map[string][]int     // a followed repository → the entries that follow it
 	// refresh names, by kind, the workloads hoist changed itself since this listing
 	// (invalidate): an index reads them from the engine before the next listing.
