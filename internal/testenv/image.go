@@ -167,9 +167,11 @@ func buildImage(t testing.TB, a App) v1.Image {
 	cf.Config.Volumes = map[string]struct{}{"/data": {}}
 	cf.Config.Labels = map[string]string{"org.example.version": a.Version, "org.example.mode": string(mode)}
 	if !a.NoHealthcheck {
+		// The check answers in milliseconds; the timeout is for a loaded machine, where
+		// starting the check's process can take seconds. A failing check exits at once.
 		cf.Config.Healthcheck = &v1.HealthConfig{
 			Test:     []string{"CMD", "/app", "-check"},
-			Interval: time.Second, Timeout: 3 * time.Second, Retries: 3,
+			Interval: time.Second, Timeout: 15 * time.Second, Retries: 3,
 		}
 	}
 	img, err := mutate.ConfigFile(img, cf)
