@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
@@ -99,27 +101,40 @@ func TestReloadUnderLoad(t *testing.T) {
 	h := newHarness(t, cfg)
 	body := fixture(t, "quay", "push")
 	stop := make(chan struct{})
-	reloaded := make(chan int)
+	done := make(chan struct{})
+	var n atomic.Int64 // reloads so far
 	go func() {
-		n := 0
+		defer close(done)
 		for {
 			select {
 			case <-stop:
-				reloaded <- n
 				return
 			default:
 				h.s.Reload(cfg)
-				n++
+				n.Add(1)
 			}
 		}
 	}()
+	// Half the deliveries go out only once the reloads have begun, and the second half
+	// only once more reloads came after the first half: reloads and deliveries overlap
+	// however the machine schedules them.
+	waitReloads := func(more int64) {
+		want := n.Load() + more
+		for deadline := time.Now().Add(10 * time.Second); n.Load() < want; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("no reload happened during the deliveries")
+			}
+		}
+	}
+	waitReloads(1)
 	for i := 0; i < 500; i++ {
+		if i == 250 {
+			waitReloads(1)
+		}
 		if w := h.do(post("/webhooks/quay/"+tok, body)); w.Code != 202 {
 			t.Fatalf("delivery %d during reloads: %d %s", i, w.Code, w.Body)
 		}
 	}
 	close(stop)
-	if n := <-reloaded; n == 0 {
-		t.Fatal("no reload happened during the deliveries")
-	}
+	<-done
 }
