@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+
 	"github.com/hoist-dev/hoist/internal/testenv"
 	"github.com/hoist-dev/hoist/policy"
 	"github.com/hoist-dev/hoist/updater"
@@ -128,7 +130,7 @@ func TestCanaryGroupMetricGate(t *testing.T) {
 	}
 }
 
-// hoist stops 3 s into a group's hold on an image that crashes 8 s after start. The next
+// hoist stops 1 s into a group's hold on an image that crashes 8 s after start. The next
 // hoist resumes each record: the canary container is judged again for the hold and
 // rolled back; the other, never replaced, is not replaced on resume either.
 func TestCanaryGroupResumedAfterStop(t *testing.T) {
@@ -143,12 +145,18 @@ func TestCanaryGroupResumedAfterStop(t *testing.T) {
 	defer cancel()
 	var rec updater.Rollout
 	rec.Enter(updater.PhaseSubmitted, time.Now())
-	j := func(ph updater.Phase, _ ...string) {
-		rec.Enter(ph, time.Now())
-		if ph == updater.PhaseCanary {
-			time.AfterFunc(3*time.Second, cancel)
+	j := func(ph updater.Phase, _ ...string) { rec.Enter(ph, time.Now()) }
+	go func() { // stop once the canary container holds the name on the new image (its hold has begun)
+		for ctx.Err() == nil {
+			if c, err := e.c.ContainerInspect(ctx, e.prefix+"-a", client.ContainerInspectOptions{}); err == nil &&
+				c.Container.Config.Image == bad.Image() && c.Container.State.Running {
+				time.Sleep(time.Second)
+				cancel()
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-	}
+	}()
 	res := e.b.Update(ctx, []updater.Workload{workload(a), workload(b)}, bad, p, j, e.log)
 	t.Logf("first hoist: %s (%s)", res.Outcome, res.Reason)
 	if res.Outcome != updater.HandedOver || rec.Phase != updater.PhaseCanary {
