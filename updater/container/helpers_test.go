@@ -131,7 +131,7 @@ func workload(c container.InspectResponse) updater.Workload {
 }
 
 func plan() updater.Plan {
-	return updater.Plan{Parallelism: 1, StartFirst: true, Watch: 3 * time.Second, Timeout: 40 * time.Second, KeepPrevious: time.Hour}
+	return updater.Plan{Parallelism: 1, StartFirst: true, Watch: 3 * time.Second, Timeout: 90 * time.Second, KeepPrevious: time.Hour}
 }
 
 // freePort finds a free TCP port on 127.0.0.1.
