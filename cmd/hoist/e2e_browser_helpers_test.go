@@ -107,7 +107,15 @@ func within(t *testing.T, ctx context.Context, timeout time.Duration, what strin
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
+	err := chromedp.Do(ctx, steps...)
+	// The engine adds and removes network interfaces as other tests start containers;
+	// Chromium aborts a page load that sees one change (net::ERR_NETWORK_CHANGED). The
+	// steps are tried again then, at most twice more.
+	for i := 0; i < 2 && err != nil && strings.Contains(err.Error(), "ERR_NETWORK_CHANGED"); i++ {
+		t.Logf("%s: %v; trying again", what, err)
+		err = chromedp.Do(ctx, steps...)
+	}
+	if err != nil {
 		t.Fatalf("%s: %v%s", what, err, pageHint(ctx))
 	}
 }

@@ -21,7 +21,7 @@ func TestUpdateHandsOverOnStop(t *testing.T) {
 		want updater.Outcome // of the resumed rollout
 	}{
 		{"good image", testenv.App{Version: "v2"}, updater.Succeeded},
-		{"late crash", testenv.App{Version: "v2", Mode: testenv.LateCrash, CrashAfter: 6 * time.Second, NoHealthcheck: true}, updater.RolledBack},
+		{"late crash", testenv.App{Version: "v2", Mode: testenv.LateCrash, CrashAfter: 15 * time.Second, NoHealthcheck: true}, updater.RolledBack},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -29,7 +29,7 @@ func TestUpdateHandsOverOnStop(t *testing.T) {
 			v2 := e.push("v2", tc.app)
 			old := e.run("", v1.Tag.String(), nil, nil, nil)
 			p := plan()
-			p.Watch = 15 * time.Second
+			p.Watch = 30 * time.Second // the late crash (15 s after start) falls in the resumed watch, however slow the start
 
 			ctx, cancel := context.WithCancel(e.ctx)
 			defer cancel()

@@ -175,6 +175,22 @@ func httpDo(t *testing.T, method, port, path string) string {
 	return strings.TrimSpace(string(b))
 }
 
+// httpAnswer is httpDo once the port answers: a container just started again may take a
+// moment before its program listens (the engine's proxy resets the connection until
+// then). It tries for up to 15 s.
+func httpAnswer(t *testing.T, method, port, path string) string {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		req, _ := http.NewRequestWithContext(t.Context(), method, "http://127.0.0.1:"+port+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+	}
+	return httpDo(t, method, port, path)
+}
+
 // writeFile puts a file into a container (running or not) through the engine.
 func (e *env) writeFile(id, dir, file, data string) {
 	e.t.Helper()

@@ -56,7 +56,7 @@ func TestUpdateRollsBack(t *testing.T) {
 				t.Errorf("data %q", got)
 			}
 			if tc.publish {
-				if got := httpDo(t, "GET", hostPort(t, back), "/version"); got != "v1" {
+				if got := httpAnswer(t, "GET", hostPort(t, back), "/version"); got != "v1" {
 					t.Errorf("/version %q", got)
 				}
 			}
