@@ -114,7 +114,7 @@ func Load(ctx context.Context, file string, data []byte, getenv func(string) str
 		anchors := map[string]ast.Node{}
 		root = checkKeys(root, reflect.TypeOf(Config{}), "$", anchors, add)
 		if root != nil {
-			if err := yaml.NodeToValue(root, &cfg); err != nil {
+			if err := nodeToValue(root, &cfg); err != nil {
 				// checkKeys has set aside every value it reported, so this is something else.
 				add(errLine(err), "", "%s", errMessage(err))
 				return nil, probs
