@@ -21,7 +21,7 @@ echo "== poll cycles and the cheapest ggcr loop (in-process registry, each clien
 sh scripts/bench-poll.sh -n 2000,10000 -services 1000,10000 -reps 5 -cycles 3
 echo
 echo "== task death -> rollback in the spec (real engine)"
-HOIST_SPEED=1 HOIST_SPEED_REPS="$reps" go test ./updater -run '^TestSpeedDeathToRollback$' -count=1 -v -timeout 20m | grep '^SPEED'
+HOIST_SPEED_REPS="$reps" go test -tags speed ./updater -run '^TestSpeedDeathToRollback$' -count=1 -v -timeout 20m | grep '^SPEED'
 echo
 echo "== webhook -> spec (real engine, $services unrelated services created and removed by the run)"
-HOIST_SPEED=1 HOIST_SPEED_SERVICES="$services" HOIST_SPEED_SAMPLES="$samples" go test ./updater -run '^TestSpeedWebhookToSpec$' -count=1 -v -timeout 40m | grep '^SPEED'
+HOIST_SPEED_SERVICES="$services" HOIST_SPEED_SAMPLES="$samples" go test -tags speed ./updater -run '^TestSpeedWebhookToSpec$' -count=1 -v -timeout 40m | grep '^SPEED'

@@ -1,3 +1,7 @@
+//go:build speed
+
+// Measurements, not tests: built only with -tags speed (scripts/bench-speed.sh).
+
 package updater_test
 
 import (
@@ -35,13 +39,6 @@ import (
 	"github.com/hoist-dev/hoist/webhook"
 )
 
-// speedOnly skips a measurement unless HOIST_SPEED is set (scripts/bench-speed.sh).
-func speedOnly(t *testing.T) {
-	t.Helper()
-	if os.Getenv("HOIST_SPEED") == "" {
-		t.Skip("a measurement, not a test: run scripts/bench-speed.sh (HOIST_SPEED=1)")
-	}
-}
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
@@ -295,7 +292,6 @@ func (r *speedRun) post(image string) {
 // service's spec (the engine's event), with unrelated services on the engine, listed
 // per event (before the index) and read from the index, in the same run.
 func TestSpeedWebhookToSpec(t *testing.T) {
-	speedOnly(t)
 	c := testenv.Docker(t)
 	reg := testenv.NewRegistry(t)
 	run := randomHex()
@@ -377,7 +373,6 @@ func awaitImage(t *testing.T, changes <-chan specChange, image string) time.Time
 // completed → hoist's rollback in the spec (both from the engine's events), with the
 // watch polling only (baseline) and woken by the event stream, in the same run.
 func TestSpeedDeathToRollback(t *testing.T) {
-	speedOnly(t)
 	c := testenv.Docker(t)
 	reg := testenv.NewRegistry(t)
 	reps := envInt("HOIST_SPEED_REPS", 3)
