@@ -39,7 +39,6 @@ import (
 	"github.com/hoist-dev/hoist/webhook"
 )
 
-
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v

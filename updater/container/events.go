@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/hoist-dev/hoist/updater"
+	"github.com/hoist-dev/hoist/updater/internal/wake"
 )
 
 // stream follows the engine's container events for the backend: it keeps a listing of
@@ -27,7 +28,7 @@ type stream struct {
 	snap   updater.Snapshot
 	revs   map[string]revised // container ID → its workload as last listed
 	rev    uint64
-	wakers map[string]chan struct{} // container ID → closed at its next event
+	wakers wake.Set // by container ID: closed at its next event
 }
 
 type revised struct {

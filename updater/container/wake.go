@@ -14,38 +14,14 @@ func (s *stream) next(id string) <-chan struct{} {
 	if !s.running.Load() {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.wakers == nil {
-		s.wakers = map[string]chan struct{}{}
-	}
-	ch, ok := s.wakers[id]
-	if !ok {
-		ch = make(chan struct{})
-		s.wakers[id] = ch
-	}
-	return ch
+	return s.wakers.Next(id)
 }
 
 // wake closes the channel of the container id, if one waits.
-func (s *stream) wake(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ch, ok := s.wakers[id]; ok {
-		close(ch)
-		delete(s.wakers, id)
-	}
-}
+func (s *stream) wake(id string) { s.wakers.Wake(id) }
 
-// wakeAll wakes every waiter: the stream broke, so each looks at once.
-func (s *stream) wakeAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, ch := range s.wakers {
-		close(ch)
-		delete(s.wakers, id)
-	}
-}
+// wakeAll wakes every waiter: the stream started or broke, so each looks at once.
+func (s *stream) wakeAll() { s.wakers.WakeAll() }
 
 // sleep waits d, or less when an event about one of ids comes first (it died, its
 // health changed): the health gate and the watch look again at once. It fails only

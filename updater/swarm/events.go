@@ -10,6 +10,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
+
+	"github.com/hoist-dev/hoist/updater/internal/wake"
 )
 
 // stream follows the engine's event stream for the backend: it keeps the index of the
@@ -24,8 +26,8 @@ type stream struct {
 	retry time.Duration
 
 	mu     sync.Mutex
-	wakers map[string]chan struct{} // service ID → closed at its next event
-	deaths map[string][]death       // service ID → its containers' recent deaths (deaths.go)
+	wakers wake.Set           // by service ID: closed at its next event
+	deaths map[string][]death // service ID → its containers' recent deaths (deaths.go)
 }
 
 // next returns a channel closed at the next event about the service id, or at a gap in
@@ -35,38 +37,14 @@ func (s *stream) next(id string) <-chan struct{} {
 	if !s.live.Load() {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.wakers == nil {
-		s.wakers = map[string]chan struct{}{}
-	}
-	ch, ok := s.wakers[id]
-	if !ok {
-		ch = make(chan struct{})
-		s.wakers[id] = ch
-	}
-	return ch
+	return s.wakers.Next(id)
 }
 
 // wake closes the channel of the service id, if one waits.
-func (s *stream) wake(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ch, ok := s.wakers[id]; ok {
-		close(ch)
-		delete(s.wakers, id)
-	}
-}
+func (s *stream) wake(id string) { s.wakers.Wake(id) }
 
 // wakeAll wakes every waiter: the stream started or broke, so each looks at once.
-func (s *stream) wakeAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, ch := range s.wakers {
-		close(ch)
-		delete(s.wakers, id)
-	}
-}
+func (s *stream) wakeAll() { s.wakers.WakeAll() }
 
 // Follow keeps the index of the services current from the engine's event stream until
 // ctx ends: it subscribes, lists every service, then applies each event. When the

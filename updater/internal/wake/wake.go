@@ -1,0 +1,46 @@
+// Package wake hands out one channel per key that closes at the key's next event: how
+// the backends' watches sleep until the engine's event stream tells them something.
+package wake
+
+import "sync"
+
+// Set holds the channels of the keys someone waits on. Its zero value is ready.
+type Set struct {
+	mu sync.Mutex
+	ch map[string]chan struct{}
+}
+
+// Next returns the channel closed at key's next Wake (or WakeAll).
+func (s *Set) Next(key string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = map[string]chan struct{}{}
+	}
+	ch, ok := s.ch[key]
+	if !ok {
+		ch = make(chan struct{})
+		s.ch[key] = ch
+	}
+	return ch
+}
+
+// Wake closes key's channel, if one waits.
+func (s *Set) Wake(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.ch[key]; ok {
+		close(ch)
+		delete(s.ch, key)
+	}
+}
+
+// WakeAll closes every channel: each waiter looks at once.
+func (s *Set) WakeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key, ch := range s.ch {
+		close(ch)
+		delete(s.ch, key)
+	}
+}
