@@ -58,6 +58,7 @@ var help = map[string]string{
 	"hoist_rollout_duration_seconds":                     "How long ended rollouts took, by workload kind and outcome.",
 	"hoist_poll_cycle_duration_seconds":                  "How long poll cycles took.",
 	"hoist_workloads":                                    "Each policy's workloads by state after its last poll.",
+	"hoist_event_stream_up":                              "Whether hoist follows the engine's event stream, by workload kind (0: it lists the engine for each event and polls its watches).",
 	"hoist_config_last_reload_success":                   "Whether the last configuration reload succeeded (1 at start).",
 	"hoist_config_last_reload_success_timestamp_seconds": "When the configuration in force was loaded (start or last successful reload), as a Unix time.",
 }

@@ -1,6 +1,9 @@
 package updater
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // ListedAt is when the last listing of u began (zero: none, or stale).
 func ListedAt(u *Updater) time.Time {
@@ -8,4 +11,11 @@ func ListedAt(u *Updater) time.Time {
 		return l.at
 	}
 	return time.Time{}
+}
+
+// StreamState runs what says when ix's event stream breaks and is back, looking every
+// d, until ctx ends.
+func StreamState(ctx context.Context, u *Updater, kind string, ix Index, d time.Duration) {
+	streamCheck = d
+	u.streamState(ctx, kind, ix)
 }

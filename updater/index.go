@@ -16,6 +16,9 @@ type Index interface {
 	// Current is the index as it stands. ok is false while it is not live: before its
 	// first listing, and from a gap in the stream until the listing that follows it.
 	Current() (snap Snapshot, ok bool)
+	// Streaming reports whether the engine's event stream is connected (the index may
+	// still be a moment from live after an event that calls for a listing).
+	Streaming() bool
 	// Refresh reads the workloads named (by name) from the engine into the index now:
 	// hoist changed them itself, and the events of that change may still be on their
 	// way.
@@ -36,10 +39,49 @@ type Snapshot struct {
 // follow starts the event stream of every backend that keeps an index; each ends with
 // ctx.
 func (u *Updater) follow(ctx context.Context) {
-	for _, b := range u.backends {
+	for kind, b := range u.backends {
 		if ix, ok := b.(Index); ok {
 			go ix.Follow(ctx)
+			go u.streamState(ctx, string(kind), ix)
 		}
+	}
+}
+
+// streamCheck is how often the updater looks whether an index's event stream is up.
+var streamCheck = time.Second
+
+// streamState says when an index's event stream breaks and when it is back: in the log
+// and in hoist_event_stream_up{kind}. Meanwhile the updater lists through the backend
+// and the watches poll, so nothing waits on the stream; the log says so.
+func (u *Updater) streamState(ctx context.Context, kind string, ix Index) {
+	t := time.NewTicker(streamCheck)
+	defer t.Stop()
+	up, seen := false, false
+	u.gauge("hoist_event_stream_up", 0, "kind", kind)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if ix.Streaming() == up {
+			continue
+		}
+		up = !up
+		switch {
+		case !up:
+			u.log.Warn().Str("kind", kind).Msg("the engine's event stream broke: listing the engine for each event and polling the watches until it is back")
+		case seen:
+			u.log.Info().Str("kind", kind).Msg("the engine's event stream is back")
+		default:
+			u.log.Debug().Str("kind", kind).Msg("following the engine's event stream")
+		}
+		seen = true
+		v := 0.0
+		if up {
+			v = 1
+		}
+		u.gauge("hoist_event_stream_up", v, "kind", kind)
 	}
 }
 

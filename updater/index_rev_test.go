@@ -30,6 +30,7 @@ func (s *staticIndex) Rollback(context.Context, updater.Workload) error { return
 func (s *staticIndex) Finish(context.Context, updater.Workload) error   { return nil }
 func (s *staticIndex) Follow(context.Context)                           {}
 func (s *staticIndex) Current() (updater.Snapshot, bool)                { return s.snap, true }
+func (s *staticIndex) Streaming() bool                                  { return true }
 func (s *staticIndex) Refresh(context.Context, []string) error          { return nil }
 
 // TestIndexRevisionsPerBackend: the Swarm and container indexes count revisions on

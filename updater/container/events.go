@@ -20,15 +20,24 @@ import (
 // container when something happens to it (it died, its health changed). Its zero value
 // is ready; Follow runs it.
 type stream struct {
-	running atomic.Bool
-	live    atomic.Bool // connected, and the listing reflects every event applied
-	dirty   chan struct{}
+	running   atomic.Bool
+	connected atomic.Bool // the engine answered the stream, and it has not broken since
+	live      atomic.Bool // connected, and the listing reflects every event applied
+	dirty     chan struct{}
+	// retry is how long Follow waits before it connects again after a gap.
+	retry time.Duration
 
-	mu     sync.Mutex
-	snap   updater.Snapshot
-	revs   map[string]revised // container ID → its workload as last listed
-	rev    uint64
-	wakers wake.Set // by container ID: closed at its next event
+	// relisting makes one listing at a time, so a listing never lands before one begun
+	// earlier; seen (guarded by it) is what the last listing read of each container.
+	relisting sync.Mutex
+	seen      map[string]read
+
+	mu      sync.Mutex
+	snap    updater.Snapshot
+	revs    map[string]revised // container ID → its workload as last listed
+	rev     uint64
+	touched map[string]bool // containers with an event that may change them since the last listing began
+	wakers  wake.Set        // by container ID: closed at its next event
 }
 
 type revised struct {
@@ -51,9 +60,14 @@ func (b *Backend) Follow(ctx context.Context) {
 		return
 	}
 	defer b.ev.running.Store(false)
+	retry := b.ev.retry
+	if retry == 0 {
+		retry = time.Second
+	}
 	var since time.Time
 	for ctx.Err() == nil {
 		err := b.followOnce(ctx, &since)
+		b.ev.connected.Store(false)
 		b.ev.live.Store(false)
 		b.ev.wakeAll()
 		if ctx.Err() == nil {
@@ -61,7 +75,7 @@ func (b *Backend) Follow(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(time.Second):
+		case <-time.After(retry):
 		}
 	}
 }
@@ -74,14 +88,15 @@ func (b *Backend) followOnce(ctx context.Context, since *time.Time) error {
 		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
 	}
 	res := b.c.Events(sctx, opts) // returns once the engine answered: nothing after is missed
-	stale := true
+	stale, gap := true, true
 	for {
 		if stale {
-			if err := b.relist(sctx); err != nil {
+			if err := b.relist(sctx, gap); err != nil {
 				return err
 			}
 			b.ev.live.Store(true)
-			stale = false
+			b.ev.connected.Store(true)
+			stale, gap = false, false
 		}
 		select {
 		case m, ok := <-res.Messages:
@@ -109,10 +124,21 @@ func (b *Backend) note(m events.Message, since *time.Time) bool {
 	}
 	b.ev.wake(m.Actor.ID)
 	if relistOn[m.Action] {
+		b.ev.touch(m.Actor.ID)
 		b.ev.live.Store(false)
 		return true
 	}
 	return false
+}
+
+// touch marks the container id to be read again by the next listing.
+func (s *stream) touch(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.touched == nil {
+		s.touched = map[string]bool{}
+	}
+	s.touched[id] = true
 }
 
 // A burst's events that change the listing are at most burstQuiet apart, and a burst
@@ -145,12 +171,28 @@ func (b *Backend) burst(res client.EventsResult, since *time.Time) error {
 }
 
 // relist lists the containers again; a container listed as before keeps its revision.
-func (b *Backend) relist(ctx context.Context) error {
-	ws, err := b.List(ctx)
+// Unless all is true it inspects only the containers with an event since the last
+// listing (and new ones): all is for a listing after a gap in the stream, or one that
+// must see what hoist changed before its events arrive.
+func (b *Backend) relist(ctx context.Context, all bool) error {
+	s := &b.ev
+	s.relisting.Lock()
+	defer s.relisting.Unlock()
+	s.mu.Lock()
+	if all {
+		s.seen = nil
+	}
+	for id := range s.touched {
+		delete(s.seen, id)
+	}
+	s.touched = nil
+	s.mu.Unlock()
+	ws, seen, err := b.list(ctx, s.seen)
 	if err != nil {
+		s.seen = nil
 		return err
 	}
-	s := &b.ev
+	s.seen = seen
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := make(map[string]revised, len(ws))
@@ -182,13 +224,16 @@ func (b *Backend) Current() (updater.Snapshot, bool) {
 	return b.ev.snap, true
 }
 
+// Streaming reports whether the engine's container event stream is connected.
+func (b *Backend) Streaming() bool { return b.ev.connected.Load() }
+
 // Refresh lists the containers again: hoist changed some itself (a swap renames and
 // replaces containers), and the stream may not have told it yet.
 func (b *Backend) Refresh(ctx context.Context, _ []string) error {
 	if !b.ev.live.Load() {
 		return nil // the updater lists through List
 	}
-	return b.relist(ctx)
+	return b.relist(ctx, true)
 }
 
 var _ updater.Index = (*Backend)(nil)

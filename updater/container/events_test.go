@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -11,10 +12,28 @@ import (
 	"github.com/hoist-dev/hoist/updater"
 )
 
+// follow runs the backend's event stream until the test ends.
+func (e *env) follow() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.b.Follow(ctx); close(done) }()
+	e.t.Cleanup(func() { cancel(); <-done })
+}
+
+// cuttable gives the test a backend whose engine client goes through a
+// testenv.CutStream, following the event stream until the test ends.
+func (e *env) cuttable() *testenv.CutStream {
+	cs := &testenv.CutStream{}
+	e.b = e.backend(testenv.DockerThrough(e.t, func(base http.RoundTripper) http.RoundTripper { cs.Base = base; return cs }))
+	e.b.ev.retry = 100 * time.Millisecond
+	e.follow()
+	return cs
+}
+
 // indexed waits until the live listing shows the container called name as ok wants.
 func (e *env) indexed(name, what string, ok func(w updater.Workload, found bool) bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		if s, live := e.b.Current(); live {
 			var w updater.Workload
@@ -41,10 +60,7 @@ func (e *env) indexed(name, what string, ok func(w updater.Workload, found bool)
 // old image, and its removal.
 func TestContainerIndexFollowsEvents(t *testing.T) {
 	e := newEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { e.b.Follow(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	e.follow()
 	v1 := e.push("v1", testenv.App{Version: "v1"})
 	bad := e.push("v2", testenv.App{Version: "v2-late", Mode: testenv.LateCrash, CrashAfter: 2 * time.Second})
 	old := e.run("", v1.Tag.String(), nil, nil, nil)
@@ -59,4 +75,91 @@ func TestContainerIndexFollowsEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.indexed(e.prefix, "the removal", func(_ updater.Workload, found bool) bool { return !found })
+}
+
+// TestContainerEventStreamDroppedMidRollout: the event stream breaks while a container is
+// swapped onto an image that crashes after the health gate, and stays down. The listing
+// is no longer live (the updater lists instead), and the rollout ends right all the
+// same, from the polling watch: rolled back, the old container running its image. Once
+// the stream is back, a container created during the gap is in the listing.
+func TestContainerEventStreamDroppedMidRollout(t *testing.T) {
+	e := newEnv(t)
+	cs := e.cuttable()
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	bad := e.push("v2", testenv.App{Version: "v2-late", Mode: testenv.LateCrash, CrashAfter: 4 * time.Second})
+	old := e.run("", v1.Tag.String(), nil, nil, nil)
+	e.indexed(e.prefix, "the new container", func(w updater.Workload, found bool) bool { return found && w.ID == old.ID })
+
+	p := plan()
+	p.Watch = 10 * time.Second
+	done := make(chan updater.Result, 1)
+	go func() { done <- e.b.Update(e.ctx, []updater.Workload{workload(old)}, bad, p, nil, e.log) }()
+	e.indexed(e.prefix, "the replacement", func(w updater.Workload, found bool) bool { return found && w.ID != old.ID })
+	cs.Cut()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, live := e.b.Current(); live; _, live = e.b.Current() {
+		if time.Now().After(deadline) {
+			t.Fatal("the listing is still live with its stream cut")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r := <-done
+	must(t, r, updater.RolledBack)
+	if _, live := e.b.Current(); live {
+		t.Fatal("the listing went live with its stream held down")
+	}
+	ws, err := e.b.List(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := false
+	for _, w := range ws {
+		back = back || w.Name == e.prefix && w.ID == old.ID && w.Image == v1.Tag.String()
+	}
+	if !back {
+		t.Fatalf("after the rollback %s is not the old container on %s: %+v", e.prefix, v1.Tag, ws)
+	}
+
+	gap := e.run("-gap", v1.Tag.String(), nil, nil, nil)
+	opened := cs.Opened()
+	cs.Mend()
+	e.indexed(e.prefix+"-gap", "the container created during the gap", func(w updater.Workload, found bool) bool { return found && w.ID == gap.ID })
+	e.indexed(e.prefix, "the old container", func(w updater.Workload, found bool) bool { return found && w.ID == old.ID })
+	if cs.Opened() <= opened {
+		t.Errorf("the stream was not opened again (%d times in all)", cs.Opened())
+	}
+}
+
+// TestContainerListingReadsWhatChanged: once the listing follows the event stream, an
+// event about one container makes the next listing inspect that container, not every
+// container again.
+func TestContainerListingReadsWhatChanged(t *testing.T) {
+	e := newEnv(t)
+	cs := e.cuttable()
+	v1 := e.push("v1", testenv.App{Version: "v1"})
+	a := e.run("-a", v1.Tag.String(), nil, nil, nil)
+	e.indexed(e.prefix+"-a", "container a", func(w updater.Workload, found bool) bool { return found && w.ID == a.ID })
+	inspects := cs.Requests("/containers/" + a.ID + "/json")
+	if inspects == 0 {
+		t.Fatal("container a was listed without an inspection")
+	}
+	b := e.run("-b", v1.Tag.String(), nil, nil, nil)
+	e.indexed(e.prefix+"-b", "container b", func(w updater.Workload, found bool) bool { return found && w.ID == b.ID })
+	if n := cs.Requests("/containers/" + b.ID + "/json"); n == 0 {
+		t.Fatal("container b was listed without an inspection")
+	}
+	if n := cs.Requests("/containers/" + a.ID + "/json"); n != inspects {
+		t.Errorf("container a, unchanged, was inspected %d more times after events about b", n-inspects)
+	}
+	if _, err := e.c.ContainerStop(e.ctx, a.ID, client.ContainerStopOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.indexed(e.prefix+"-a", "container a, stopped", func(w updater.Workload, found bool) bool { return found && w.ID == a.ID })
+	deadline := time.Now().Add(45 * time.Second)
+	for cs.Requests("/containers/"+a.ID+"/json") == inspects {
+		if time.Now().After(deadline) {
+			t.Fatal("container a was not inspected again after it stopped")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

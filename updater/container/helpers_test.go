@@ -51,11 +51,16 @@ func newEnv(t *testing.T) *env {
 		prefix: "hoist-ct-" + strings.ToLower(regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), "-")) + "-" + hex.EncodeToString(id),
 		log:    zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger(),
 	}
-	// Scope: other packages' tests use the same engine at the same time.
-	e.b = New(c, WithLogger(e.log), WithGracePeriod(30*time.Second), WithRecoverWait(15*time.Second),
-		WithScope(func(name string, _ map[string]string) bool { return strings.HasPrefix(name, e.prefix) }))
+	e.b = e.backend(c)
 	t.Cleanup(e.cleanup)
 	return e
+}
+
+// backend is the test's backend on client c.
+func (e *env) backend(c *client.Client) *Backend {
+	// Scope: other packages' tests use the same engine at the same time.
+	return New(c, WithLogger(e.log), WithGracePeriod(30*time.Second), WithRecoverWait(15*time.Second),
+		WithScope(func(name string, _ map[string]string) bool { return strings.HasPrefix(name, e.prefix) }))
 }
 
 // cleanup removes every container, network and volume named after the test.

@@ -32,11 +32,26 @@ const labelSwarmService = "com.docker.swarm.service.id"
 // reserves that no swap explains, that runs, or that compose counts as a member of a
 // service is listed with the reason hoist passes over it (Workload.Unmanaged).
 func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
+	ws, _, err := b.list(ctx, nil)
+	return ws, err
+}
+
+// read is what a listing learnt of one container beyond the engine's summary: its
+// inspection and the registry digest of its image.
+type read struct {
+	c      container.InspectResponse
+	digest string
+}
+
+// list is List reading again only the containers known does not hold: known is what an
+// earlier listing read of the containers that had no event since (their configuration
+// and state are as then). It returns what it read of each container it listed.
+func (b *Backend) list(ctx context.Context, known map[string]read) ([]updater.Workload, map[string]read, error) {
 	lctx, cancel := context.WithTimeout(ctx, listBound)
 	r, err := b.c.ContainerList(lctx, client.ContainerListOptions{All: true})
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
+		return nil, nil, fmt.Errorf("list containers: %w", err)
 	}
 	names := map[string]string{} // id → name
 	byName := map[string]container.Summary{}
@@ -47,6 +62,7 @@ func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
 		}
 	}
 	var out []updater.Workload
+	got := make(map[string]read, len(r.Items))
 	for _, s := range r.Items {
 		name := names[s.ID]
 		if name == "" || s.Labels[labelSwarmService] != "" {
@@ -58,41 +74,57 @@ func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
 			}
 			continue
 		}
-		ictx, cancel := context.WithTimeout(ctx, inspectBound)
-		c, err := b.inspect(ictx, s.ID)
-		cancel()
-		switch {
-		case cerrdefs.IsNotFound(err):
-			continue // removed since the listing (a short-lived container): not a workload
-		case err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
-			// dockerd holds a container's lock while it stops or kills it: one busy
-			// container must not hold up every rollout. The listing says enough.
-			b.log.Warn().Str("container", name).Dur("after", inspectBound).Msg("the engine did not answer an inspect of the container (an operation on it in progress?); listed from the summary")
-			c.ID, c.Image = s.ID, s.ImageID
-			c.Config = &container.Config{Image: s.Image, Labels: s.Labels}
-			if strings.HasPrefix(s.Image, "sha256:") {
-				continue // its image's name is not in the summary: not followed this time
+		rd, keep := known[s.ID]
+		if !keep {
+			if rd, keep, err = b.read(ctx, s, name); err != nil {
+				return nil, nil, err
 			}
-		case err != nil:
-			return nil, err
+			if rd.c.Config == nil {
+				continue
+			}
 		}
-		dctx, cancel := context.WithTimeout(ctx, inspectBound)
-		w := updater.Workload{
-			Kind:   policy.Container,
-			ID:     c.ID,
-			Name:   name,
-			Image:  c.Config.Image,
-			Labels: c.Config.Labels,
-			Digest: b.repoDigest(dctx, c.Image, c.Config.Image),
+		if keep {
+			got[s.ID] = rd
 		}
-		cancel()
-		w.Compose = composeDrift(c) // composefile.go
+		c := rd.c
+		w := updater.Workload{Kind: policy.Container, ID: c.ID, Name: name, Image: c.Config.Image, Labels: c.Config.Labels, Digest: rd.digest}
+		w.Compose = composeDrift(c) // composefile.go: the files may change without an event
 		if of := c.Config.Labels[LabelSwapOf]; of != "" && names[of] == name+suffixPrev || b.previousOf(c.Config.Labels) != "" {
 			w.HasPrevious = true
 		}
 		out = append(out, w)
 	}
-	return out, nil
+	return out, got, nil
+}
+
+// read inspects the container s (called name) and finds its image's digest. A zero read
+// (no Config) is a container not to list this time; keep is false when the engine's
+// summary stood in for an inspection it did not answer.
+func (b *Backend) read(ctx context.Context, s container.Summary, name string) (rd read, keep bool, err error) {
+	ictx, cancel := context.WithTimeout(ctx, inspectBound)
+	c, err := b.inspect(ictx, s.ID)
+	cancel()
+	keep = true
+	switch {
+	case cerrdefs.IsNotFound(err):
+		return read{}, false, nil // removed since the listing (a short-lived container): not a workload
+	case err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+		// dockerd holds a container's lock while it stops or kills it: one busy
+		// container must not hold up every rollout. The listing says enough.
+		b.log.Warn().Str("container", name).Dur("after", inspectBound).Msg("the engine did not answer an inspect of the container (an operation on it in progress?); listed from the summary")
+		if strings.HasPrefix(s.Image, "sha256:") {
+			return read{}, false, nil // its image's name is not in the summary: not followed this time
+		}
+		c.ID, c.Image = s.ID, s.ImageID
+		c.Config = &container.Config{Image: s.Image, Labels: s.Labels}
+		keep = false
+	case err != nil:
+		return read{}, false, err
+	}
+	dctx, cancel := context.WithTimeout(ctx, inspectBound)
+	defer cancel()
+	rd = read{c: c, digest: b.repoDigest(dctx, c.Image, c.Config.Image)}
+	return rd, keep && rd.digest != "", nil
 }
 
 // reserved reports whether name is one hoist gives containers during a swap.

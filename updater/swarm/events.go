@@ -19,9 +19,10 @@ import (
 // something happens to it (its spec or update state, one of its task's containers
 // dying or changing health). Its zero value is ready; Follow runs it.
 type stream struct {
-	running atomic.Bool
-	live    atomic.Bool
-	idx     index
+	running   atomic.Bool
+	connected atomic.Bool // the engine answered the stream, and it has not broken since
+	live      atomic.Bool
+	idx       index
 	// retry is how long Follow waits before it connects again after a gap.
 	retry time.Duration
 
@@ -62,7 +63,8 @@ func (b *Backend) Follow(ctx context.Context) {
 	}
 	var since time.Time
 	for ctx.Err() == nil {
-		b.followOnce(ctx, &since)
+		b.followOnce(ctx, &since) // the updater says when the stream breaks (Streaming)
+		b.ev.connected.Store(false)
 		b.ev.live.Store(false)
 		b.ev.wakeAll()
 		select {
@@ -86,6 +88,7 @@ func (b *Backend) followOnce(ctx context.Context, since *time.Time) error {
 		return err
 	}
 	b.ev.live.Store(true)
+	b.ev.connected.Store(true)
 	b.ev.wakeAll()
 	for {
 		select {

@@ -2,11 +2,7 @@ package swarm
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net/http"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,60 +13,13 @@ import (
 	"github.com/hoist-dev/hoist/updater"
 )
 
-// cutStream passes requests to the engine, and can break its event stream: cut closes
-// every /events answer in flight and refuses new ones until mend.
-type cutStream struct {
-	base http.RoundTripper
-
-	mu     sync.Mutex
-	down   bool
-	bodies []io.Closer
-	opened int // /events requests the engine answered
-}
-
-func (c *cutStream) RoundTrip(req *http.Request) (*http.Response, error) {
-	events := strings.HasSuffix(req.URL.Path, "/events")
-	if events {
-		c.mu.Lock()
-		down := c.down
-		c.mu.Unlock()
-		if down {
-			return nil, errors.New("test: event stream held down")
-		}
-	}
-	resp, err := c.base.RoundTrip(req)
-	if err == nil && events {
-		c.mu.Lock()
-		c.bodies = append(c.bodies, resp.Body)
-		c.opened++
-		c.mu.Unlock()
-	}
-	return resp, err
-}
-
-func (c *cutStream) cut() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.down = true
-	for _, b := range c.bodies {
-		b.Close()
-	}
-	c.bodies = nil
-}
-
-func (c *cutStream) mend() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.down = false
-}
-
-// newStreamEnv is newEnv with the backend's client going through a cutStream, and the
+// newStreamEnv is newEnv with the backend's client going through a testenv.CutStream, and the
 // backend following the events until the test ends.
-func newStreamEnv(t *testing.T) (*env, *cutStream) {
+func newStreamEnv(t *testing.T) (*env, *testenv.CutStream) {
 	t.Helper()
 	e := newEnv(t)
-	cs := &cutStream{}
-	c := testenv.DockerThrough(t, func(base http.RoundTripper) http.RoundTripper { cs.base = base; return cs })
+	cs := &testenv.CutStream{}
+	c := testenv.DockerThrough(t, func(base http.RoundTripper) http.RoundTripper { cs.Base = base; return cs })
 	e.b = New(c)
 	e.b.ev.retry = 100 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
@@ -142,10 +91,7 @@ func TestIndexFollowsEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.indexed(w.ID, "the removal", func(_ updater.Workload, found bool) bool { return !found })
-	cs.mu.Lock()
-	opened := cs.opened
-	cs.mu.Unlock()
-	if opened != 1 {
+	if opened := cs.Opened(); opened != 1 {
 		t.Errorf("%d event streams opened, want 1 (no gap)", opened)
 	}
 }
@@ -167,7 +113,7 @@ func TestEventStreamDroppedMidRollout(t *testing.T) {
 	done := make(chan updater.Result, 1)
 	go func() { done <- e.b.Update(context.Background(), []updater.Workload{w}, v2, p, nil, e.log) }()
 	e.indexed(w.ID, "the update", func(x updater.Workload, found bool) bool { return found && x.Image == v2.Image() })
-	cs.cut()
+	cs.Cut()
 	if _, live := e.b.Current(); live {
 		deadline := time.Now().Add(5 * time.Second)
 		for live && time.Now().Before(deadline) {
@@ -197,7 +143,7 @@ func TestEventStreamDroppedMidRollout(t *testing.T) {
 	if _, err := e.c.ServiceUpdate(ctx, w.ID, client.ServiceUpdateOptions{Version: svc.Version, Spec: spec}); err != nil {
 		t.Fatal(err)
 	}
-	cs.mend()
+	cs.Mend()
 	e.indexed(w.ID, "the change made during the gap", func(x updater.Workload, found bool) bool {
 		return found && x.Labels["during"] == "gap" && x.Image == v1.Image()
 	})

@@ -117,6 +117,9 @@ func (x *index) snapshot() updater.Snapshot {
 	return *x.snap
 }
 
+// Streaming reports whether the engine's event stream is connected.
+func (b *Backend) Streaming() bool { return b.ev.connected.Load() }
+
 // Current is the index of the services while the event stream is live.
 func (b *Backend) Current() (updater.Snapshot, bool) {
 	if !b.ev.live.Load() {

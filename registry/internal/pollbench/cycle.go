@@ -76,6 +76,8 @@ func (b indexedBackend) Refresh(context.Context, []string) error { return nil }
 
 var _ updater.Index = indexedBackend{}
 
+func (b indexedBackend) Streaming() bool { return true }
+
 func (b indexedBackend) Current() (updater.Snapshot, bool) {
 	return updater.Snapshot{Workloads: b.ws, Revs: b.revs, Gen: 1}, true
 }
