@@ -169,9 +169,17 @@ func buildImage(t testing.TB, a App) v1.Image {
 	if !a.NoHealthcheck {
 		// The check answers in milliseconds; the timeout is for a loaded machine, where
 		// starting the check's process can take seconds. A failing check exits at once.
+		// Each check is an exec in the container, about 50 ms of the engine's CPU: 20
+		// containers checked every second keep one core busy. The images that turn
+		// unhealthy are checked every second (tests time their watch by it); the others,
+		// which tests keep running for long, every 2 s.
+		every := 2 * time.Second
+		if mode == Unhealthy || mode == LateUnhealthy {
+			every = time.Second
+		}
 		cf.Config.Healthcheck = &v1.HealthConfig{
 			Test:     []string{"CMD", "/app", "-check"},
-			Interval: time.Second, Timeout: 15 * time.Second, Retries: 3,
+			Interval: every, Timeout: 15 * time.Second, Retries: 3,
 		}
 	}
 	img, err := mutate.ConfigFile(img, cf)

@@ -51,6 +51,12 @@ var relistOn = map[events.Action]bool{
 	events.ActionDie: true, events.ActionUpdate: true, events.ActionRestart: true, events.ActionPause: true, events.ActionUnPause: true,
 }
 
+// streamed are the container events the stream asks for: those after which List may
+// answer otherwise, and those a watch wakes up for. Not the exec events of every health
+// check (three per check and container, which the engine would send for nothing).
+var streamed = []string{"create", "destroy", "rename", "start", "die", "update", "restart", "pause", "unpause",
+	"health_status", "oom", "kill", "stop"}
+
 // Follow keeps the listing of the containers current from the engine's events until
 // ctx ends: it subscribes, lists, and lists again after each burst of events that may
 // change what List says. When the stream breaks it connects again from the time of the
@@ -83,7 +89,7 @@ func (b *Backend) Follow(ctx context.Context) {
 func (b *Backend) followOnce(ctx context.Context, since *time.Time) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	opts := client.EventsListOptions{Filters: make(client.Filters).Add("type", "container")}
+	opts := client.EventsListOptions{Filters: make(client.Filters).Add("type", "container").Add("event", streamed...)}
 	if !since.IsZero() {
 		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
 	}

@@ -74,12 +74,17 @@ func (b *Backend) Follow(ctx context.Context) {
 	}
 }
 
+// streamed are the events the stream asks for: a service's, and those of a task's
+// container a watch wakes up for. Not the exec events of every health check (three per
+// check and container, which the engine would send for nothing).
+var streamed = []string{"create", "update", "remove", "start", "die", "health_status", "destroy", "oom", "kill", "stop"}
+
 // followOnce runs one connection of the stream until it breaks, advancing since to the
 // time of each event applied.
 func (b *Backend) followOnce(ctx context.Context, since *time.Time) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	opts := client.EventsListOptions{Filters: make(client.Filters).Add("type", "service").Add("type", "container")}
+	opts := client.EventsListOptions{Filters: make(client.Filters).Add("type", "service").Add("type", "container").Add("event", streamed...)}
 	if !since.IsZero() {
 		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
 	}

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -316,6 +317,10 @@ func runChild(mode, host string, n, conc int, out io.Writer) error {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
+	if path := os.Getenv("POLLBENCH_ALLOCS"); path != "" { // <path>.<client>: every allocation of the cycle
+		runtime.MemProfileRate = 1
+		defer writeAllocs(path + "." + mode)
+	}
 	var before, after syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	start := time.Now()
@@ -387,6 +392,15 @@ func loop(refs []name.Reference, conc int, head func(name.Reference) error) int 
 	close(work)
 	wg.Wait()
 	return int(errs.Load())
+}
+
+// writeAllocs writes the allocation profile (go tool pprof -sample_index=alloc_objects).
+func writeAllocs(path string) {
+	runtime.GC() // the profile shows what the last collection saw
+	if f, err := os.Create(path); err == nil {
+		pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
+	}
 }
 
 func tv(t syscall.Timeval) time.Duration {
