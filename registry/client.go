@@ -205,11 +205,11 @@ func (c *Client) resolve(ctx context.Context, h *host, ref name.Reference) (v1.D
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("resolve %s: %w", ref, classify(err))
 	}
-	d, err := e.p.Head(ctx, ref)
+	d, err := h.head(ctx, e, ref)
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("resolve %s: %w", ref, classify(err))
 	}
-	return *d, nil
+	return d, nil
 }
 
 // Budget returns what hoist knows of each registry's rate limit and backoff, sorted by

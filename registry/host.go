@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -22,11 +21,13 @@ import (
 // all its repositories. One that answers with a Bearer challenge gets one transport per
 // repository (one token per pull scope), all built from the one remembered ping.
 type host struct {
-	reg  name.Registry
-	lim  *limiter
-	memo *pingMemo // wraps lim: what transport.NewWithContext is given
-	sem  chan struct{}
-	ttl  time.Duration // default token lifetime
+	reg    name.Registry
+	name   string // reg.RegistryStr()
+	scheme string // reg.Scheme(), worked out once: ggcr's works it out per request
+	lim    *limiter
+	memo   *pingMemo // wraps lim: what transport.NewWithContext is given
+	sem    chan struct{}
+	ttl    time.Duration // default token lifetime
 
 	mu      sync.Mutex
 	known   bool                  // the first transport was built: shared or not is known
@@ -39,7 +40,6 @@ type host struct {
 type entry struct {
 	ready chan struct{}
 	t     http.RoundTripper
-	p     *remote.Puller // built once over t: a HEAD does not rebuild ggcr's options
 	err   error
 	exp   time.Time // zero: never
 }
@@ -59,7 +59,7 @@ func (c *Client) host(reg name.Registry) *host {
 	}
 	lim := newLimiter(key, dl, c.policy)
 	dl.expired = lim.noAnswer
-	h := &host{reg: reg, lim: lim, memo: newPingMemo(lim, c.pingTTL), sem: make(chan struct{}, c.perRegistry),
+	h := &host{reg: reg, name: key, scheme: reg.Scheme(), lim: lim, memo: newPingMemo(lim, c.pingTTL), sem: make(chan struct{}, c.perRegistry),
 		ttl: c.tokenTTL, entries: map[string]*entry{}}
 	c.hosts[key] = h
 	return h
@@ -75,7 +75,7 @@ func (h *host) transport(ctx context.Context, kc authn.Keychain, repo name.Repos
 	return e.t, nil
 }
 
-// entry returns the built transport (and its Puller) for repo, building it if needed.
+// entry returns the built transport for repo, building it if needed.
 func (h *host) entry(ctx context.Context, kc authn.Keychain, repo name.Repository) (*entry, error) {
 	if e := h.all.Load(); e != nil {
 		return e, nil
@@ -120,9 +120,6 @@ func (h *host) entry(ctx context.Context, kc authn.Keychain, repo name.Repositor
 	h.mu.Unlock()
 
 	e.t, e.err = h.build(ctx, kc, repo)
-	if e.err == nil {
-		e.p, e.err = remote.NewPuller(remote.WithTransport(e.t))
-	}
 
 	h.mu.Lock()
 	switch {

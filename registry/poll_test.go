@@ -33,6 +33,18 @@ func TestCanonicalDedupes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		rs := []name.Reference{a, b}
+		switch r := a.(type) { // the updater hands over pointers into its entries
+		case name.Tag:
+			rs = append(rs, &r)
+		case name.Digest:
+			rs = append(rs, &r)
+		}
+		for _, r := range rs {
+			if Canonical(r) != r.Name() {
+				t.Errorf("Canonical(%q) = %q, want its Name() %q", r, Canonical(r), r.Name())
+			}
+		}
 		if got := Canonical(a) == Canonical(b); got != tc.same {
 			t.Errorf("Canonical(%q)==Canonical(%q) is %v (%s, %s), want %v", tc.a, tc.b, got, Canonical(a), Canonical(b), tc.same)
 		}

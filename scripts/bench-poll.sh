@@ -6,7 +6,8 @@
 # Usage: scripts/bench-poll.sh [-n 100,2000] [-c 8] [-reps 7] [-services 1000,10000]
 #        [-cycles 3] [-cycle-runs 3]
 # POLLBENCH_CPU=path writes CPU profiles (path.hoist, path.cheap; path for the cycles),
-# POLLBENCH_HEAP=path a heap profile after the cycles: go tool pprof -top.
+# POLLBENCH_HEAP=path a heap profile after the cycles, POLLBENCH_ALLOCS=path every
+# allocation of each client (path.<client>, slow): go tool pprof -top.
 set -eu
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)

@@ -59,7 +59,10 @@ type Target struct {
 }
 
 // Image is the pinned image string: repo:tag@sha256:….
-func (t Target) Image() string { return t.Tag.String() + "@" + t.Digest.String() }
+// One concatenation: a cycle builds it for every workload (v1.Hash.String formats).
+func (t Target) Image() string {
+	return t.Tag.String() + "@" + t.Digest.Algorithm + ":" + t.Digest.Hex
+}
 
 // Plan is how a rollout proceeds and is judged, taken from the workload's policy.
 // Durations are kept in the store as nanoseconds.

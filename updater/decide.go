@@ -103,6 +103,13 @@ func digestOf(w Workload, pinned string) string {
 	return pinned
 }
 
+// sameDigest reports whether s is d's string ("sha256:…") without building that
+// string: a cycle asks it of every workload.
+func sameDigest(s string, d v1.Hash) bool {
+	a := len(d.Algorithm)
+	return len(s) == a+1+len(d.Hex) && s[:a] == d.Algorithm && s[a] == ':' && s[a+1:] == d.Hex
+}
+
 // decide works out what e's workload should run, under the rule it was matched to.
 // known holds digests already resolved in this cycle (by Canonical key); a missing
 // entry is resolved now.
@@ -158,7 +165,7 @@ func (u *Updater) decide(ctx context.Context, e entry, known map[string]registry
 	}
 	st.target = Target{Tag: want, Digest: res.Desc.Digest}
 	st.Target = st.target.Image()
-	if st.Current == res.Desc.Digest.String() && want.TagStr() == tag.TagStr() {
+	if sameDigest(st.Current, res.Desc.Digest) && want.TagStr() == tag.TagStr() {
 		st.Action = UpToDate
 		return st
 	}

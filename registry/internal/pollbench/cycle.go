@@ -148,6 +148,10 @@ func runCycle(mode, host string, services, conc, cycles int, out io.Writer) erro
 		return err
 	}
 	r.FirstMS = ms(first)
+	if path := os.Getenv("POLLBENCH_ALLOCS"); path != "" { // <path>.<client>: every allocation of the cycles
+		runtime.MemProfileRate = 1
+		defer writeAllocs(path + "." + mode)
+	}
 	if path := os.Getenv("POLLBENCH_CPU"); path != "" && mode == "cycle-index" { // a CPU profile of the cycles
 		if f, err := os.Create(path); err == nil {
 			pprof.StartCPUProfile(f)
@@ -214,6 +218,10 @@ func runCheapCycles(host string, services, conc, cycles int, out io.Writer) erro
 		return err
 	}
 	r.FirstMS = ms(first)
+	if path := os.Getenv("POLLBENCH_ALLOCS"); path != "" {
+		runtime.MemProfileRate = 1
+		defer writeAllocs(path + ".cycle-cheap")
+	}
 	var wall, cpu time.Duration
 	for range cycles {
 		w, c, err := one()
