@@ -19,17 +19,22 @@ type Resolution struct {
 // "localhost:5000/x" and "127.0.0.1:5000/x" are two (hoist cannot know they are the
 // same server). It is ref.Name(), built in one allocation instead of two.
 func Canonical(ref name.Reference) string {
-	var sep string
-	switch ref.(type) {
-	case name.Tag, *name.Tag:
-		sep = ":"
+	switch r := ref.(type) {
+	case name.Tag:
+		return CanonicalTag(r)
+	case *name.Tag:
+		return CanonicalTag(*r)
 	case name.Digest, *name.Digest:
-		sep = "@"
-	default:
-		return ref.Name()
+		repo := ref.Context()
+		return repo.RegistryStr() + "/" + repo.RepositoryStr() + "@" + ref.Identifier()
 	}
-	repo := ref.Context()
-	return repo.RegistryStr() + "/" + repo.RepositoryStr() + sep + ref.Identifier()
+	return ref.Name()
+}
+
+// CanonicalTag is Canonical of a tag, for callers that hold a name.Tag: it costs the
+// key's one allocation and no boxing into a name.Reference.
+func CanonicalTag(t name.Tag) string {
+	return t.RegistryStr() + "/" + t.RepositoryStr() + ":" + t.TagStr()
 }
 
 // isDigest reports whether ref names a digest rather than a tag.

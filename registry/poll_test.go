@@ -44,6 +44,9 @@ func TestCanonicalDedupes(t *testing.T) {
 			if Canonical(r) != r.Name() {
 				t.Errorf("Canonical(%q) = %q, want its Name() %q", r, Canonical(r), r.Name())
 			}
+			if tag, ok := r.(name.Tag); ok && CanonicalTag(tag) != r.Name() {
+				t.Errorf("CanonicalTag(%q) = %q, want its Name() %q", r, CanonicalTag(tag), r.Name())
+			}
 		}
 		if got := Canonical(a) == Canonical(b); got != tc.same {
 			t.Errorf("Canonical(%q)==Canonical(%q) is %v (%s, %s), want %v", tc.a, tc.b, got, Canonical(a), Canonical(b), tc.same)

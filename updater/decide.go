@@ -151,7 +151,7 @@ func (u *Updater) decide(ctx context.Context, e entry, known map[string]registry
 		st.Choice = why
 	}
 
-	res, ok := known[registry.Canonical(want)]
+	res, ok := known[registry.CanonicalTag(want)]
 	if !ok {
 		d, err := u.resolver.Resolve(ctx, want)
 		res = registry.Resolution{Desc: d, Err: err}
