@@ -62,6 +62,10 @@ func (u *Updater) Approve(ctx context.Context, key, digest string) (Status, erro
 // ErrNoWorkload is returned when a manual action names no known workload.
 var ErrNoWorkload = errors.New("no such workload")
 
+// checkWait is how long a manual action waits for the workload's slot: a check holds
+// it for a moment, a rollout for longer.
+const checkWait = 5 * time.Second
+
 // ErrBusy is returned when a manual action meets a rollout in progress.
 var ErrBusy = errors.New("a rollout is in progress for this workload; try again when it ends")
 
@@ -106,7 +110,7 @@ func (u *Updater) manual(ctx context.Context, key, what string, do func(Backend,
 		b := u.backends[w.Kind]
 		// Hold the workload's rollout slot so no rollout runs meanwhile; events that
 		// came in meanwhile requeue the job when it is released.
-		release, ok := u.queue.claim(e.key)
+		release, ok := u.queue.claimWait(ctx, e.key, checkWait)
 		if !ok {
 			return fmt.Errorf("%w: %s", ErrBusy, key)
 		}

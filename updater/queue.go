@@ -227,6 +227,23 @@ func (q *queue) claim(key string) (release func(), ok bool) {
 	}, true
 }
 
+// claimWait is claim that waits up to d for the job that holds key's slot to end: a
+// check of the workload (a poll, an event that changed nothing) holds it for a moment,
+// and a manual action should not be refused for that. A rollout outlasts the wait.
+func (q *queue) claimWait(ctx context.Context, key string, d time.Duration) (release func(), ok bool) {
+	deadline := time.Now().Add(d)
+	for {
+		if release, ok := q.claim(key); ok || !time.Now().Before(deadline) {
+			return release, ok
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // stop has start start nothing any more (Run is returning).
 func (q *queue) stop() {
 	q.mu.Lock()

@@ -59,7 +59,7 @@ func TestE2EEngineRestartMidRollout(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	h := startHoist(t, "poll: { interval: 1s }\n"+policyYAML(a.svc, "40s")+`  - name: ct
+	h := startHoist(t, "poll: { interval: 1s }\n"+policyYAML(a.svc, "75s")+`  - name: ct
     match: { containers: ["`+ctName+`"] }
     health: { watch: 40s, timeout: 3m }
 `, nil)

@@ -52,6 +52,7 @@ const (
 // needs to resume is in the engine.
 type Backend struct {
 	c           *client.Client
+	reads       reads // what listings read of each container (list.go)
 	log         zerolog.Logger
 	grace       time.Duration
 	recoverWait time.Duration

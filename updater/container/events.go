@@ -28,16 +28,14 @@ type stream struct {
 	retry time.Duration
 
 	// relisting makes one listing at a time, so a listing never lands before one begun
-	// earlier; seen (guarded by it) is what the last listing read of each container.
+	// earlier.
 	relisting sync.Mutex
-	seen      map[string]read
 
-	mu      sync.Mutex
-	snap    updater.Snapshot
-	revs    map[string]revised // container ID → its workload as last listed
-	rev     uint64
-	touched map[string]bool // containers with an event that may change them since the last listing began
-	wakers  wake.Set        // by container ID: closed at its next event
+	mu     sync.Mutex
+	snap   updater.Snapshot
+	revs   map[string]revised // container ID → its workload as last listed
+	rev    uint64
+	wakers wake.Set // by container ID: closed at its next event
 }
 
 type revised struct {
@@ -94,15 +92,15 @@ func (b *Backend) followOnce(ctx context.Context, since *time.Time) error {
 		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
 	}
 	res := b.c.Events(sctx, opts) // returns once the engine answered: nothing after is missed
-	stale, gap := true, true
+	stale := true
 	for {
 		if stale {
-			if err := b.relist(sctx, gap); err != nil {
+			if err := b.relist(sctx); err != nil {
 				return err
 			}
 			b.ev.live.Store(true)
 			b.ev.connected.Store(true)
-			stale, gap = false, false
+			stale = false
 		}
 		select {
 		case m, ok := <-res.Messages:
@@ -130,21 +128,10 @@ func (b *Backend) note(m events.Message, since *time.Time) bool {
 	}
 	b.ev.wake(m.Actor.ID)
 	if relistOn[m.Action] {
-		b.ev.touch(m.Actor.ID)
 		b.ev.live.Store(false)
 		return true
 	}
 	return false
-}
-
-// touch marks the container id to be read again by the next listing.
-func (s *stream) touch(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.touched == nil {
-		s.touched = map[string]bool{}
-	}
-	s.touched[id] = true
 }
 
 // A burst's events that change the listing are at most burstQuiet apart, and a burst
@@ -176,29 +163,16 @@ func (b *Backend) burst(res client.EventsResult, since *time.Time) error {
 	}
 }
 
-// relist lists the containers again; a container listed as before keeps its revision.
-// Unless all is true it inspects only the containers with an event since the last
-// listing (and new ones): all is for a listing after a gap in the stream, or one that
-// must see what hoist changed before its events arrive.
-func (b *Backend) relist(ctx context.Context, all bool) error {
+// relist lists the containers again (List: an inspection only of the containers no
+// listing read before); a container listed as before keeps its revision.
+func (b *Backend) relist(ctx context.Context) error {
 	s := &b.ev
 	s.relisting.Lock()
 	defer s.relisting.Unlock()
-	s.mu.Lock()
-	if all {
-		s.seen = nil
-	}
-	for id := range s.touched {
-		delete(s.seen, id)
-	}
-	s.touched = nil
-	s.mu.Unlock()
-	ws, seen, err := b.list(ctx, s.seen)
+	ws, err := b.List(ctx)
 	if err != nil {
-		s.seen = nil
 		return err
 	}
-	s.seen = seen
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := make(map[string]revised, len(ws))
@@ -239,7 +213,7 @@ func (b *Backend) Refresh(ctx context.Context, _ []string) error {
 	if !b.ev.live.Load() {
 		return nil // the updater lists through List
 	}
-	return b.relist(ctx, true)
+	return b.relist(ctx)
 }
 
 var _ updater.Index = (*Backend)(nil)

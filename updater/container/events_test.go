@@ -130,36 +130,43 @@ func TestContainerEventStreamDroppedMidRollout(t *testing.T) {
 	}
 }
 
-// TestContainerListingReadsWhatChanged: once the listing follows the event stream, an
-// event about one container makes the next listing inspect that container, not every
-// container again.
+// TestContainerListingReadsWhatChanged: a listing inspects only the containers no
+// listing read before: events about one container, or another container stopping, do
+// not make hoist inspect an unchanged container again.
 func TestContainerListingReadsWhatChanged(t *testing.T) {
 	e := newEnv(t)
 	cs := e.cuttable()
 	v1 := e.push("v1", testenv.App{Version: "v1"})
 	a := e.run("-a", v1.Tag.String(), nil, nil, nil)
 	e.indexed(e.prefix+"-a", "container a", func(w updater.Workload, found bool) bool { return found && w.ID == a.ID })
-	inspects := cs.Requests("/containers/" + a.ID + "/json")
-	if inspects == 0 {
+	inspects := func(id string) int { return cs.Requests("/containers/" + id + "/json") }
+	before := inspects(a.ID)
+	if before == 0 {
 		t.Fatal("container a was listed without an inspection")
 	}
 	b := e.run("-b", v1.Tag.String(), nil, nil, nil)
 	e.indexed(e.prefix+"-b", "container b", func(w updater.Workload, found bool) bool { return found && w.ID == b.ID })
-	if n := cs.Requests("/containers/" + b.ID + "/json"); n == 0 {
+	if n := inspects(b.ID); n == 0 {
 		t.Fatal("container b was listed without an inspection")
 	}
-	if n := cs.Requests("/containers/" + a.ID + "/json"); n != inspects {
-		t.Errorf("container a, unchanged, was inspected %d more times after events about b", n-inspects)
-	}
-	if _, err := e.c.ContainerStop(e.ctx, a.ID, client.ContainerStopOptions{}); err != nil {
+	if _, err := e.c.ContainerStop(e.ctx, b.ID, client.ContainerStopOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	e.indexed(e.prefix+"-a", "container a, stopped", func(w updater.Workload, found bool) bool { return found && w.ID == a.ID })
-	deadline := time.Now().Add(45 * time.Second)
-	for cs.Requests("/containers/"+a.ID+"/json") == inspects {
-		if time.Now().After(deadline) {
-			t.Fatal("container a was not inspected again after it stopped")
-		}
-		time.Sleep(20 * time.Millisecond)
+	e.indexed(e.prefix+"-b", "container b, stopped", func(w updater.Workload, found bool) bool { return found && w.ID == b.ID })
+	if _, err := e.b.List(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := inspects(a.ID); n != before {
+		t.Errorf("container a, unchanged, was inspected %d more times after events about b", n-before)
+	}
+	if _, err := e.c.ContainerRemove(e.ctx, a.ID, client.ContainerRemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.indexed(e.prefix+"-a", "the removal of a", func(_ updater.Workload, found bool) bool { return !found })
+	e.b.reads.mu.Lock()
+	_, kept := e.b.reads.m[a.ID]
+	e.b.reads.mu.Unlock()
+	if kept {
+		t.Error("what was read of container a is kept after its removal")
 	}
 }

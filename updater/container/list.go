@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -31,27 +32,16 @@ const labelSwarmService = "com.docker.swarm.service.id"
 // the containers hoist keeps or parks during a swap. A container under a name hoist
 // reserves that no swap explains, that runs, or that compose counts as a member of a
 // service is listed with the reason hoist passes over it (Workload.Unmanaged).
+//
+// It costs one engine request, plus an inspection for each container no listing read
+// before: what List reads of a container (its configuration and its image's digest)
+// does not change while the container exists, and its state comes with the listing.
 func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
-	ws, _, err := b.list(ctx, nil)
-	return ws, err
-}
-
-// read is what a listing learnt of one container beyond the engine's summary: its
-// inspection and the registry digest of its image.
-type read struct {
-	c      container.InspectResponse
-	digest string
-}
-
-// list is List reading again only the containers known does not hold: known is what an
-// earlier listing read of the containers that had no event since (their configuration
-// and state are as then). It returns what it read of each container it listed.
-func (b *Backend) list(ctx context.Context, known map[string]read) ([]updater.Workload, map[string]read, error) {
 	lctx, cancel := context.WithTimeout(ctx, listBound)
 	r, err := b.c.ContainerList(lctx, client.ContainerListOptions{All: true})
 	cancel()
 	if err != nil {
-		return nil, nil, fmt.Errorf("list containers: %w", err)
+		return nil, fmt.Errorf("list containers: %w", err)
 	}
 	names := map[string]string{} // id → name
 	byName := map[string]container.Summary{}
@@ -61,8 +51,8 @@ func (b *Backend) list(ctx context.Context, known map[string]read) ([]updater.Wo
 			byName[names[s.ID]] = s
 		}
 	}
+	defer b.reads.keepOnly(names)
 	var out []updater.Workload
-	got := make(map[string]read, len(r.Items))
 	for _, s := range r.Items {
 		name := names[s.ID]
 		if name == "" || s.Labels[labelSwarmService] != "" {
@@ -74,32 +64,90 @@ func (b *Backend) list(ctx context.Context, known map[string]read) ([]updater.Wo
 			}
 			continue
 		}
-		rd, keep := known[s.ID]
-		if !keep {
-			if rd, keep, err = b.read(ctx, s, name); err != nil {
-				return nil, nil, err
-			}
-			if rd.c.Config == nil {
-				continue
-			}
+		c, digest, ok, err := b.readOf(ctx, s, name)
+		if err != nil {
+			return nil, err
 		}
-		if keep {
-			got[s.ID] = rd
+		if !ok {
+			continue
 		}
-		c := rd.c
-		w := updater.Workload{Kind: policy.Container, ID: c.ID, Name: name, Image: c.Config.Image, Labels: c.Config.Labels, Digest: rd.digest}
-		w.Compose = composeDrift(c) // composefile.go: the files may change without an event
+		w := updater.Workload{Kind: policy.Container, ID: c.ID, Name: name, Image: c.Config.Image, Labels: c.Config.Labels, Digest: digest}
+		w.Compose = composeDrift(c) // composefile.go: the files may change at any time
 		if of := c.Config.Labels[LabelSwapOf]; of != "" && names[of] == name+suffixPrev || b.previousOf(c.Config.Labels) != "" {
 			w.HasPrevious = true
 		}
 		out = append(out, w)
 	}
-	return out, got, nil
+	return out, nil
+}
+
+// read is what a listing learnt of a container beyond the engine's summary: its
+// inspection and the registry digest of its image, neither of which changes while the
+// container exists (its state does: it is taken from the summary).
+type read struct {
+	c      container.InspectResponse
+	digest string
+}
+
+// reads holds what listings read, by container ID. Its zero value is ready.
+type reads struct {
+	mu sync.Mutex
+	m  map[string]read
+}
+
+func (r *reads) get(id string) (read, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rd, ok := r.m[id]
+	return rd, ok
+}
+
+func (r *reads) put(id string, rd read) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]read{}
+	}
+	r.m[id] = rd
+}
+
+// keepOnly forgets the containers a listing no longer showed.
+func (r *reads) keepOnly(listed map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id := range r.m {
+		if _, ok := listed[id]; !ok {
+			delete(r.m, id)
+		}
+	}
+}
+
+// readOf is the inspection of the container s (called name), with its state as the
+// summary gives it, and its image's digest: read before, or now. ok is false for a
+// container not to list this time.
+func (b *Backend) readOf(ctx context.Context, s container.Summary, name string) (c container.InspectResponse, digest string, ok bool, err error) {
+	rd, known := b.reads.get(s.ID)
+	if !known {
+		var keep bool
+		if rd, keep, err = b.read(ctx, s, name); err != nil || rd.c.Config == nil {
+			return c, "", false, err
+		}
+		if keep {
+			b.reads.put(s.ID, rd)
+		}
+	}
+	c = rd.c
+	if c.State != nil {
+		st := *c.State
+		st.Running = s.State == container.StateRunning
+		c.State = &st
+	}
+	return c, rd.digest, true, nil
 }
 
 // read inspects the container s (called name) and finds its image's digest. A zero read
 // (no Config) is a container not to list this time; keep is false when the engine's
-// summary stood in for an inspection it did not answer.
+// summary stood in for an inspection it did not answer, or the digest is not known.
 func (b *Backend) read(ctx context.Context, s container.Summary, name string) (rd read, keep bool, err error) {
 	ictx, cancel := context.WithTimeout(ctx, inspectBound)
 	c, err := b.inspect(ictx, s.ID)
