@@ -8,8 +8,8 @@
 // Per registry it keeps one remembered ping, one authenticated transport (one per
 // repository when the registry hands out Bearer tokens), a limiter that reads the
 // rate-limit headers and backs off on 429/5xx, and under it a deadline on every request
-// (host.go, ping.go, limit.go, deadline.go). See docs/polling.md for costs and
-// behaviour.
+// (host.go, ping.go, limit.go, deadline.go). A digest check's HEAD is built by hoist and
+// sent through that transport (head.go). See docs/polling.md for costs and behaviour.
 //
 // registry must not import the Docker client or any other hoist package but config.
 package registry

@@ -71,6 +71,7 @@ type Status struct {
 	target     Target
 	rule       *policy.Rule
 	quarantine bool            // refused for its signatures: quarantine the digest when recorded
+	approved   bool            // its policy holds digests for approval, and this one was approved
 	promo      *policy.Verdict // what its policy's when.after concluded (promote.go)
 	gate       string          // the metric gate's reading that let it go on, for its record
 	tag        name.Tag
@@ -235,6 +236,7 @@ func (u *Updater) gate(st *Status, rule *policy.Rule) {
 			st.Reason = fmt.Sprintf("policy %s holds new digests for approval: hoist approve %s --digest %s", rule.Name, key, digest)
 			return
 		}
+		st.approved = true
 	}
 	if when.MinAge <= 0 && len(when.Windows) == 0 {
 		return

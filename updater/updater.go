@@ -160,6 +160,11 @@ func (u *Updater) process(ctx context.Context, key string, trigger Trigger, sinc
 	if len(group) == 0 {
 		return
 	}
+	// The approval is what lets a held digest out, whichever job saw it first (the
+	// approval's own, or one a push, a poll or a reload started meanwhile).
+	if trigger != TriggerRetry && slices.ContainsFunc(group, func(st Status) bool { return st.approved }) {
+		trigger = TriggerApprove
+	}
 	u.rollout(ctx, group, string(trigger))
 }
 
