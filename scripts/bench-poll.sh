@@ -5,7 +5,8 @@
 # updater next to that cheapest loop run the same way (warm cycles, medians of runs).
 # Usage: scripts/bench-poll.sh [-n 100,2000] [-c 8] [-reps 7] [-services 1000,10000]
 #        [-cycles 3] [-cycle-runs 3]
-# POLLBENCH_CPU=path writes CPU profiles (path.hoist, path.cheap; path for the cycles),
+# POLLBENCH_CPU=path writes CPU profiles (path.hoist, path.cheap; path and path.cycle-cheap
+# for the cycles),
 # POLLBENCH_HEAP=path a heap profile after the cycles, POLLBENCH_ALLOCS=path every
 # allocation of each client (path.<client>, slow): go tool pprof -top.
 set -eu
