@@ -270,10 +270,16 @@ type swarmApp struct {
 // newSwarmApp pushes v1 as <registry>/<path><svc>:<tag> and runs it as a service.
 func newSwarmApp(t *testing.T, prefix, path, tag string, replicas uint64) *swarmApp {
 	t.Helper()
+	return newSwarmAppOf(t, prefix, path, tag, replicas, testenv.App{Version: "1"})
+}
+
+// newSwarmAppOf is newSwarmApp with the service's first image built as v1 says.
+func newSwarmAppOf(t *testing.T, prefix, path, tag string, replicas uint64, v1 testenv.App) *swarmApp {
+	t.Helper()
 	env := testenv.Shared(t)
 	a := &swarmApp{dc: env.Docker, reg: env.Registry, svc: prefix + randHex(3), tag: tag}
 	a.repo = a.reg.Host + "/" + path + a.svc
-	a.img1 = a.push(t, testenv.App{Version: "1"})
+	a.img1 = a.push(t, v1)
 	createService(t, a.dc, a.svc, a.img1, replicas, nil)
 	return a
 }

@@ -123,8 +123,10 @@ func (e *env) assertNoCanary(w updater.Workload) {
 func TestCanaryCatchesLateCrash(t *testing.T) {
 	e := newEnv(t)
 	hold := canaryHold(t, time.Minute)
-	v1 := e.push("v1", testenv.App{Version: "1"})
-	bad := e.push("v2", testenv.App{Version: "2", Mode: testenv.LateCrash, CrashAfter: 40 * time.Second})
+	// No HEALTHCHECK: 10 replicas checked every 2 s would cost the engine more CPU
+	// than the rest of the test; the canary is judged by its task here.
+	v1 := e.push("v1", testenv.App{Version: "1", NoHealthcheck: true})
+	bad := e.push("v2", testenv.App{Version: "2", Mode: testenv.LateCrash, CrashAfter: 40 * time.Second, NoHealthcheck: true})
 	w := e.service(v1.Image(), 10)
 	before := e.fleet(w)
 	starts := e.countStarts(bad.Image())
@@ -158,8 +160,8 @@ func TestCanaryCatchesLateCrash(t *testing.T) {
 func TestCanaryPassesThenRollsTheRest(t *testing.T) {
 	e := newEnv(t)
 	hold := canaryHold(t, 20*time.Second)
-	v1 := e.push("v1", testenv.App{Version: "1"})
-	v2 := e.push("v2", testenv.App{Version: "2"})
+	v1 := e.push("v1", testenv.App{Version: "1", NoHealthcheck: true}) // as in TestCanaryCatchesLateCrash
+	v2 := e.push("v2", testenv.App{Version: "2", NoHealthcheck: true})
 	w := e.service(v1.Image(), 10)
 
 	start := time.Now()
@@ -190,8 +192,10 @@ func TestCanaryPassesThenRollsTheRest(t *testing.T) {
 func TestCanaryResumedAfterStopDuringHold(t *testing.T) {
 	e := newEnv(t)
 	hold := canaryHold(t, time.Minute)
-	v1 := e.push("v1", testenv.App{Version: "1"})
-	bad := e.push("v2", testenv.App{Version: "2", Mode: testenv.LateCrash, CrashAfter: 40 * time.Second})
+	// No HEALTHCHECK: 10 replicas checked every 2 s would cost the engine more CPU
+	// than the rest of the test; the canary is judged by its task here.
+	v1 := e.push("v1", testenv.App{Version: "1", NoHealthcheck: true})
+	bad := e.push("v2", testenv.App{Version: "2", Mode: testenv.LateCrash, CrashAfter: 40 * time.Second, NoHealthcheck: true})
 	w := e.service(v1.Image(), 10)
 	before := e.fleet(w)
 	starts := e.countStarts(bad.Image())
