@@ -93,7 +93,11 @@ func (b *Backend) waitHealthy(ctx context.Context, id string, probe *updater.HTT
 		if done && (probe == nil || b.probe(ctx, c, probe) == nil) {
 			return restarts, nil
 		}
-		if err := b.ev.sleep(ctx, pollEvery, id); err != nil { // woken by its events (wake.go)
+		every := pollEvery
+		if probe == nil {
+			every = b.ev.every(pollEvery) // no HTTP probe to ask: events say the rest
+		}
+		if err := b.ev.sleep(ctx, every, id); err != nil { // woken by its events (wake.go)
 			perr := ""
 			if done && probe != nil {
 				perr = ": " + b.probe(ctx, c, probe).Error()
@@ -143,7 +147,11 @@ func (b *Backend) watch(ctx context.Context, ids map[string]int, d time.Duration
 		if !time.Now().Before(end) {
 			return nil
 		}
-		if err := b.ev.sleep(ctx, min(pollEvery, time.Until(end)), slices.Collect(maps.Keys(ids))...); err != nil {
+		every := b.ev.every(pollEvery)
+		if p != nil {
+			every = min(every, probe.Every)
+		}
+		if err := b.ev.sleep(ctx, min(every, time.Until(end)), slices.Collect(maps.Keys(ids))...); err != nil {
 			return fmt.Errorf("watch cut short: %w", err)
 		}
 	}

@@ -17,6 +17,20 @@ func (s *stream) next(id string) <-chan struct{} {
 	return s.wakers.Next(id)
 }
 
+// crossCheck is how often a watch or a health gate looks at its containers while the
+// event stream is connected: the stream wakes it at once when one dies or its health
+// changes, so the look is only a cross-check (every look is an engine request).
+const crossCheck = time.Second
+
+// every is how long a watch or a health gate sleeps between looks that would sleep d
+// without the event stream.
+func (s *stream) every(d time.Duration) time.Duration {
+	if s.connected.Load() {
+		return max(d, crossCheck)
+	}
+	return d
+}
+
 // wake closes the channel of the container id, if one waits.
 func (s *stream) wake(id string) { s.wakers.Wake(id) }
 

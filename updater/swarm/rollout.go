@@ -250,6 +250,11 @@ func fresh(st, prev *swarm.UpdateStatus) bool {
 // handOver is set.
 func (r *rollout) wait() bool {
 	every := r.b.poll
+	if r.b.ev.connected.Load() {
+		// The event stream wakes the rollout at once when something happens to the
+		// service or one of its tasks: the look is a cross-check.
+		every = max(every, crossCheck)
+	}
 	if time.Now().Before(r.burst) {
 		every = burstEvery
 	}
