@@ -33,9 +33,10 @@ const labelSwarmService = "com.docker.swarm.service.id"
 // reserves that no swap explains, that runs, or that compose counts as a member of a
 // service is listed with the reason hoist passes over it (Workload.Unmanaged).
 //
-// It costs one engine request, plus an inspection for each container no listing read
-// before: what List reads of a container (its configuration and its image's digest)
-// does not change while the container exists, and its state comes with the listing.
+// It costs one engine request, plus, for each container no listing read before, an
+// image inspection for its digest (and a container inspection when the summary names
+// its image by ID): what List reads of a container does not change while the container
+// exists, and its state comes with the listing.
 func (b *Backend) List(ctx context.Context) ([]updater.Workload, error) {
 	lctx, cancel := context.WithTimeout(ctx, listBound)
 	r, err := b.c.ContainerList(lctx, client.ContainerListOptions{All: true})
@@ -145,34 +146,48 @@ func (b *Backend) readOf(ctx context.Context, s container.Summary, name string) 
 	return c, rd.digest, true, nil
 }
 
-// read inspects the container s (called name) and finds its image's digest. A zero read
-// (no Config) is a container not to list this time; keep is false when the engine's
-// summary stood in for an inspection it did not answer, or the digest is not known.
+// fromSummary is what List needs of an inspection, from the engine's summary of the
+// container: its image reference (the summary's, unless it is an image ID), image ID,
+// labels and whether it runs.
+func fromSummary(s container.Summary, name string) container.InspectResponse {
+	return container.InspectResponse{
+		ID: s.ID, Name: "/" + name, Image: s.ImageID,
+		State:  &container.State{Running: s.State == container.StateRunning},
+		Config: &container.Config{Image: s.Image, Labels: s.Labels},
+	}
+}
+
+// read takes what List needs of the container s (called name) from its summary, or
+// from an inspection when the summary names its image by ID, and finds its image's
+// digest. A zero read (no Config) is a container not to list this time; keep is false
+// when the digest is not known.
 func (b *Backend) read(ctx context.Context, s container.Summary, name string) (rd read, keep bool, err error) {
-	ictx, cancel := context.WithTimeout(ctx, inspectBound)
-	c, err := b.inspect(ictx, s.ID)
-	cancel()
-	keep = true
+	var c container.InspectResponse
+	if strings.HasPrefix(s.Image, "sha256:") {
+		// The engine names the image by its ID when the container's image reference
+		// now names another image: only an inspection gives the reference.
+		ictx, cancel := context.WithTimeout(ctx, inspectBound)
+		c, err = b.inspect(ictx, s.ID)
+		cancel()
+	} else {
+		c = fromSummary(s, name)
+	}
 	switch {
 	case cerrdefs.IsNotFound(err):
 		return read{}, false, nil // removed since the listing (a short-lived container): not a workload
 	case err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
 		// dockerd holds a container's lock while it stops or kills it: one busy
-		// container must not hold up every rollout. The listing says enough.
-		b.log.Warn().Str("container", name).Dur("after", inspectBound).Msg("the engine did not answer an inspect of the container (an operation on it in progress?); listed from the summary")
-		if strings.HasPrefix(s.Image, "sha256:") {
-			return read{}, false, nil // its image's name is not in the summary: not followed this time
-		}
-		c.ID, c.Image = s.ID, s.ImageID
-		c.Config = &container.Config{Image: s.Image, Labels: s.Labels}
-		keep = false
+		// container must not hold up every rollout. Its image's name is not in the
+		// summary: it is not followed this time.
+		b.log.Warn().Str("container", name).Dur("after", inspectBound).Msg("the engine did not answer an inspect of the container (an operation on it in progress?); left out of this listing")
+		return read{}, false, nil
 	case err != nil:
 		return read{}, false, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, inspectBound)
 	defer cancel()
 	rd = read{c: c, digest: b.repoDigest(dctx, c.Image, c.Config.Image)}
-	return rd, keep && rd.digest != "", nil
+	return rd, rd.digest != "", nil
 }
 
 // reserved reports whether name is one hoist gives containers during a swap.

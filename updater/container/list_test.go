@@ -3,6 +3,7 @@ package container
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,9 +59,25 @@ type slowInspect struct {
 	base http.RoundTripper
 	id   string
 	held atomic.Int32
+	mu   sync.Mutex
+	seen map[string]int // inspections by container ID
+}
+
+func (s *slowInspect) inspects(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[id]
 }
 
 func (s *slowInspect) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p := strings.TrimSuffix(r.URL.Path, "/json"); p != r.URL.Path && strings.Contains(p, "/containers/") {
+		s.mu.Lock()
+		if s.seen == nil {
+			s.seen = map[string]int{}
+		}
+		s.seen[p[strings.LastIndex(p, "/")+1:]]++
+		s.mu.Unlock()
+	}
 	if strings.HasSuffix(r.URL.Path, "/containers/"+s.id+"/json") {
 		s.held.Add(1)
 		<-r.Context().Done()
@@ -69,13 +86,23 @@ func (s *slowInspect) RoundTrip(r *http.Request) (*http.Response, error) {
 	return s.base.RoundTrip(r)
 }
 
-// A container the engine will not inspect does not hold up the listing: it is listed
-// from the engine's summary, beside the others, within the bound.
+// A listing inspects only containers whose summary names their image by ID (the tag
+// they were made from moved), and one the engine will not inspect does not hold up the
+// listing: it is left out this time, the others listed within the bound.
 func TestListBusyContainer(t *testing.T) {
 	e := newEnv(t)
 	v1 := e.push("v1", testenv.App{Version: "v1"})
-	busy := e.run("busy", v1.Image(), &container.Config{Labels: map[string]string{"team": "a"}}, nil, nil)
-	fine := e.run("fine", v1.Image(), nil, nil, nil)
+	v2 := e.push("v2", testenv.App{Version: "v2"})
+	busy := e.run("busy", v1.Tag.String(), &container.Config{Labels: map[string]string{"team": "a"}}, nil, nil)
+	moved := e.run("moved", v1.Tag.String(), nil, nil, nil)
+	named := e.run("named", v2.Tag.String(), &container.Config{Labels: map[string]string{"team": "b"}}, nil, nil)
+	if err := e.b.pull(e.ctx, v2.Image(), ""); err != nil {
+		t.Fatal(err)
+	}
+	// v1's tag now names v2's image: busy and moved are listed with their image's ID.
+	if _, err := e.c.ImageTag(e.ctx, client.ImageTagOptions{Source: v2.Image(), Target: v1.Tag.String()}); err != nil {
+		t.Fatal(err)
+	}
 
 	tr := &slowInspect{id: busy.ID}
 	c := testenv.DockerThrough(t, func(base http.RoundTripper) http.RoundTripper { tr.base = base; return tr })
@@ -93,10 +120,16 @@ func TestListBusyContainer(t *testing.T) {
 	for _, w := range ws {
 		got[w.ID] = w
 	}
-	if w, ok := got[busy.ID]; !ok || w.Image != v1.Image() || w.Labels["team"] != "a" {
-		t.Errorf("busy container listed as %+v (found %v), want its image and labels from the summary", w, ok)
+	if w, ok := got[busy.ID]; ok {
+		t.Errorf("busy container listed as %+v; its image's name is only in its inspection", w)
 	}
-	if w, ok := got[fine.ID]; !ok || w.Image != v1.Image() {
-		t.Errorf("the other container listed as %+v (found %v)", w, ok)
+	if w, ok := got[moved.ID]; !ok || w.Image != v1.Tag.String() {
+		t.Errorf("the container whose tag moved listed as %+v (found %v), want %s from its inspection", w, ok, v1.Tag)
+	}
+	if w, ok := got[named.ID]; !ok || w.Image != v2.Tag.String() || w.Labels["team"] != "b" || w.Digest != v2.Digest.String() {
+		t.Errorf("the container listed from its summary: %+v (found %v), want %s, its labels and digest", w, ok, v2.Tag)
+	}
+	if n := tr.inspects(named.ID); n != 0 {
+		t.Errorf("the container whose summary names its image was inspected %d times", n)
 	}
 }
