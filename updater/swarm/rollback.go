@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/swarm"
 
 	"github.com/hoist-dev/hoist/updater"
@@ -27,30 +28,21 @@ func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 
-	svc, err := r.b.inspect(ctx, r.id)
-	if err != nil {
-		return updater.Failed, reason + "; rollback: " + err.Error()
+	// An engine that does not answer (restarting, its manager not back yet) is asked
+	// again until the rollback's budget ends: giving up would leave the failed image.
+	prev, outside, err := r.sendBack(ctx)
+	for err != nil && ctx.Err() == nil && !cerrdefs.IsNotFound(err) {
+		r.log.Warn().Err(err).Msg("rollback not taken by the engine; asking again")
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+		prev, outside, err = r.sendBack(ctx)
 	}
-	var prev *swarm.UpdateStatus
-	switch got := specImage(svc.Spec); {
-	case got == r.old:
-		// Swarm is rolling back already, or someone put the old image back.
-	case got != r.target:
-		return updater.Failed, reason + "; not rolled back: the service was changed outside hoist (its spec now runs " + got + ")"
-	case svc.PreviousSpec != nil && specImage(*svc.PreviousSpec) == r.old:
-		prev, err = r.b.requestRollback(ctx, svc, r.target)
-	default:
-		_, _, err = r.b.update(ctx, r.id, "", func(s swarm.Service) (swarm.ServiceSpec, bool) {
-			// Should a task of the old image fail, pausing or rolling "back" to the
-			// target would leave the service worse off: carry on instead.
-			spec := continueOnFailure(s.Spec)
-			cs := *spec.TaskTemplate.ContainerSpec
-			cs.Image = r.old
-			spec.TaskTemplate.ContainerSpec = &cs
-			return spec, true
-		})
-	}
-	if err != nil {
+	switch {
+	case outside != "":
+		return updater.Failed, reason + "; not rolled back: the service was changed outside hoist (its spec now runs " + outside + ")"
+	case err != nil:
 		return updater.Failed, reason + "; rollback: " + err.Error()
 	}
 	if err := r.awaitBack(ctx, prev, deadline); err != nil {
@@ -62,6 +54,36 @@ func (r *rollout) rollBack(reason string) (updater.Outcome, string) {
 	}
 	r.log.Info().Str("image", r.old).Msg("rolled back")
 	return updater.RolledBack, reason
+}
+
+// sendBack asks Swarm to run the old image again: by its own rollback when the
+// service's previous spec holds it, else by an update. outside is the image the spec
+// runs when someone changed it outside hoist (nothing is sent then).
+func (r *rollout) sendBack(ctx context.Context) (prev *swarm.UpdateStatus, outside string, err error) {
+	svc, err := r.b.inspect(ctx, r.id)
+	if err != nil {
+		return nil, "", err
+	}
+	switch got := specImage(svc.Spec); {
+	case got == r.old:
+		// Swarm is rolling back already, or someone put the old image back.
+		return nil, "", nil
+	case got != r.target:
+		return nil, got, nil
+	case svc.PreviousSpec != nil && specImage(*svc.PreviousSpec) == r.old:
+		prev, err := r.b.requestRollback(ctx, svc, r.target)
+		return prev, "", err
+	}
+	_, _, err = r.b.update(ctx, r.id, "", func(s swarm.Service) (swarm.ServiceSpec, bool) {
+		// Should a task of the old image fail, pausing or rolling "back" to the
+		// target would leave the service worse off: carry on instead.
+		spec := continueOnFailure(s.Spec)
+		cs := *spec.TaskTemplate.ContainerSpec
+		cs.Image = r.old
+		spec.TaskTemplate.ContainerSpec = &cs
+		return spec, true
+	})
+	return nil, "", err
 }
 
 // settle waits for Swarm's own rollback to leave the old image running everywhere.
