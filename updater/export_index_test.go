@@ -13,6 +13,9 @@ func ListedAt(u *Updater) time.Time {
 	return time.Time{}
 }
 
+// LockedBuffer is the log sink the updater's own tests use.
+type LockedBuffer = lockedBuffer
+
 // StreamState runs what says when ix's event stream breaks and is back, looking every
 // d, until ctx ends.
 func StreamState(ctx context.Context, u *Updater, kind string, ix Index, d time.Duration) {

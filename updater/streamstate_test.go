@@ -1,7 +1,6 @@
 package updater_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -25,24 +24,6 @@ type flakyStream struct {
 
 func (f *flakyStream) Streaming() bool { return f.up.Load() }
 
-// syncBuffer is a log sink the test reads while the updater writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestStreamStateSaysWhenTheStreamBreaks: hoist_event_stream_up follows the stream
 // (0 before it connects, 1, 0 when it breaks, 1 when it is back), and the log warns of
 // the break and says when it is back.
@@ -50,7 +31,7 @@ func TestStreamStateSaysWhenTheStreamBreaks(t *testing.T) {
 	ix := &flakyStream{staticIndex: staticIndex{kind: policy.Container}}
 	var mu sync.Mutex
 	var gauge []string
-	logs := &syncBuffer{}
+	logs := &updater.LockedBuffer{}
 	store, err := updater.OpenStore(t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)

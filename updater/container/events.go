@@ -23,7 +23,6 @@ type stream struct {
 	running   atomic.Bool
 	connected atomic.Bool // the engine answered the stream, and it has not broken since
 	live      atomic.Bool // connected, and the listing reflects every event applied
-	dirty     chan struct{}
 	// retry is how long Follow waits before it connects again after a gap.
 	retry time.Duration
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hoist-dev/hoist/updater"
+	"github.com/hoist-dev/hoist/updater/internal/wake"
 )
 
 // next returns a channel closed at the next event about the container id, or at a gap
@@ -17,16 +18,11 @@ func (s *stream) next(id string) <-chan struct{} {
 	return s.wakers.Next(id)
 }
 
-// crossCheck is how often a watch or a health gate looks at its containers while the
-// event stream is connected: the stream wakes it at once when one dies or its health
-// changes, so the look is only a cross-check (every look is an engine request).
-const crossCheck = time.Second
-
 // every is how long a watch or a health gate sleeps between looks that would sleep d
 // without the event stream.
 func (s *stream) every(d time.Duration) time.Duration {
 	if s.connected.Load() {
-		return max(d, crossCheck)
+		return max(d, wake.CrossCheck)
 	}
 	return d
 }

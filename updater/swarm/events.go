@@ -164,10 +164,6 @@ func (b *Backend) apply(ctx context.Context, m events.Message) error {
 // labelServiceID is the label Swarm gives a task's container: its service's ID.
 const labelServiceID = "com.docker.swarm.service.id"
 
-// crossCheck is how often a rollout looks at its service while the event stream is
-// connected (the HTTP probe asks as often).
-const crossCheck = time.Second
-
 // After an event wakes a rollout it looks every burstEvery for burstFor: a container's
 // death reaches the stream before Swarm marks its task failed.
 const (

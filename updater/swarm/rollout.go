@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-dev/hoist/updater"
+	"github.com/hoist-dev/hoist/updater/internal/wake"
 )
 
 // rollout is one service moving to one image.
@@ -253,7 +254,7 @@ func (r *rollout) wait() bool {
 	if r.b.ev.connected.Load() {
 		// The event stream wakes the rollout at once when something happens to the
 		// service or one of its tasks: the look is a cross-check.
-		every = max(every, crossCheck)
+		every = max(every, wake.CrossCheck)
 	}
 	if time.Now().Before(r.burst) {
 		every = burstEvery

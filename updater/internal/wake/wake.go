@@ -2,7 +2,15 @@
 // the backends' watches sleep until the engine's event stream tells them something.
 package wake
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
+
+// CrossCheck is how often a watch looks at what it watches while the engine's event
+// stream is connected: the stream wakes it at once when something happens, so the look
+// is only a cross-check (every look is an engine request).
+const CrossCheck = time.Second
 
 // Set holds the channels of the keys someone waits on. Its zero value is ready.
 type Set struct {
