@@ -272,6 +272,16 @@ func browserCookies(t *testing.T, ctx context.Context, url string) []*network.Co
 	return res.Cookies
 }
 
+// blockURL makes the tab's requests to url fail (block) or pass again, as a network
+// gone away and back would.
+func blockURL(t *testing.T, ctx context.Context, url string, block bool) {
+	t.Helper()
+	ps := network.SetBlockedURLsParams{URLPatterns: []*network.BlockPattern{{URLPattern: url, Block: block}}}
+	if _, err := chromedp.Call(ctx, network.SetBlockedURLs, ps); err != nil {
+		t.Fatalf("block %s (%t): %v", url, block, err)
+	}
+}
+
 // netReq is one request a tab made, as the browser saw it on the wire.
 type netReq struct {
 	URL, Method string

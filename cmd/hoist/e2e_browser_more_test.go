@@ -280,8 +280,16 @@ func (e *moreEnv) testCheckAfterRestart(t *testing.T) {
 	clickCSS(t, ctx, "button#check-now")
 	waitJS(t, ctx, `/^checked .* started/.test(document.getElementById("flash").textContent)`, 30*time.Second)
 	waitState(t, ctx, w, "rolling-out", 60*time.Second)
+	// The state read that follows the rollouts' end fails, as on a network that changed
+	// under the browser: the page says so and reads it again until it can.
+	state := e.base + "state"
+	blockURL(t, ctx, state, true)
+	waitJS(t, ctx, `/^Could not read the state: .*; trying again in \d+ s$/.test(document.getElementById("flash").textContent)`, 2*time.Minute)
+	t.Logf("while %s failed: %q", state, elemText(t, ctx, "#flash"))
+	blockURL(t, ctx, state, false)
 	waitState(t, ctx, w, "up-to-date", 2*time.Minute)
 	waitState(t, ctx, cw, "up-to-date", 2*time.Minute)
+	waitJS(t, ctx, `document.getElementById("flash").textContent === ""`, 10*time.Second)
 
 	if m := jsEval[int](t, ctx, `window.__hoistMarker || 0`); m != 7 {
 		t.Errorf("the page was reloaded (marker %d)", m)

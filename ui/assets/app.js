@@ -266,7 +266,7 @@
     $('#count').textContent = shown === all ? all + ' workloads' : shown + ' of ' + all + ' workloads';
   }
 
-  var loading = false, again = false, timer = null, loadedAt = 0;
+  var loading = false, again = false, timer = null, loadedAt = 0, retryIn = 0;
   // The state costs a registry check: read it on load, on (re)connecting, after a
   // rollout ended, and at most every few minutes while the page is looked at.
   var staleAfter = 5 * 60 * 1000;
@@ -275,6 +275,7 @@
     loading = true;
     loadedAt = Date.now();
     getJSON(root + 'state').then(function (s) {
+      if (retryIn) { retryIn = 0; flash(''); } // the error below is over
       var seen = latest;
       rows = {}; latest = {}; order = [];
       s.workloads.forEach(function (r) { rows[r.key] = r; order.push(r.key); });
@@ -286,7 +287,13 @@
       Object.keys(seen).forEach(function (k) { if (!latest[k] && rows[k]) latest[k] = seen[k]; });
       canAct = canAct && s.can_act;
       renderAll();
-    }).catch(function (e) { flash('Could not read the state: ' + e.message, true); })
+    }).catch(function (e) {
+      // A network that changed under the browser fails a read too: read again, ever
+      // less often (1 s, 2 s, … 30 s), rather than show a stale state.
+      retryIn = Math.min(retryIn ? retryIn * 2 : 1000, 30000);
+      flash('Could not read the state: ' + e.message + '; trying again in ' + retryIn / 1000 + ' s', true);
+      refreshSoon(retryIn);
+    })
       .then(function () { loading = false; if (again) { again = false; refresh(); } });
   }
   function refreshSoon(ms) { clearTimeout(timer); timer = setTimeout(refresh, ms); }
