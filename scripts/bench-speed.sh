@@ -12,6 +12,8 @@
 #     that loop at 2,000 and 10,000 references (scripts/bench-poll.sh).
 # Needs the engine at DOCKER_HOST (Swarm mode), e.g. eval "$(scripts/engine.sh start)".
 # Usage: scripts/bench-speed.sh [services=1000] [samples=12] [death reps=3]
+#   HOIST_SPEED_SCALE=1 scripts/bench-speed.sh 10000   # 10,000 real services, no copies
+#   (creating them takes the engine minutes; they are removed at the end)
 set -eu
 cd "$(dirname "$0")/.."
 services=${1:-1000}

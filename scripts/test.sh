@@ -15,6 +15,7 @@
 #                                   # cluster, fuzz, bench, image), on the same engine
 #   HOIST_TEST_PARALLEL=6 scripts/test.sh   # more end-to-end tests at once (default 4; more
 #                                           # overloads a busy 2-core engine: healthchecks time out)
+#   HOIST_TEST_JSON=/tmp/t.json scripts/test.sh   # keep go test's -json output (each test's start and end)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,6 +80,9 @@ cleanup() {
     kill "$cluster_pid" 2>/dev/null || true
     wait "$cluster_pid" 2>/dev/null || true
   fi
+  for pid in ${lane_a:-} ${lane_b:-} ${lane_c:-}; do
+    pkill -TERM -P "$pid" 2>/dev/null || true
+  done
   if [ -n "${cpu_pid:-}" ] && kill -0 "$cpu_pid" 2>/dev/null; then
     pkill -TERM -P "$cpu_pid" 2>/dev/null || true
     kill "$cpu_pid" 2>/dev/null || true
@@ -120,12 +124,6 @@ if want cluster && [ "$(id -u)" = 0 ]; then
   cluster_pid=$! cluster_ran=yes
 fi
 
-if want vet; then
-begin vet
-go vet ./...
-go vet -tags enginerestart,cluster ./cmd/hoist
-end 0
-fi
 if want compose; then
 begin compose "Compose v2 for the compose e2e tests (docker/compose/v5 v5.6.0, built once from its Go module)"
 # go install …@v5.6.0 refuses the module (its go.mod has exclude directives): build it
@@ -144,33 +142,21 @@ export HOIST_COMPOSE_V2="$compose_v2"
 "$HOIST_COMPOSE_V2" version
 end 0
 fi
-if want go-test; then
-begin go-test "${HOIST_TEST_PARALLEL:-4} end-to-end tests at once per package (they mostly wait on the engine)"
-# -json for the summary of the slowest tests; each package's line is printed as it ends.
-rc=0
-go test -json -count=1 -timeout 30m -p 2 -parallel "${HOIST_TEST_PARALLEL:-4}" ./... | tee "$work/test.json" \
-  | jq --unbuffered -r 'select(.Test == null and (.Action == "pass" or .Action == "fail" or .Action == "skip")) | "\(if .Action == "pass" then "ok  " elif .Action == "skip" then "skip" else "FAIL" end)\t\(.Package)\t\(.Elapsed // 0)s"' || rc=$?
-if [ "$rc" != 0 ]; then
-  # The whole output of each failed test.
-  for t in $(jq -r 'select(.Action == "fail" and .Test != null) | "\(.Package)|\(.Test)"' "$work/test.json" | sort -u); do
-    jq -r --arg p "${t%%|*}" --arg t "${t#*|}" 'select(.Package == $p and .Test == $t and .Output != null) | .Output' "$work/test.json" | tr -d '\r'
-  done
-  jq -r 'select(.Test == null and .Output != null and (.Output | test("^(ok|PASS|\\?)") | not)) | .Output' "$work/test.json" | tail -50
-fi
-jq -r 'select((.Action == "pass" or .Action == "fail") and .Test != null and (.Test | contains("/") | not)) | "\(.Elapsed)\t\(.Package | sub(".*/hoist/"; ""))\t\(.Test)"' "$work/test.json" \
-  | sort -rn | head -15 | awk -F'\t' '{printf "%7.1fs  %-18s %s\n", $1, $2, $3}' >"$work/slow" || true
-# Per package: its wall time next to the time its tests took one after another.
-jq -rs '(map(select(.Test == null and .Action == "pass")) | map({key: .Package, value: .Elapsed}) | from_entries) as $wall
-  | map(select((.Action == "pass" or .Action == "fail") and .Test != null and (.Test | contains("/") | not)))
-  | group_by(.Package) | map({p: .[0].Package, n: length, sum: (map(.Elapsed) | add)}) | sort_by(-.sum) | .[:6][]
-  | "\(.p | sub(".*/hoist/"; "")): \(.n) tests, \(.sum | floor)s one after another, \($wall[.p] // 0 | floor)s on the clock"' \
-  "$work/test.json" >>"$work/slow" || true
-end "$rc"
-fi
-# fuzz and bench need no engine: they run beside the engine-restart test and the image
-# build, and report their steps when those are done.
+# cpu_steps run beside the other steps and report theirs when those are done.
 cpu_steps() {
 timings=() failed=()
+if want restart; then
+  # The engine-restart test's binary, built here so that the restart step only runs it.
+  go test -c -tags enginerestart -o "$work/restart.test" ./cmd/hoist >"$work/restart.build" 2>&1 || true
+  touch "$work/restart.built"
+fi
+if want vet; then
+begin vet
+rc=0
+go vet ./... || rc=$?
+go vet -tags enginerestart,cluster ./cmd/hoist || rc=$?
+end "$rc"
+fi
 if want fuzz; then
 begin fuzz "short runs of every parser's fuzzer"
 # A failing input is written to testdata/fuzz and fails the run. Runs are counted in
@@ -205,19 +191,86 @@ fi
 printf '%s\n' "${timings[@]}" >"$work/cpu.timings"
 printf '%s\n' "${failed[@]}" >"$work/cpu.failed"
 }
+# cpu_steps (above) need no engine: vet, the engine-restart test's build, fuzz and the
+# poll benchmark. They start as soon as one of go-test's lanes is done (the machine has
+# a core to spare from then on), or at once without go-test.
 cpu_pid=""
-if want fuzz || want bench; then
-  echo "== fuzz, bench: beside the next steps"
-  cpu_steps >"$work/cpu.out" 2>&1 &
-  cpu_pid=$!
+start_cpu_steps() {
+  if [ -z "$cpu_pid" ] && { want vet || want fuzz || want bench || want restart; }; then
+    echo "== vet, fuzz, bench: beside the next steps"
+    cpu_steps >"$work/cpu.out" 2>&1 &
+    cpu_pid=$!
+  fi
+}
+if want go-test; then
+begin go-test "three lanes at once, ${HOIST_TEST_PARALLEL:-4} end-to-end tests at once in each"
+# -json for the summary of the slowest tests; each package's line is printed as it ends.
+# The lanes take about as long as each other: cmd/hoist's three longest tests would
+# start last in its own lane (go test starts parallel tests in no set order), so they
+# start first in another one, before the Swarm backend's tests.
+pkgs=$(go list ./...)
+long='^(TestE2EComposeV1|TestE2EComposeV2|TestE2EBrowser)$'
+cmd=$(grep '/cmd/hoist$' <<<"$pkgs")
+# gotest NAME ARGS... runs go test one package after another, its output kept as NAME.
+gotest() {
+  local name=$1; shift
+  go test -json -count=1 -timeout 30m -p 1 -parallel "${HOIST_TEST_PARALLEL:-4}" "$@" | tee "$work/test.$name.json" \
+    | jq --unbuffered -r --arg lane "$name" 'select(.Test == null and (.Action == "pass" or .Action == "fail" or .Action == "skip")) | "\(if .Action == "pass" then "ok  " elif .Action == "skip" then "skip" else "FAIL" end)\t\(.Package)\t\(.Elapsed // 0)s\t(\($lane))"'
+}
+# lane NAME runs what follows it and notes its time.
+lane() {
+  local name=$1 t0=$SECONDS rc=0; shift
+  "$@" || rc=$?
+  echo "$name $((SECONDS - t0))" >>"$work/lanes"
+  return "$rc"
+}
+lane_a() { gotest cmd -skip "$long" "$cmd"; }
+lane_b() { local rc=0; gotest long -run "$long" "$cmd" || rc=$?; gotest swarm "$(grep '/updater/swarm$' <<<"$pkgs")" || rc=$?; return "$rc"; }
+lane_c() { gotest rest $(grep -v -E '/cmd/hoist$|/updater/swarm$' <<<"$pkgs"); }
+lane "cmd/hoist (but its three longest tests)" lane_a & lane_a=$!
+lane "cmd/hoist's three longest tests, then updater/swarm" lane_b & lane_b=$!
+lane "the other packages" lane_c & lane_c=$!
+rc=0 first=""
+wait -n -p first "$lane_a" "$lane_b" "$lane_c" || rc=$?
+start_cpu_steps
+for pid in "$lane_a" "$lane_b" "$lane_c"; do
+  [ "$pid" = "$first" ] || wait "$pid" || rc=$?
+done
+lane_a="" lane_b="" lane_c=""
+cat "$work"/test.*.json >"$work/test.json"
+if [ "$rc" != 0 ]; then
+  # The whole output of each failed test.
+  for t in $(jq -r 'select(.Action == "fail" and .Test != null) | "\(.Package)|\(.Test)"' "$work/test.json" | sort -u); do
+    jq -r --arg p "${t%%|*}" --arg t "${t#*|}" 'select(.Package == $p and .Test == $t and .Output != null) | .Output' "$work/test.json" | tr -d '\r'
+  done
+  jq -r 'select(.Test == null and .Output != null and (.Output | test("^(ok|PASS|\\?)") | not)) | .Output' "$work/test.json" | tail -50
+fi
+jq -r 'select((.Action == "pass" or .Action == "fail") and .Test != null and (.Test | contains("/") | not)) | "\(.Elapsed)\t\(.Package | sub(".*/hoist/"; ""))\t\(.Test)"' "$work/test.json" \
+  | sort -rn | head -15 | awk -F'\t' '{printf "%7.1fs  %-18s %s\n", $1, $2, $3}' >"$work/slow" || true
+# Per package: its wall time next to the time its tests took one after another.
+jq -rs '(map(select(.Test == null and .Action == "pass")) | group_by(.Package) | map({key: .[0].Package, value: (map(.Elapsed) | max)}) | from_entries) as $wall
+  | map(select((.Action == "pass" or .Action == "fail") and .Test != null and (.Test | contains("/") | not)))
+  | group_by(.Package) | map({p: .[0].Package, n: length, sum: (map(.Elapsed) | add)}) | sort_by(-.sum) | .[:6][]
+  | "\(.p | sub(".*/hoist/"; "")): \(.n) tests, \(.sum | floor)s one after another, \($wall[.p] // 0 | floor)s on the clock"' \
+  "$work/test.json" >>"$work/slow" || true
+sed 's/^\(.*\) \([0-9]*\)$/lane: \2s  \1/' "$work/lanes" >>"$work/slow" 2>/dev/null || true
+if [ -n "${HOIST_TEST_JSON:-}" ]; then cp "$work/test.json" "$HOIST_TEST_JSON"; fi
+end "$rc"
 fi
 
+start_cpu_steps
 if want restart; then
 begin restart "engine restart mid-rollout (restarts the engine, so it runs alone)"
 rc=0
 if [ "$own" = yes ]; then
-  HOIST_ENGINE_RESTART="$PWD/scripts/engine.sh restart" \
-    go test -tags enginerestart -count=1 -timeout 10m -run '^TestE2EEngineRestartMidRollout$' ./cmd/hoist || rc=$?
+  # cpu_steps builds the test's binary.
+  while [ ! -e "$work/restart.built" ] && kill -0 "$cpu_pid" 2>/dev/null; do sleep 1; done
+  if [ -x "$work/restart.test" ]; then
+    (cd cmd/hoist && HOIST_ENGINE_RESTART="$PWD/../../scripts/engine.sh restart" \
+      "$work/restart.test" -test.count=1 -test.timeout 10m -test.run '^TestE2EEngineRestartMidRollout$') || rc=$?
+  else
+    cat "$work/restart.build" 2>/dev/null || true; echo "FAIL: build the engine-restart test"; rc=1
+  fi
 elif [ "$CI" = true ]; then
   echo "FAIL: the engine-restart test needs the project's own engine (started by scripts/engine.sh, as test.sh and run.sh do); $DOCKER_HOST is someone else's (HOIST_ENGINE_PRIVATE=1 starts a private one)"; rc=1
 else
@@ -231,11 +284,11 @@ rc=0; { scripts/build-image.sh hoist:test && docker run --rm hoist:test version;
 end "$rc"
 fi
 if [ -n "$cpu_pid" ]; then
-  echo "== fuzz, bench (waiting for them)"
+  echo "== vet, fuzz, bench (waiting for them)"
   wait "$cpu_pid" || true
   cpu_pid=""
   cat "$work/cpu.out"
-  [ -f "$work/cpu.timings" ] || { echo "FAIL: fuzz and bench stopped early"; failed+=(fuzz/bench); }
+  [ -f "$work/cpu.timings" ] || { echo "FAIL: vet, fuzz and bench stopped early"; failed+=(vet/fuzz/bench); }
   while IFS= read -r l; do [ -z "$l" ] || timings+=("$l"); done < <(cat "$work/cpu.timings" 2>/dev/null)
   while IFS= read -r l; do [ -z "$l" ] || failed+=("$l"); done < <(cat "$work/cpu.failed" 2>/dev/null)
 fi
