@@ -7,6 +7,7 @@
 #     hoist listing the engine per event (baseline) and reading its event-driven index;
 #   - a new task's death after Swarm's "completed" -> hoist's rollback in the spec, with
 #     the watch polling (baseline) and woken by the engine's event stream;
+#   - hoist serve as a process with that many real services: RSS, CPU per cycle, HEADs;
 #   - a whole poll cycle over 1,000 and 10,000 services (CPU, peak RSS, HEADs per cycle)
 #     and its ratio to the cheapest go-containerregistry loop, and ResolveMany against
 #     that loop at 2,000 and 10,000 references (scripts/bench-poll.sh).
@@ -27,3 +28,6 @@ HOIST_SPEED_REPS="$reps" go test -tags speed ./updater -run '^TestSpeedDeathToRo
 echo
 echo "== webhook -> spec (real engine, $services unrelated services created and removed by the run)"
 HOIST_SPEED_SERVICES="$services" HOIST_SPEED_SAMPLES="$samples" go test -tags speed ./updater -run '^TestSpeedWebhookToSpec$' -count=1 -v -timeout 40m | grep '^SPEED'
+echo
+echo "== hoist serve at scale (real engine, $services idle services over half as many references, polled every 10 s)"
+HOIST_SPEED_SERVICES="$services" go test -tags speed ./updater -run '^TestSpeedServeAtScale$' -count=1 -v -timeout 20m | grep '^SPEED'
