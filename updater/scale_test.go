@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +64,29 @@ func TestSpeedServeAtScale(t *testing.T) {
 		}
 		last = &s
 	}
+	fmt.Printf("SPEED serve at scale: Go's memory: %s\n", h.memstats(t))
+
+}
+
+// memstats are the Go runtime's memory figures from the process's /metrics.
+func (h *serveProc) memstats(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + h.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		for _, m := range []string{"go_memstats_heap_alloc_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_next_gc_bytes", "go_memstats_sys_bytes"} {
+			if v, ok := strings.CutPrefix(sc.Text(), m+" "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				out = append(out, fmt.Sprintf("%s %.1f MiB", strings.TrimSuffix(strings.TrimPrefix(m, "go_memstats_"), "_bytes"), f/(1<<20)))
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // parallel runs f for 0…n-1 on 8 goroutines and fails the test on the first error.
@@ -120,6 +144,7 @@ func createScaled(t *testing.T, c *client.Client, run string, n int, image func(
 
 // serveProc is a hoist serve process and the poll cycles its log reports.
 type serveProc struct {
+	addr   string // host:port of its API
 	pid    int
 	cycles chan cycleLine
 	mu     sync.Mutex
@@ -177,7 +202,7 @@ policies:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	h := &serveProc{pid: cmd.Process.Pid, cycles: make(chan cycleLine, 16)}
+	h := &serveProc{addr: addr, pid: cmd.Process.Pid, cycles: make(chan cycleLine, 16)}
 	go func() {
 		defer close(h.cycles) // it exited
 		sc := bufio.NewScanner(stderr)
