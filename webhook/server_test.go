@@ -506,8 +506,12 @@ func TestTTLSet(t *testing.T) {
 		t.Fatal("fresh a evicted by its stale slot")
 	}
 	s.add("d", t0.Add(2*time.Minute)) // full: evicts the oldest slot
-	if len(s.at) > 3 {
-		t.Fatalf("%d entries", len(s.at))
+	if len(s.at) > 3 || len(s.ring) != 3 {
+		t.Fatalf("%d entries in %d slots", len(s.at), len(s.ring))
+	}
+	// A set for many keys grows as keys come.
+	if big := newTTLSet(time.Minute, dedupeMax); cap(big.ring) != 0 || len(big.at) != 0 {
+		t.Errorf("an empty set holds %d slots", cap(big.ring))
 	}
 }
 
