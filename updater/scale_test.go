@@ -59,8 +59,8 @@ func TestSpeedServeAtScale(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		s := h.nextCycle(t, reg)
 		if last != nil && i >= 2 { // the first cycles read the engine and ping the registry
-			fmt.Printf("SPEED serve at scale: %d services, %d references: cycle took %s, CPU %s from one cycle's end to the next (%s), %d HEADs; RSS %d MiB (peak %d MiB)\n",
-				s.workloads, refs, s.took, s.cpu-last.cpu, s.at.Sub(last.at).Round(time.Millisecond), s.heads-last.heads, s.rss>>20, s.hwm>>20)
+			fmt.Printf("SPEED serve at scale: %d services, %d references: cycle took %s, CPU %s from one cycle's end to the next (%s), %d HEADs; RSS %d MiB (peak %d MiB; %d MiB not from a file)\n",
+				s.workloads, refs, s.took, s.cpu-last.cpu, s.at.Sub(last.at).Round(time.Millisecond), s.heads-last.heads, s.rss>>20, s.hwm>>20, s.anon>>20)
 		}
 		last = &s
 	}
@@ -162,6 +162,7 @@ type cycleSample struct {
 	cycleLine
 	cpu      time.Duration // the process's user + system CPU so far
 	rss, hwm int64         // bytes
+	anon     int64         // bytes of the RSS not backed by a file (the rest: hoist's binary)
 	heads    int64         // the registry's HEADs so far
 }
 
@@ -260,6 +261,8 @@ func (h *serveProc) nextCycle(t *testing.T, reg *testenv.Registry) cycleSample {
 			s.rss = kb << 10
 		case "VmHWM":
 			s.hwm = kb << 10
+		case "RssAnon":
+			s.anon = kb << 10
 		}
 	}
 	return s
