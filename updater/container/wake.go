@@ -20,12 +20,7 @@ func (s *stream) next(id string) <-chan struct{} {
 
 // every is how long a watch or a health gate sleeps between looks that would sleep d
 // without the event stream.
-func (s *stream) every(d time.Duration) time.Duration {
-	if s.connected.Load() {
-		return max(d, wake.CrossCheck)
-	}
-	return d
-}
+func (s *stream) every(d time.Duration) time.Duration { return wake.Every(d, s.connected.Load()) }
 
 // wake closes the channel of the container id, if one waits.
 func (s *stream) wake(id string) { s.wakers.Wake(id) }

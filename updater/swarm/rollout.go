@@ -250,12 +250,9 @@ func fresh(st, prev *swarm.UpdateStatus) bool {
 // is stopping, the rollout gets shutdownGrace more at most; when that ends it first,
 // handOver is set.
 func (r *rollout) wait() bool {
-	every := r.b.poll
-	if r.b.ev.connected.Load() {
-		// The event stream wakes the rollout at once when something happens to the
-		// service or one of its tasks: the look is a cross-check.
-		every = max(every, wake.CrossCheck)
-	}
+	// The event stream wakes the rollout at once when something happens to the service
+	// or one of its tasks: while it is connected, the look is a cross-check.
+	every := wake.Every(r.b.poll, r.b.ev.connected.Load())
 	if time.Now().Before(r.burst) {
 		every = burstEvery
 	}

@@ -12,6 +12,15 @@ import (
 // is only a cross-check (every look is an engine request).
 const CrossCheck = time.Second
 
+// Every is how long a watch sleeps between looks that would sleep d without the event
+// stream: at least CrossCheck while the stream is connected.
+func Every(d time.Duration, connected bool) time.Duration {
+	if connected {
+		return max(d, CrossCheck)
+	}
+	return d
+}
+
 // Set holds the channels of the keys someone waits on. Its zero value is ready.
 type Set struct {
 	mu sync.Mutex
