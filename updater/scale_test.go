@@ -4,7 +4,6 @@ package updater_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -21,7 +20,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/moby/api/types/swarm"
-	"github.com/moby/moby/client"
 
 	"github.com/hoist-dev/hoist/internal/testenv"
 )
@@ -44,14 +42,23 @@ func TestSpeedServeAtScale(t *testing.T) {
 	}
 	repo := func(i int) string { return fmt.Sprintf("%s/scale-%s-%05d", reg.Host, run, i%refs) }
 	began := time.Now()
-	parallel(t, refs, func(i int) error {
+	err = parallel(refs, func(i int) error {
 		tag, err := name.NewTag(repo(i) + ":stable")
 		if err != nil {
 			return err
 		}
 		return remote.Write(tag, img)
 	})
-	createScaled(t, c, run, n, func(i int) string { return repo(i) + ":stable@" + d.String() })
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	// Service i runs reference i mod refs, opted into the policy "scale".
+	createServices(t, c, n, func(i int) swarm.ServiceSpec {
+		return swarm.ServiceSpec{
+			Annotations:  swarm.Annotations{Name: fmt.Sprintf("hoist-scale-%s-%05d", run, i), Labels: map[string]string{"hoist.speed": run, "hoist.policy": "scale"}},
+			TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: repo(i) + ":stable@" + d.String()}},
+		}
+	})
 	fmt.Printf("SPEED setup: %d references pushed, %d services created in %s\n", refs, n, time.Since(began).Round(time.Second))
 
 	h := startServe(t, run)
@@ -87,59 +94,6 @@ func (h *serveProc) memstats(t *testing.T) string {
 		}
 	}
 	return strings.Join(out, ", ")
-}
-
-// parallel runs f for 0…n-1 on 8 goroutines and fails the test on the first error.
-func parallel(t *testing.T, n int, f func(int) error) {
-	t.Helper()
-	work := make(chan int)
-	var mu sync.Mutex
-	var first error
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for i := range work {
-				if err := f(i); err != nil {
-					mu.Lock()
-					first = err
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for i := range n {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	if first != nil {
-		t.Fatal(first)
-	}
-}
-
-// createScaled creates n services with no replica, service i on image(i), opted into
-// the policy "scale", and removes them when the test ends.
-func createScaled(t *testing.T, c *client.Client, run string, n int, image func(int) string) {
-	t.Helper()
-	zero := uint64(0)
-	var mu sync.Mutex
-	var ids []string
-	t.Cleanup(func() { removeAll(c, ids) })
-	parallel(t, n, func(i int) error {
-		spec := swarm.ServiceSpec{
-			Annotations:  swarm.Annotations{Name: fmt.Sprintf("hoist-scale-%s-%05d", run, i), Labels: map[string]string{"hoist.speed": run, "hoist.policy": "scale"}},
-			TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: image(i)}},
-			Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &zero}},
-		}
-		res, err := c.ServiceCreate(context.Background(), client.ServiceCreateOptions{Spec: spec})
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		ids = append(ids, res.ID)
-		mu.Unlock()
-		return nil
-	})
 }
 
 // serveProc is a hoist serve process and the poll cycles its log reports.

@@ -6,6 +6,7 @@ package updater_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -111,29 +112,58 @@ func record(t *testing.T, c *client.Client, run, target string, copies int) []by
 // createIdle creates n services with no replica on image, labelled hoist.speed=run.
 func createIdle(t *testing.T, c *client.Client, run, image string, n int) {
 	t.Helper()
+	createServices(t, c, n, func(i int) swarm.ServiceSpec {
+		return swarm.ServiceSpec{
+			Annotations:  swarm.Annotations{Name: fmt.Sprintf("hoist-speed-%s-%05d", run, i), Labels: map[string]string{"hoist.speed": run, "tier": "idle"}},
+			TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: image}},
+		}
+	})
+}
+
+// createServices creates n services, service i as spec(i) says but with no replica,
+// 8 at once, and removes them when the test ends.
+func createServices(t *testing.T, c *client.Client, n int, spec func(int) swarm.ServiceSpec) {
+	t.Helper()
 	zero := uint64(0)
 	var mu sync.Mutex
 	var ids []string
-	t.Cleanup(func() { removeAll(c, ids) })
+	t.Cleanup(func() {
+		parallel(len(ids), func(i int) error {
+			c.ServiceRemove(context.Background(), ids[i], client.ServiceRemoveOptions{})
+			return nil
+		})
+	})
+	err := parallel(n, func(i int) error {
+		s := spec(i)
+		s.Mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &zero}}
+		res, err := c.ServiceCreate(context.Background(), client.ServiceCreateOptions{Spec: s})
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		ids = append(ids, res.ID)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("create services: %v", err)
+	}
+}
+
+// parallel runs f for 0…n-1 on 8 goroutines and returns the first error.
+func parallel(n int, f func(int) error) error {
 	work := make(chan int)
+	var mu sync.Mutex
+	var first error
 	var wg sync.WaitGroup
-	var failed error
 	for range 8 {
 		wg.Go(func() {
 			for i := range work {
-				spec := swarm.ServiceSpec{
-					Annotations:  swarm.Annotations{Name: fmt.Sprintf("hoist-speed-%s-%05d", run, i), Labels: map[string]string{"hoist.speed": run, "tier": "idle"}},
-					TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: image}},
-					Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &zero}},
+				if err := f(i); err != nil {
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
 				}
-				res, err := c.ServiceCreate(context.Background(), client.ServiceCreateOptions{Spec: spec})
-				mu.Lock()
-				if err != nil {
-					failed = err
-				} else {
-					ids = append(ids, res.ID)
-				}
-				mu.Unlock()
 			}
 		})
 	}
@@ -142,26 +172,7 @@ func createIdle(t *testing.T, c *client.Client, run, image string, n int) {
 	}
 	close(work)
 	wg.Wait()
-	if failed != nil {
-		t.Fatalf("create idle services: %v", failed)
-	}
-}
-
-func removeAll(c *client.Client, ids []string) {
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for id := range work {
-				c.ServiceRemove(context.Background(), id, client.ServiceRemoveOptions{})
-			}
-		})
-	}
-	for _, id := range ids {
-		work <- id
-	}
-	close(work)
-	wg.Wait()
+	return first
 }
 
 // specChanges reports the time of each change of the service id's image (engine
