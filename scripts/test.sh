@@ -80,7 +80,7 @@ cleanup() {
     kill "$cluster_pid" 2>/dev/null || true
     wait "$cluster_pid" 2>/dev/null || true
   fi
-  for pid in ${lane_a:-} ${lane_b:-} ${lane_c:-}; do
+  for pid in ${pid_a:-} ${pid_b:-} ${pid_c:-}; do
     pkill -TERM -P "$pid" 2>/dev/null || true
   done
   if [ -n "${cpu_pid:-}" ] && kill -0 "$cpu_pid" 2>/dev/null; then
@@ -227,16 +227,16 @@ lane() {
 lane_a() { gotest cmd -skip "$long" "$cmd"; }
 lane_b() { local rc=0; gotest long -run "$long" "$cmd" || rc=$?; gotest swarm "$(grep '/updater/swarm$' <<<"$pkgs")" || rc=$?; return "$rc"; }
 lane_c() { gotest rest $(grep -v -E '/cmd/hoist$|/updater/swarm$' <<<"$pkgs"); }
-lane "cmd/hoist (but its three longest tests)" lane_a & lane_a=$!
-lane "cmd/hoist's three longest tests, then updater/swarm" lane_b & lane_b=$!
-lane "the other packages" lane_c & lane_c=$!
+lane "cmd/hoist (but its three longest tests)" lane_a & pid_a=$!
+lane "cmd/hoist's three longest tests, then updater/swarm" lane_b & pid_b=$!
+lane "the other packages" lane_c & pid_c=$!
 rc=0 first=""
-wait -n -p first "$lane_a" "$lane_b" "$lane_c" || rc=$?
+wait -n -p first "$pid_a" "$pid_b" "$pid_c" || rc=$?
 start_cpu_steps
-for pid in "$lane_a" "$lane_b" "$lane_c"; do
+for pid in "$pid_a" "$pid_b" "$pid_c"; do
   [ "$pid" = "$first" ] || wait "$pid" || rc=$?
 done
-lane_a="" lane_b="" lane_c=""
+pid_a="" pid_b="" pid_c=""
 cat "$work"/test.*.json >"$work/test.json"
 if [ "$rc" != 0 ]; then
   # The whole output of each failed test.
